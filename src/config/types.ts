@@ -1,0 +1,79 @@
+/**
+ * The resolved configuration of one app, after flags, `REPO_DEPLOY_*` environment, the config
+ * file and defaults have been merged and validated (see `load.ts`). Every module receives the
+ * pieces it needs from here; nothing reads files or the environment on its own.
+ */
+export interface AppConfig {
+  /** App name: `default` for the top-level app, NAME for an `[app NAME]` section. */
+  name: string;
+  /** Where the values came from, for messages (a file path, or `command line`). */
+  source: string;
+  /** Remote URL or local path, as configured (may hold credentials: never log it, use `display`). */
+  remote: string;
+  /** The symlink readers use, e.g. `/var/deploy/current`. */
+  local: string;
+  /** Directory holding `releases/` and the agent's state for this app: the parent of `local`. */
+  deployDir: string;
+  /** Cache for downloads and git mirrors. */
+  cacheDir: string;
+  /** Pre-update hook directory. */
+  preHooks: string;
+  /** Post-update hook directory. */
+  postHooks: string;
+  /** This agent's id (default: hostname), in logs, state and locks. */
+  id: string;
+  /** Cron expression, 5 or 6 fields. */
+  schedule: string;
+  /** Good releases kept (the current and previous one are always kept). */
+  keep: number;
+  /** Per-hook timeout in milliseconds. */
+  hookTimeoutMs: number;
+  /** Network timeouts in milliseconds: connecting, and silence while reading. */
+  connectTimeoutMs: number;
+  readTimeoutMs: number;
+  /** Bounds on what a remote may hand us. */
+  limits: Limits;
+  /** S3: static credentials from the config file (optional). */
+  awsAccessKey?: string;
+  awsSecretKey?: string;
+  /** S3: region and custom endpoint (path-style addressing when an endpoint is set). */
+  awsRegion?: string;
+  s3Endpoint?: string;
+  /** Git: check out submodules recursively (default true). */
+  gitSubmodules: boolean;
+  /** Git: private key used for this remote only, and the known-hosts file to check against. */
+  gitSshKey?: string;
+  gitKnownHosts?: string;
+  /** Random delay in milliseconds added to each scheduled check (0 = none). */
+  splayMs: number;
+  /** Integrity checks on fetched content. */
+  verify: VerifyConfig;
+}
+
+/** Limits that protect the host from a hostile or broken remote. */
+export interface Limits {
+  /** Largest archive accepted, in bytes. */
+  maxArchiveBytes: number;
+  /** Largest total unpacked size, in bytes. */
+  maxUnpackedBytes: number;
+  /** Most entries in one archive. */
+  maxEntries: number;
+}
+
+export const defaultLimits: Limits = {
+  maxArchiveBytes: 4 * 1024 ** 3,
+  maxUnpackedBytes: 16 * 1024 ** 3,
+  maxEntries: 1_000_000,
+};
+
+/** Settings for verifying what a remote hands over (issue 6), resolved from the config. */
+export interface VerifyConfig {
+  /** minisign public key (the base64 line of a `.pub` file); signature at `<remote>.minisig`. */
+  minisignKey?: string;
+  /** Check the archive against `<remote>.sha256` (sha256sum format). */
+  verifySha256: boolean;
+  /** SSH allowed-signers file: the deployed commit must be signed by a listed key. */
+  gitAllowedSigners?: string;
+  /** `commit` (default, when allowed signers are set) or `tag`: the ref must be a signed tag. */
+  gitVerify?: 'commit' | 'tag';
+}

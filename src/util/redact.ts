@@ -1,0 +1,39 @@
+/** Query parameters whose values are credentials (pre-signed URLs, tokens). */
+const secretParams = /^(x-amz-signature|x-amz-credential|x-amz-security-token|signature|sig|token|access_token|auth|key|password|secret)$/i;
+
+/**
+ * Returns `url` without credentials: `user:password@` becomes `***@`, secret query values
+ * become `***`. Anything that is not a URL (scp-like git addresses, paths) is returned with
+ * a `user:password@` prefix removed when present.
+ */
+export function redactUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url.replace(/^([a-z+]+:\/\/)?[^@/\s]*:[^@/\s]*@/i, (_m, scheme: string | undefined) => `${scheme ?? ''}***@`);
+  }
+  if (!parsed.protocol.startsWith('http') && !parsed.protocol.startsWith('git') && !parsed.protocol.startsWith('ssh') && !parsed.protocol.startsWith('s3')) {
+    return url;
+  }
+  if (parsed.password) {
+    parsed.username = '***';
+    parsed.password = '';
+  } else if (parsed.username && parsed.protocol.startsWith('http')) {
+    // https://TOKEN@host/…: a bare user name over HTTP is usually a token.
+    parsed.username = '***';
+  }
+  for (const name of [...parsed.searchParams.keys()]) {
+    if (secretParams.test(name)) parsed.searchParams.set(name, '***');
+  }
+  return parsed.toString().replace(/%2A%2A%2A/g, '***');
+}
+
+/** Replaces every occurrence of each non-empty secret in `text` with `***`. */
+export function redactText(text: string, secrets: readonly (string | undefined)[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret && secret.length >= 4) out = out.split(secret).join('***');
+  }
+  return out;
+}

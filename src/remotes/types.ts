@@ -23,6 +23,17 @@ export interface Remote {
    * problems and `VerificationError` for refused content (hostile archive, bad signature).
    */
   fetch(version: string, into: string, ctx: RemoteContext): Promise<FetchResult>;
+  /**
+   * Optional, for kinds that can tell the content id of a version without materialising it
+   * (git: the tree id of the subdirectory). When it equals the current release's content id,
+   * the pipeline records the version as seen and makes no release (the monorepo no-op).
+   */
+  contentIdOf?(version: string, ctx: RemoteContext): Promise<string>;
+  /**
+   * Optional, for archive kinds: the bytes of a file published beside the archive, at
+   * `<remote><suffix>` (`.minisig`, `.sha256`). Throws `RemoteError` when it is missing.
+   */
+  fetchSidecar?(suffix: string, ctx: RemoteContext): Promise<Buffer>;
 }
 
 /** What a check saw. */
@@ -44,6 +55,8 @@ export interface FetchResult {
   bytesDownloaded: number;
   /** Files written into the release. */
   files: number;
+  /** Extra facts for `status` and logs, e.g. a signature's trusted comment. No secrets. */
+  detail?: Record<string, string>;
 }
 
 /** Everything a remote may use while checking or fetching. */

@@ -1,0 +1,180 @@
+import { spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
+import type { Logger } from '../log.js';
+import { LineSplitter, type OutputLine } from './output.js';
+
+/**
+ * Runs one hook as a child process in its own process group and reports how it ended. Knows
+ * nothing of phases or messages; `run.ts` turns the outcome into success or a HookError.
+ */
+
+/**
+ * How long output is still read after the hook itself exited. A hook that starts a daemon
+ * with `cmd &` hands it our pipe; waiting for that pipe to close would wait for the daemon.
+ */
+const drainMs = 500;
+
+/** setTimeout fires at once for delays above 2^31-1 ms, so longer timeouts are clamped. */
+const maxTimerMs = 2 ** 31 - 1;
+
+/** Options for `runHookProcess`. */
+export interface HookProcessOptions {
+  /** Path of the executable. */
+  path: string;
+  /** Name used in logs. */
+  name: string;
+  cwd: string;
+  /** The complete environment of the hook. */
+  env: NodeJS.ProcessEnv;
+  /** Time until the group gets SIGTERM; 0 or Infinity means never. */
+  timeoutMs: number;
+  /** Time from SIGTERM to SIGKILL. */
+  killGraceMs: number;
+  logger: Logger;
+  /** Called for every line of stdout and stderr, in arrival order. */
+  onLine: (stream: 'stdout' | 'stderr', line: OutputLine) => void;
+}
+
+/** How a hook process ended. */
+export interface HookExit {
+  /** Exit status, or null when a signal ended it. */
+  status: number | null;
+  /** The signal that ended it, or null. */
+  signal: NodeJS.Signals | null;
+  /** True when the timeout expired and the group was killed. */
+  timedOut: boolean;
+  durationMs: number;
+}
+
+/**
+ * Spawns `path` with stdin from /dev/null and waits for it to exit. Rejects only when the
+ * process could not be started (the error carries the errno code).
+ */
+export function runHookProcess(options: HookProcessOptions): Promise<HookExit> {
+  const { logger, name } = options;
+  return new Promise<HookExit>((resolve, reject) => {
+    const started = performance.now();
+    // detached: setsid(), so the hook leads a new process group and everything it starts can
+    // be killed together, while signals sent to the agent's own group do not reach it.
+    const child = spawn(options.path, [], {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const streams = [readLines(child.stdout, 'stdout', options.onLine), readLines(child.stderr, 'stderr', options.onLine)];
+    let timedOut = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    let timeoutTimer: NodeJS.Timeout | undefined;
+
+    const killGroup = (signal: NodeJS.Signals) => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, signal);
+      } catch (error) {
+        // ESRCH: the whole group is already gone, which is the goal. Anything else (EPERM
+        // from a child that changed user) must not crash the agent from inside a timer.
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'ESRCH') logger.warn({ hook: name, pid: child.pid, signal, code }, 'could not signal hook process group');
+      }
+    };
+
+    if (options.timeoutMs > 0 && Number.isFinite(options.timeoutMs)) {
+      timeoutTimer = setTimeout(() => {
+        timedOut = true;
+        logger.warn({ hook: name, timeoutMs: options.timeoutMs, pid: child.pid }, 'hook timed out, terminating its process group');
+        killGroup('SIGTERM');
+        killTimer = setTimeout(() => {
+          logger.warn({ hook: name, pid: child.pid }, 'hook process group still alive after grace, killing it');
+          killGroup('SIGKILL');
+        }, Math.min(options.killGraceMs, maxTimerMs));
+      }, Math.min(options.timeoutMs, maxTimerMs));
+    }
+
+    child.once('error', (error) => {
+      // Only a failed spawn lands here: we never use child.kill(), and the pipes have their
+      // own handlers. After a failed spawn no 'exit' follows.
+      clearTimeout(timeoutTimer);
+      for (const s of streams) s.stop();
+      reject(error);
+    });
+
+    child.once('exit', (status, signal) => {
+      const durationMs = Math.round(performance.now() - started);
+      clearTimeout(timeoutTimer);
+      void (async () => {
+        if (timedOut) await waitForGroupGone(child.pid!, options.killGraceMs, () => killGroup('SIGKILL'));
+        clearTimeout(killTimer);
+        const drained = await Promise.race([
+          Promise.all(streams.map((s) => s.ended)).then(() => true),
+          delay(drainMs).then(() => false),
+        ]);
+        if (!drained) {
+          logger.warn({ hook: name, pid: child.pid }, 'hook exited but a process it started still holds its output; no longer reading it');
+        }
+        for (const s of streams) s.stop();
+        resolve({ status, signal, timedOut, durationMs });
+      })();
+    });
+  });
+}
+
+/** A stream being split into lines. */
+interface LineReader {
+  /** Settles when the stream ended or errored. */
+  ended: Promise<void>;
+  /** Flushes the partial line and stops reading (closing our end of the pipe). */
+  stop: () => void;
+}
+
+function readLines(stream: Readable, name: 'stdout' | 'stderr', onLine: HookProcessOptions['onLine']): LineReader {
+  const splitter = new LineSplitter();
+  let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    for (const line of splitter.flush()) onLine(name, line);
+    stream.removeAllListeners('data');
+    stream.destroy();
+  };
+  stream.on('data', (chunk: Buffer) => {
+    for (const line of splitter.push(chunk)) onLine(name, line);
+  });
+  const ended = new Promise<void>((resolve) => {
+    stream.once('end', resolve);
+    stream.once('close', resolve);
+    // A read error on a pipe is not worth failing the hook for; treat it as the end.
+    stream.once('error', () => resolve());
+  });
+  return { ended: ended.then(stop), stop };
+}
+
+/**
+ * After a timed-out hook's leader exited, its children may still be alive in the group
+ * (one that traps SIGTERM, say). Waits until the group is empty, or sends SIGKILL once the
+ * grace is over, so nothing started by the hook outlives the timeout.
+ */
+async function waitForGroupGone(pgid: number, graceMs: number, kill: () => void): Promise<void> {
+  const deadline = performance.now() + graceMs;
+  while (groupAlive(pgid)) {
+    if (performance.now() >= deadline) {
+      kill();
+      return;
+    }
+    await delay(50);
+  }
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -10,6 +10,8 @@ const needed = {
   unzip: 'unzip',
   zip: 'zip',
   '/usr/lib/git-core/git-daemon': 'git',
+  minisign: 'minisign',
+  'ssh-keygen': 'openssh-client',
 };
 
 function has(command) {

@@ -1,10 +1,216 @@
-// PLACEHOLDER: the s3 remote kind is being built; this stub matches nothing.
-import type { RemoteKind } from './types.js';
+import type { GetObjectCommandInput, GetObjectCommandOutput } from '@aws-sdk/client-s3';
+import type { Readable } from 'node:stream';
+import { RemoteError } from '../errors.js';
+import { redactUrl } from '../util/redact.js';
+import { downloadTo, unpackArchive } from './archive.js';
+import { cachePaths, dropCacheEntry, readCacheEntry, writeCacheEntry, type S3CacheEntry } from './s3-cache.js';
+import { createS3Client, type S3ClientHandle } from './s3-client.js';
+import { resolveCredentials, type ResolvedCredentials } from './s3-credentials.js';
+import { s3RemoteError, statusOf, type S3ErrorContext } from './s3-errors.js';
+import { isS3Url, parseS3Url, type S3Location } from './s3-url.js';
+import type { FetchResult, Observation, Remote, RemoteConfig, RemoteContext, RemoteKind } from './types.js';
 
+/**
+ * The `s3://bucket/path/app.zip` remote kind (DESIGN §4): a zip object in S3 or an
+ * S3-compatible store, deployed exactly like an HTTP zip. Nothing here imports the AWS SDK at
+ * load time (see `s3-client.ts`).
+ */
 export const s3Kind: RemoteKind = {
   name: 's3',
-  matches: () => false,
-  create: () => {
-    throw new Error('s3 remotes are not implemented yet');
-  },
+  matches: isS3Url,
+  create: (url, config) => new S3Remote(parseS3Url(url), config),
 };
+
+/** Sidecars (`.sha256`, `.minisig`) are a few hundred bytes; anything huge is not one. */
+const maxSidecarBytes = 1024 * 1024;
+
+/** A client plus what messages need to know about how it was built. */
+interface Session {
+  handle: S3ClientHandle;
+  credentials: ResolvedCredentials;
+}
+
+class S3Remote implements Remote {
+  readonly kind = 's3';
+  readonly display: string;
+  private client?: { identity: string; handle: Promise<S3ClientHandle> };
+  private loggedIdentity?: string;
+
+  constructor(
+    private readonly location: S3Location,
+    private readonly config: RemoteConfig,
+  ) {
+    this.display = location.display;
+  }
+
+  /**
+   * One GetObject with If-None-Match on the cached ETag. Unchanged: S3 answers 304, no body,
+   * one request. Changed: the body is streamed into the cache right away and `fetch` reuses
+   * it, so a new version also costs one request in total. HeadObject + GetObject would cost
+   * the same for an unchanged object but two requests for a changed one, and a HEAD error has
+   * no body: "no such bucket", "no such key" and "wrong region" would all be a bare 404/301.
+   * The price: after the cache is lost, one check downloads a body the pipeline may not need.
+   */
+  async check(ctx: RemoteContext): Promise<Observation> {
+    const session = await this.session(ctx);
+    const cached = await readCacheEntry(ctx.cacheDir);
+    const input: GetObjectCommandInput = { Bucket: this.location.bucket, Key: this.location.key };
+    if (cached) input.IfNoneMatch = cached.etag;
+    let entry: S3CacheEntry;
+    try {
+      const response = await this.get(session, input, ctx);
+      entry = await this.store(response, ctx);
+    } catch (error) {
+      // The SDK surfaces 304 Not Modified as an exception.
+      if (cached && statusOf(error) === 304) entry = cached;
+      else throw s3RemoteError(error, this.errorContext(session, this.location.key));
+    }
+    return { version: entry.version, detail: this.detail(session, entry) };
+  }
+
+  async fetch(version: string, into: string, ctx: RemoteContext): Promise<FetchResult> {
+    let entry = await readCacheEntry(ctx.cacheDir);
+    let bytesDownloaded = 0;
+    if (entry?.version !== version) {
+      // Not the body the check left (cache lost, or an older version asked for): get exactly
+      // `version`, by VersionId, or by ETag with If-Match (S3 ETags are always quoted).
+      const session = await this.session(ctx);
+      const input: GetObjectCommandInput = { Bucket: this.location.bucket, Key: this.location.key };
+      if (version.startsWith('"')) input.IfMatch = version;
+      else input.VersionId = version;
+      try {
+        entry = await this.store(await this.get(session, input, ctx), ctx, version);
+      } catch (error) {
+        if (statusOf(error) === 412) throw this.changed(version, error);
+        throw s3RemoteError(error, this.errorContext(session, this.location.key));
+      }
+      bytesDownloaded = entry.bytes;
+    }
+    return unpackArchive(cachePaths(ctx.cacheDir).archive, into, {
+      limits: this.config.limits,
+      verify: this.config.verify,
+      readSidecar: (suffix) => this.fetchSidecar(suffix, ctx),
+      sha256: entry.sha256,
+      bytesDownloaded,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+  }
+
+  async fetchSidecar(suffix: string, ctx: RemoteContext): Promise<Buffer> {
+    const session = await this.session(ctx);
+    const key = `${this.location.key}${suffix}`;
+    try {
+      const response = await this.get(session, { Bucket: this.location.bucket, Key: key }, ctx);
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of response.Body as Readable) {
+        size += (chunk as Buffer).length;
+        if (size > maxSidecarBytes) {
+          (response.Body as Readable).destroy();
+          throw new RemoteError(this.display, `s3 object "${key}" is larger than ${maxSidecarBytes} bytes: not a signature or digest file`);
+        }
+        chunks.push(chunk as Buffer);
+      }
+      return Buffer.concat(chunks);
+    } catch (error) {
+      throw s3RemoteError(error, this.errorContext(session, key));
+    }
+  }
+
+  /** Sends one GetObject, ending it when the agent stops. */
+  private get(session: Session, input: GetObjectCommandInput, ctx: RemoteContext): Promise<GetObjectCommandOutput> {
+    const command = new session.handle.sdk.GetObjectCommand(input);
+    return session.handle.client.send(command, ctx.signal ? { abortSignal: ctx.signal as never } : {});
+  }
+
+  /**
+   * Streams a GetObject body into the cache and records its ETag / VersionId. When `expected`
+   * is given and the response is another version, nothing is written.
+   */
+  private async store(response: GetObjectCommandOutput, ctx: RemoteContext, expected?: string): Promise<S3CacheEntry> {
+    const body = response.Body as Readable | undefined;
+    const etag = response.ETag;
+    if (!body || !etag) {
+      body?.destroy();
+      throw new RemoteError(this.display, `s3 response for key "${this.location.key}" has no ${body ? 'etag' : 'body'}`);
+    }
+    // "null" is the VersionId of objects written while versioning was off or suspended; it is
+    // reused by every such overwrite, so it says nothing about the content: use the ETag.
+    const versionId = response.VersionId && response.VersionId !== 'null' ? response.VersionId : undefined;
+    const version = versionId ?? etag;
+    if (expected !== undefined && version !== expected) {
+      body.destroy();
+      throw this.changed(expected);
+    }
+    await dropCacheEntry(ctx.cacheDir);
+    const download = await downloadTo(body, cachePaths(ctx.cacheDir).archive, {
+      display: this.display,
+      ...(response.ContentLength !== undefined ? { expectedBytes: response.ContentLength } : {}),
+      limits: this.config.limits,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+    const entry: S3CacheEntry = { version, etag, sha256: download.sha256, bytes: download.bytes };
+    if (versionId) entry.versionId = versionId;
+    await writeCacheEntry(ctx.cacheDir, entry);
+    return entry;
+  }
+
+  /**
+   * Resolves credentials (the account-key file is re-read each time) and reuses the client
+   * while they stay the same. Logs the credential source once, at debug, never the secret.
+   */
+  private async session(ctx: RemoteContext): Promise<Session> {
+    let credentials: ResolvedCredentials;
+    try {
+      credentials = await resolveCredentials(this.config);
+    } catch (error) {
+      throw new RemoteError(this.display, (error as Error).message, { cause: error });
+    }
+    // Kept in memory only: lets a rotated key file replace the client.
+    const identity = [credentials.source, credentials.keys?.accessKeyId, credentials.keys?.secretAccessKey].join('\0');
+    if (this.client?.identity !== identity) {
+      this.client?.handle.then((h) => h.client.destroy(), () => undefined);
+      this.client = { identity, handle: createS3Client(this.config, credentials) };
+    }
+    const handle = await this.client.handle;
+    if (this.loggedIdentity !== identity) {
+      this.loggedIdentity = identity;
+      ctx.logger.debug({ remote: this.display, credentials: credentials.source, region: handle.region, endpoint: this.endpointName(handle) }, 's3 credentials chosen');
+    }
+    return { handle, credentials };
+  }
+
+  private changed(version: string, cause?: unknown): RemoteError {
+    return new RemoteError(this.display, `s3 object "${this.location.key}" changed since the check (wanted version ${version}); the next check will pick up the new one`, { cause });
+  }
+
+  private endpointName(handle: S3ClientHandle): string | undefined {
+    return handle.endpoint === undefined ? undefined : redactUrl(handle.endpoint);
+  }
+
+  private errorContext(session: Session, key: string): S3ErrorContext {
+    const endpoint = this.endpointName(session.handle);
+    return {
+      display: this.display,
+      bucket: this.location.bucket,
+      key,
+      region: session.handle.region,
+      credentials: session.credentials.source,
+      ...(endpoint ? { endpoint } : {}),
+    };
+  }
+
+  private detail(session: Session, entry: S3CacheEntry): Record<string, string> {
+    const detail: Record<string, string> = {
+      bucket: this.location.bucket,
+      key: this.location.key,
+      etag: entry.etag,
+      credentials: session.credentials.source,
+      region: session.handle.region,
+    };
+    if (entry.versionId) detail.versionId = entry.versionId;
+    const endpoint = this.endpointName(session.handle);
+    if (endpoint) detail.endpoint = endpoint;
+    return detail;
+  }
+}

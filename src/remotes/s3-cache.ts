@@ -1,0 +1,56 @@
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/**
+ * What an S3 remote keeps in its cache directory between runs: the last archive it downloaded
+ * and the object's ETag / VersionId. The ETag makes the next check a conditional request; the
+ * archive lets `fetch` reuse a body the check already transferred.
+ */
+
+/** Facts about the cached archive. */
+export interface S3CacheEntry {
+  /** The version reported for it: VersionId when the store has one, else the ETag. */
+  version: string;
+  etag: string;
+  versionId?: string;
+  /** sha256 of the archive, hex. */
+  sha256: string;
+  bytes: number;
+}
+
+/** File names inside the cache directory. */
+export function cachePaths(cacheDir: string): { archive: string; meta: string } {
+  return { archive: join(cacheDir, 'archive.zip'), meta: join(cacheDir, 'object.json') };
+}
+
+/** The cached entry, or undefined when there is none (or it is unreadable, or its archive is gone). */
+export async function readCacheEntry(cacheDir: string): Promise<S3CacheEntry | undefined> {
+  const paths = cachePaths(cacheDir);
+  try {
+    const entry = JSON.parse(await readFile(paths.meta, 'utf8')) as S3CacheEntry;
+    if (typeof entry.version !== 'string' || typeof entry.etag !== 'string' || typeof entry.sha256 !== 'string') return undefined;
+    const archive = await stat(paths.archive);
+    // A size mismatch means the archive was replaced without its meta: do not trust either.
+    return archive.size === entry.bytes ? entry : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Forgets the cached entry. Called before a new archive replaces the old one, so a crash
+ * between the two renames leaves no meta at all (the next check downloads again) rather than
+ * an old ETag paired with a new archive.
+ */
+export async function dropCacheEntry(cacheDir: string): Promise<void> {
+  await mkdir(cacheDir, { recursive: true });
+  await rm(cachePaths(cacheDir).meta, { force: true });
+}
+
+/** Records `entry` for the archive now in place; written under a temporary name, then renamed. */
+export async function writeCacheEntry(cacheDir: string, entry: S3CacheEntry): Promise<void> {
+  const { meta } = cachePaths(cacheDir);
+  const temp = `${meta}.tmp-${process.pid}`;
+  await writeFile(temp, `${JSON.stringify(entry, null, 2)}\n`);
+  await rename(temp, meta);
+}

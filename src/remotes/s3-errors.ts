@@ -1,0 +1,84 @@
+import { RemoteError } from '../errors.js';
+import type { CredentialSource } from './s3-credentials.js';
+
+/**
+ * Turns what the AWS SDK throws into a `RemoteError` an operator can act on: it names the
+ * bucket and key, says what to change (the region to set, the credential source that was
+ * refused), and never carries a secret.
+ */
+
+/** What the message may mention. */
+export interface S3ErrorContext {
+  /** `s3://bucket/key` of the remote. */
+  display: string;
+  bucket: string;
+  /** Key of the object requested (the archive, or a sidecar). */
+  key: string;
+  region: string;
+  endpoint?: string;
+  credentials: CredentialSource;
+}
+
+/** The shape of SDK service and transport errors, as far as we read them. */
+interface SdkError {
+  name?: string;
+  Code?: string;
+  code?: string;
+  message?: string;
+  Region?: string;
+  Endpoint?: string;
+  $metadata?: { httpStatusCode?: number };
+  $response?: { headers?: Record<string, string | undefined> };
+}
+
+/** HTTP status of an SDK error, if the server answered. */
+export function statusOf(error: unknown): number | undefined {
+  return (error as SdkError | undefined)?.$metadata?.httpStatusCode;
+}
+
+const unreachable = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE']);
+
+/** Maps any error from an S3 request to a `RemoteError` naming bucket and key. */
+export function s3RemoteError(error: unknown, ctx: S3ErrorContext): RemoteError {
+  if (error instanceof RemoteError) return error;
+  const e = (error ?? {}) as SdkError;
+  const code = e.Code ?? e.name ?? '';
+  const status = statusOf(error);
+  const where = `bucket "${ctx.bucket}", key "${ctx.key}"`;
+  const say = (message: string) => new RemoteError(ctx.display, message, { cause: error });
+
+  if (code === 'AbortError') return say('s3 request aborted');
+  if (code === 'NoSuchBucket') return say(`s3 bucket "${ctx.bucket}" does not exist (${endpointName(ctx)})`);
+  if (code === 'NoSuchKey' || (status === 404 && code === 'NotFound')) {
+    return say(`s3 object not found: ${where} does not exist`);
+  }
+  if (code === 'PermanentRedirect' || code === 'AuthorizationHeaderMalformed' || code === 'IllegalLocationConstraintException' || status === 301) {
+    const region = e.$response?.headers?.['x-amz-bucket-region'] ?? e.Region ?? regionOfEndpoint(e.Endpoint);
+    const hint = region ? `set aws-region = ${region}` : 'set aws-region to the bucket\'s region';
+    return say(`s3 bucket "${ctx.bucket}" is not in region ${ctx.region}${region ? ` but in ${region}` : ''}: ${hint}`);
+  }
+  if (code === 'AccessDenied' || code === 'InvalidAccessKeyId' || code === 'SignatureDoesNotMatch' || code === 'ExpiredToken' || code === 'InvalidToken' || status === 403) {
+    return say(`s3 access denied to ${where} with credentials from ${ctx.credentials} (${code || 'http 403'})`);
+  }
+  if (code === 'CredentialsProviderError') {
+    return say('no aws credentials found: set aws-access-key and aws-secret-key, write ~/.amazon/account-key, or configure the aws sdk (environment, profile, instance role)');
+  }
+  if (code === 'TimeoutError' || e.code === 'ETIMEDOUT') {
+    return say(`s3 request for ${where} timed out (${endpointName(ctx)}): ${e.message ?? code}`);
+  }
+  if (e.code && unreachable.has(e.code)) {
+    return say(`s3 endpoint unreachable (${endpointName(ctx)}) for ${where}: ${e.code}`);
+  }
+  const httpStatus = status ? `http ${status} ` : '';
+  return say(`s3 request for ${where} failed: ${httpStatus}${code ? `${code}: ` : ''}${e.message ?? String(error)}`);
+}
+
+/** `endpoint http://…` or `region eu-west-1` for messages. */
+function endpointName(ctx: S3ErrorContext): string {
+  return ctx.endpoint ? `endpoint ${ctx.endpoint}` : `region ${ctx.region}`;
+}
+
+/** `bucket.s3.eu-west-1.amazonaws.com` -> `eu-west-1`. */
+function regionOfEndpoint(endpoint: string | undefined): string | undefined {
+  return endpoint ? /\bs3[.-]([a-z0-9-]+)\.amazonaws\.com/.exec(endpoint)?.[1] : undefined;
+}

@@ -1,13 +1,17 @@
-// PLACEHOLDER until the streaming extractor lands: same signature, shells out to unzip.
-import { spawn } from 'node:child_process';
+import { chmodSync, closeSync, mkdirSync, openSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Limits } from '../config/types.js';
 import { VerificationError } from '../errors.js';
+import { readCentralDirectory } from './central-directory.js';
+import { readLinkTargets } from './links.js';
+import { planExtraction } from './plan.js';
+import { writeFiles } from './write-files.js';
 
 /** Options for `extractZip`. */
 export interface ExtractOptions {
   /** Bounds on entries and unpacked size; exceeding one rejects the archive. */
   limits: Limits;
-  /** Stops the extraction promptly when aborted. */
+  /** Stops the extraction promptly when aborted; the promise rejects with the abort reason. */
   signal?: AbortSignal;
 }
 
@@ -20,15 +24,52 @@ export interface ExtractResult {
 }
 
 /**
- * Extracts the zip at `archive` into `dest` (an existing, empty directory). Rejects the whole
- * archive with `VerificationError` for unsafe paths, links leading outside `dest`, limits
- * exceeded or corrupt data; the caller removes `dest` then.
+ * Extracts the zip at `archive` into `dest` (an existing, empty directory), streaming and with
+ * bounded memory; zip64 archives work. File modes come from the unix attributes (0644 files
+ * and 0755 directories when there are none), symlinks that stay inside `dest` are kept.
+ *
+ * Rejects the whole archive with `VerificationError` for unsafe paths, links leading outside
+ * `dest`, paths through links, duplicates, limits exceeded, encryption, unsupported methods or
+ * corrupt data; the caller removes `dest` then. Everything that can be judged from the central
+ * directory and the link targets is judged before the first byte is written.
  */
-export async function extractZip(archive: string, dest: string, _options: ExtractOptions): Promise<ExtractResult> {
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn('unzip', ['-q', archive, '-d', dest], { stdio: 'ignore' });
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new VerificationError(`cannot extract ${archive}: unzip exited ${code}`))));
-  });
-  return { files: 0, bytes: 0 };
+export async function extractZip(archive: string, dest: string, options: ExtractOptions): Promise<ExtractResult> {
+  const { limits, signal } = options;
+  signal?.throwIfAborted();
+  let fd: number;
+  try {
+    fd = openSync(archive, 'r');
+  } catch (error) {
+    throw new VerificationError(`cannot open zip ${archive}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    const cd = readCentralDirectory(fd, archive, limits.maxEntries);
+    const plan = planExtraction(cd, archive, limits);
+    const targets = readLinkTargets(fd, plan.links, cd.dataEnd, archive);
+    signal?.throwIfAborted();
+
+    // Directories first, parents before children (the plan is sorted), so each file is one
+    // open(2) with no mkdir -p on the way. 0755 for now: a read-only directory from the
+    // archive must stay writable until its files are in.
+    for (const dir of plan.dirs) mkdirSync(join(dest, dir), 0o755);
+    // A narrow umask (077) would make implied directories unreadable to the app's user.
+    if ((0o755 & ~process.umask()) !== 0o755) for (const dir of plan.dirs) chmodSync(join(dest, dir), 0o755);
+    const written = await writeFiles(plan.files, {
+      fd,
+      archive,
+      dest,
+      dataEnd: cd.dataEnd,
+      maxUnpackedBytes: limits.maxUnpackedBytes,
+      ...(signal ? { signal } : {}),
+    });
+    signal?.throwIfAborted();
+
+    // Symlinks last: no file is ever written after a link exists, so none can go through one.
+    for (const link of plan.links) symlinkSync(targets.get(link.path)!, join(dest, link.path));
+    // Deepest first, so a directory losing its own write bit is the last one touched.
+    for (const dir of [...plan.dirModes.keys()].sort().reverse()) chmodSync(join(dest, dir), plan.dirModes.get(dir)!);
+    return written;
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -1,0 +1,100 @@
+import { crc32, inflateRaw, inflateRawSync } from 'node:zlib';
+import { VerificationError } from '../errors.js';
+import { readAt } from './central-directory.js';
+import type { RawEntry } from './central-directory.js';
+
+/**
+ * Reads the archive front to back through a window of a few MiB, so many small entries cost
+ * one read(2) instead of two each. Every refill is a fresh buffer: slices handed out earlier
+ * may still be inflating on the thread pool and must not be overwritten.
+ */
+export class ArchiveWindow {
+  private buffer: Buffer = Buffer.alloc(0);
+  private start = 0;
+
+  constructor(
+    private readonly fd: number,
+    private readonly size: number,
+    /** Offset where the central directory starts: no entry data lies beyond it. */
+    private readonly dataEnd: number,
+  ) {}
+
+  /** `length` bytes at `offset`, or fewer when the archive ends first. */
+  slice(offset: number, length: number): Buffer {
+    const from = offset - this.start;
+    if (from < 0 || from + length > this.buffer.length) {
+      const want = Math.min(Math.max(this.size, length), this.dataEnd - offset);
+      this.buffer = want > 0 ? readAt(this.fd, offset, want) : Buffer.alloc(0);
+      this.start = offset;
+      return this.buffer.subarray(0, length);
+    }
+    return this.buffer.subarray(from, from + length);
+  }
+}
+
+/** Reads an entry's local header through `read` and returns where its data starts. */
+export function dataStart(entry: RawEntry, read: (offset: number, length: number) => Buffer, dataEnd: number, archive: string): number {
+  const header = read(entry.localHeaderOffset, 30);
+  if (header.length < 30 || header.readUInt32LE(0) !== 0x04034b50) {
+    throw new VerificationError(`corrupt zip ${archive}: bad local header for entry ${JSON.stringify(entry.name)}`);
+  }
+  const start = entry.localHeaderOffset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
+  if (start + entry.compressedSize > dataEnd) {
+    throw new VerificationError(`corrupt zip ${archive}: entry ${JSON.stringify(entry.name)} extends past the entry data (truncated?)`);
+  }
+  return start;
+}
+
+/**
+ * Output may not exceed the declared size by even one byte: that is what bounds a zip bomb,
+ * whatever its headers claim. One extra byte of room lets us tell "too long" from "exact".
+ */
+function inflateOptions(entry: RawEntry): { maxOutputLength: number } {
+  return { maxOutputLength: entry.uncompressedSize + 1 };
+}
+
+function inflateFailure(entry: RawEntry, archive: string, error: unknown): VerificationError {
+  const tooLong = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+  const why = tooLong ? 'inflates beyond its declared size' : `cannot be inflated: ${(error as Error).message}`;
+  return new VerificationError(`corrupt zip ${archive}: entry ${JSON.stringify(entry.name)} ${why}`, { cause: error });
+}
+
+/** Inflates (or passes through) a whole entry on this thread and checks size and CRC. */
+export function decodeSync(entry: RawEntry, compressed: Buffer, archive: string): Buffer {
+  let data = compressed;
+  if (entry.method === 8) {
+    try {
+      data = inflateRawSync(compressed, inflateOptions(entry));
+    } catch (error) {
+      throw inflateFailure(entry, archive, error);
+    }
+  }
+  checkContent(entry, data.length, crc32(data), archive);
+  return data;
+}
+
+/** Inflates a whole entry on libuv's thread pool and checks size and CRC. */
+export function decodeAsync(entry: RawEntry, compressed: Buffer, archive: string): Promise<Buffer> {
+  if (entry.method !== 8) return Promise.resolve(decodeSync(entry, compressed, archive));
+  return new Promise((resolve, reject) => {
+    inflateRaw(compressed, inflateOptions(entry), (error, data) => {
+      if (error) return reject(inflateFailure(entry, archive, error));
+      try {
+        checkContent(entry, data.length, crc32(data), archive);
+        resolve(data);
+      } catch (failure) {
+        reject(failure);
+      }
+    });
+  });
+}
+
+/** Rejects content whose length or CRC-32 differs from the central directory's. */
+export function checkContent(entry: RawEntry, length: number, crc: number, archive: string): void {
+  if (length !== entry.uncompressedSize) {
+    throw new VerificationError(`corrupt zip ${archive}: entry ${JSON.stringify(entry.name)} has ${length} bytes, ${entry.uncompressedSize} declared`);
+  }
+  if (crc !== entry.crc32) {
+    throw new VerificationError(`corrupt zip ${archive}: entry ${JSON.stringify(entry.name)} fails its CRC check`);
+  }
+}

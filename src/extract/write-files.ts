@@ -1,0 +1,145 @@
+import { closeSync, constants, createReadStream, fchmodSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { crc32, createInflateRaw } from 'node:zlib';
+import { VerificationError } from '../errors.js';
+import { ArchiveWindow, checkContent, dataStart, decodeAsync, decodeSync } from './entry-data.js';
+import type { PlannedEntry } from './plan.js';
+
+/** What the file writer needs to know about the extraction in progress. */
+export interface WriteContext {
+  fd: number;
+  archive: string;
+  dest: string;
+  /** Offset where the central directory starts. */
+  dataEnd: number;
+  /** Largest total of inflated bytes accepted. */
+  maxUnpackedBytes: number;
+  signal?: AbortSignal;
+}
+
+/** Entries up to this compressed size are read through the window and inflated in one go. */
+const wholeEntryMax = 1024 * 1024;
+/** Below this, inflating on the main thread is cheaper than a round trip to the thread pool. */
+const syncInflateMax = 32 * 1024;
+/** Inflations running on the thread pool at once (bounds memory: each holds one entry). */
+const maxInFlight = 4;
+const windowSize = 4 * 1024 * 1024;
+const streamChunk = 1024 * 1024;
+// O_EXCL refuses anything already at the path, O_NOFOLLOW any symlink there: belt and braces,
+// since symlinks are only created after every file has been written.
+const openFlags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/**
+ * Writes every regular file, reading the archive front to back. Small entries are read through
+ * a shared window and inflated whole (several at once on the thread pool); large ones are
+ * streamed in 1 MiB chunks. Files are not fsynced: the pipeline syncs the release once.
+ */
+export async function writeFiles(files: readonly PlannedEntry[], ctx: WriteContext): Promise<{ files: number; bytes: number }> {
+  const window = new ArchiveWindow(ctx.fd, windowSize, ctx.dataEnd);
+  const read = (offset: number, length: number) => window.slice(offset, length);
+  const umask = process.umask();
+  let bytes = 0;
+  const account = (n: number) => {
+    bytes += n;
+    if (bytes > ctx.maxUnpackedBytes) throw new VerificationError(`zip ${ctx.archive} unpacks to more than the limit of ${ctx.maxUnpackedBytes} bytes`);
+  };
+  const write = (file: PlannedEntry, data: Buffer) => {
+    account(data.length);
+    writeFile(join(ctx.dest, file.path), data, file.mode, umask);
+  };
+
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+  const settle = async () => {
+    await Promise.race(inFlight);
+    if (failure !== undefined) throw failure;
+  };
+  try {
+    for (const file of files) {
+      if (ctx.signal?.aborted) throw ctx.signal.reason;
+      if (failure !== undefined) throw failure;
+      const { entry } = file;
+      if (entry.compressedSize > wholeEntryMax) {
+        const start = dataStart(entry, (o, n) => window.slice(o, n), ctx.dataEnd, ctx.archive);
+        await streamEntry(file, start, ctx, umask, account);
+        continue;
+      }
+      const start = dataStart(entry, read, ctx.dataEnd, ctx.archive);
+      const compressed = read(start, entry.compressedSize);
+      if (entry.method !== 8 || entry.compressedSize <= syncInflateMax) {
+        write(file, decodeSync(entry, compressed, ctx.archive));
+        continue;
+      }
+      while (inFlight.size >= maxInFlight) await settle();
+      const job: Promise<void> = decodeAsync(entry, compressed, ctx.archive)
+        .then((data) => write(file, data))
+        .catch((error: unknown) => void (failure ??= error))
+        .finally(() => inFlight.delete(job));
+      inFlight.add(job);
+    }
+    while (inFlight.size > 0) await settle();
+  } finally {
+    // Never return (or let the caller remove `dest`) while a write may still be pending.
+    await Promise.allSettled(inFlight);
+  }
+  if (failure !== undefined) throw failure;
+  return { files: files.length, bytes };
+}
+
+/** Creates one file with its final mode; chmod only when the umask would have narrowed it. */
+function writeFile(path: string, data: Buffer, mode: number, umask: number): void {
+  const out = openSync(path, openFlags, mode);
+  try {
+    writeAll(out, data);
+    if ((mode & ~umask) !== mode) fchmodSync(out, mode);
+  } finally {
+    closeSync(out);
+  }
+}
+
+function writeAll(out: number, data: Buffer): void {
+  for (let done = 0; done < data.length; ) done += writeSync(out, data, done, data.length - done);
+}
+
+/** Streams one large entry to disk, checking size, CRC and the running byte count. */
+async function streamEntry(file: PlannedEntry, start: number, ctx: WriteContext, umask: number, account: (n: number) => void): Promise<void> {
+  const { entry } = file;
+  const out = openSync(join(ctx.dest, file.path), openFlags, file.mode);
+  try {
+    let crc = 0;
+    let length = 0;
+    const sink = new Writable({
+      highWaterMark: streamChunk,
+      write(chunk: Buffer, _encoding, done) {
+        try {
+          length += chunk.length;
+          if (length > entry.uncompressedSize) {
+            throw new VerificationError(`corrupt zip ${ctx.archive}: entry ${JSON.stringify(entry.name)} inflates beyond its declared size`);
+          }
+          account(chunk.length);
+          crc = crc32(chunk, crc);
+          writeAll(out, chunk);
+          done();
+        } catch (error) {
+          done(error as Error);
+        }
+      },
+    });
+    const source = createReadStream(ctx.archive, { start, end: start + entry.compressedSize - 1, highWaterMark: streamChunk });
+    const options = ctx.signal ? { signal: ctx.signal } : {};
+    try {
+      if (entry.method === 8) await pipeline(source, createInflateRaw({ chunkSize: 256 * 1024 }), sink, options);
+      else await pipeline(source, sink, options);
+    } catch (error) {
+      if (ctx.signal?.aborted) throw ctx.signal.reason;
+      if (error instanceof VerificationError) throw error;
+      throw new VerificationError(`corrupt zip ${ctx.archive}: entry ${JSON.stringify(entry.name)} cannot be inflated: ${(error as Error).message}`, { cause: error });
+    }
+    checkContent(entry, length, crc, ctx.archive);
+    if ((file.mode & ~umask) !== file.mode) fchmodSync(out, file.mode);
+  } finally {
+    closeSync(out);
+  }
+}

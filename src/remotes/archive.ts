@@ -60,7 +60,10 @@ export async function downloadTo(body: Readable, file: string, options: Download
   } catch (error) {
     await rm(temp, { force: true });
     if (error instanceof RemoteError) throw error;
-    throw new RemoteError(options.display, `download failed after ${bytes} bytes: ${(error as Error).message}`, { cause: error });
+    // A connection cut mid-body surfaces as a bare `aborted` (ECONNRESET): say what it means.
+    const reason = (error as NodeJS.ErrnoException).code === 'ECONNRESET' ? 'connection closed mid-body' : (error as Error).message;
+    const of = options.expectedBytes !== undefined ? ` of ${options.expectedBytes}` : '';
+    throw new RemoteError(options.display, `download failed after ${bytes}${of} bytes: ${reason}`, { cause: error });
   }
 }
 

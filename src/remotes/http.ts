@@ -1,10 +1,159 @@
-// PLACEHOLDER: the http remote kind is being built; this stub matches nothing.
-import type { RemoteKind } from './types.js';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, rename } from 'node:fs/promises';
+import { STATUS_CODES } from 'node:http';
+import { join } from 'node:path';
+import { RemoteError } from '../errors.js';
+import { redactUrl } from '../util/redact.js';
+import { downloadTo, unpackArchive } from './archive.js';
+import { archivePath, hashFile, loadState, saveState, urlKeyOf, type HttpCacheState } from './http-cache.js';
+import { httpGet, readSmallBody, type HttpResponse } from './http-request.js';
+import type { FetchResult, Observation, Remote, RemoteConfig, RemoteContext, RemoteKind } from './types.js';
 
+/**
+ * The HTTP(S) remote (DESIGN §4, issue 2): a URL to a zip. The check is a conditional GET built
+ * from the validators of the last download, so an unchanged remote costs one request and no
+ * body; a changed one is downloaded by the check itself and reused by `fetch`.
+ */
 export const httpKind: RemoteKind = {
   name: 'http',
-  matches: () => false,
-  create: () => {
-    throw new Error('http remotes are not implemented yet');
-  },
+  matches: (url) => /^https?:\/\//i.test(url),
+  create: (url, config) => new HttpRemote(url, config),
 };
+
+/** Largest sidecar (`.sha256`, `.minisig`) accepted: they are a few hundred bytes. */
+const maxSidecarBytes = 1024 * 1024;
+
+class HttpRemote implements Remote {
+  readonly kind = 'http';
+  readonly display: string;
+  private readonly urlKey: string;
+
+  constructor(private readonly url: string, private readonly config: RemoteConfig) {
+    try {
+      new URL(url);
+    } catch {
+      throw new Error(`invalid URL: ${redactUrl(url)}`);
+    }
+    this.display = redactUrl(url);
+    this.urlKey = urlKeyOf(this.display);
+  }
+
+  async check(ctx: RemoteContext): Promise<Observation> {
+    const state = await this.cachedState(ctx);
+    const headers: Record<string, string> = {};
+    if (state?.etag) headers['if-none-match'] = state.etag;
+    if (state?.lastModified) headers['if-modified-since'] = state.lastModified;
+    const response = await this.get(this.url, headers, ctx);
+    if (response.status === 304 && state) {
+      response.body.resume();
+      ctx.logger.debug({ url: this.display, version: state.version }, 'http remote not modified');
+      return observationOf(state);
+    }
+    const stored = await this.store(response, ctx);
+    return observationOf(stored);
+  }
+
+  async fetch(version: string, into: string, ctx: RemoteContext): Promise<FetchResult> {
+    let state = await this.cachedState(ctx);
+    let bytesDownloaded = 0;
+    // The cache is trusted only if it still hashes to what was recorded: a disk error or a
+    // stray edit must not become a release.
+    if (!state || state.version !== version || (await hashFile(archivePath(ctx.cacheDir, state.sha256))) !== state.sha256) {
+      state = await this.store(await this.get(this.url, {}, ctx), ctx);
+      bytesDownloaded = state.bytes;
+      if (state.version !== version) {
+        throw new RemoteError(this.display, `changed between check and fetch (now ${state.version}); the next check will see the new version`);
+      }
+    }
+    return unpackArchive(archivePath(ctx.cacheDir, state.sha256), into, {
+      limits: this.config.limits,
+      verify: this.config.verify,
+      readSidecar: (suffix) => this.fetchSidecar(suffix, ctx),
+      sha256: state.sha256,
+      bytesDownloaded,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+  }
+
+  async fetchSidecar(suffix: string, ctx: RemoteContext): Promise<Buffer> {
+    const url = new URL(this.url);
+    // The suffix belongs to the path: a query string (pre-signed URL) stays at the end.
+    url.pathname += suffix;
+    const response = await this.get(url.href, {}, ctx);
+    return readSmallBody(response.body, this.display, maxSidecarBytes);
+  }
+
+  /** The cached state, when its archive is still there. */
+  private async cachedState(ctx: RemoteContext): Promise<HttpCacheState | undefined> {
+    const state = await loadState(ctx.cacheDir, this.urlKey);
+    return state && existsSync(archivePath(ctx.cacheDir, state.sha256)) ? state : undefined;
+  }
+
+  /** GETs `url` and turns every status but 200 (and 304 on conditional requests) into a RemoteError. */
+  private async get(url: string, headers: Record<string, string>, ctx: RemoteContext): Promise<HttpResponse> {
+    const response = await httpGet(url, this.display, {
+      headers,
+      connectTimeoutMs: this.config.connectTimeoutMs,
+      readTimeoutMs: this.config.readTimeoutMs,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+    const conditional = Object.keys(headers).length > 0;
+    if (response.status === 200 || (response.status === 304 && conditional)) return response;
+    response.body.resume();
+    throw new RemoteError(this.display, `HTTP ${response.status} ${STATUS_CODES[response.status] ?? ''} from ${response.finalUrl}${hintFor(response.status)}`.replace('  ', ' '));
+  }
+
+  /** Streams a 200 body into the cache and records its validators and version. */
+  private async store(response: HttpResponse, ctx: RemoteContext): Promise<HttpCacheState> {
+    const length = response.headers['content-length'];
+    const expectedBytes = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
+    await mkdir(ctx.cacheDir, { recursive: true });
+    const incoming = join(ctx.cacheDir, 'incoming.zip');
+    const download = await downloadTo(response.body, incoming, {
+      display: this.display,
+      limits: this.config.limits,
+      ...(expectedBytes !== undefined ? { expectedBytes } : {}),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+    await rename(incoming, archivePath(ctx.cacheDir, download.sha256));
+    const etag = response.headers.etag;
+    const lastModified = response.headers['last-modified'];
+    const state: HttpCacheState = {
+      urlKey: this.urlKey,
+      version: versionOf(etag, expectedBytes, lastModified, download.sha256),
+      sha256: download.sha256,
+      bytes: download.bytes,
+      ...(etag ? { etag } : {}),
+      ...(lastModified ? { lastModified } : {}),
+    };
+    await saveState(ctx.cacheDir, state);
+    ctx.logger.debug({ url: this.display, version: state.version, bytes: download.bytes }, 'http remote downloaded');
+    return state;
+  }
+}
+
+/**
+ * DESIGN §4: the ETag; without one, a digest of Content-Length and Last-Modified; without
+ * those, the content's sha256, so the same bytes never make a new version.
+ */
+function versionOf(etag: string | undefined, length: number | undefined, lastModified: string | undefined, sha256: string): string {
+  if (etag) return `etag:${etag}`;
+  if (lastModified) {
+    return `meta:${createHash('sha256').update(`${length ?? ''}\0${lastModified}`).digest('hex').slice(0, 32)}`;
+  }
+  return `sha256:${sha256}`;
+}
+
+function observationOf(state: HttpCacheState): Observation {
+  const detail: Record<string, string> = { sha256: state.sha256 };
+  if (state.etag) detail.etag = state.etag;
+  if (state.lastModified) detail.lastModified = state.lastModified;
+  return { version: state.version, detail };
+}
+
+function hintFor(status: number): string {
+  if (status === 404 || status === 410) return ': check the URL';
+  if (status === 401 || status === 403) return ': check the credentials';
+  return '';
+}

@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+
+/**
+ * What an HTTP remote keeps in its cache directory between runs: the validators of the last
+ * 200 response and the archive it carried, so the next check can be conditional (one request,
+ * no body when unchanged) and `fetch` can reuse the download.
+ */
+
+/** The JSON kept beside the cached archive. */
+export interface HttpCacheState {
+  /** sha256 of the credential-free URL: a cache directory reused for another URL is ignored. */
+  urlKey: string;
+  /** The version `check` reported for this content. */
+  version: string;
+  /** sha256 of the archive, hex; the archive is `sha256-<hex>.zip` beside this file. */
+  sha256: string;
+  bytes: number;
+  etag?: string;
+  lastModified?: string;
+}
+
+const stateName = 'http-state.json';
+
+/** Key identifying a URL in the state, without keeping the URL (it could carry a token). */
+export function urlKeyOf(display: string): string {
+  return createHash('sha256').update(display).digest('hex');
+}
+
+/** Path of the cached archive with this digest. */
+export function archivePath(cacheDir: string, sha256: string): string {
+  return join(cacheDir, `sha256-${sha256}.zip`);
+}
+
+/** The state for `urlKey`, or undefined when absent, unreadable or for another URL. */
+export async function loadState(cacheDir: string, urlKey: string): Promise<HttpCacheState | undefined> {
+  try {
+    const state = JSON.parse(await readFile(join(cacheDir, stateName), 'utf8')) as HttpCacheState;
+    return state.urlKey === urlKey && typeof state.version === 'string' && typeof state.sha256 === 'string' ? state : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Records `state`, then removes archives of other versions. Order matters for crash safety: the
+ * archive is in place before the state names it, and old archives go only once nothing names them.
+ */
+export async function saveState(cacheDir: string, state: HttpCacheState): Promise<void> {
+  await mkdir(cacheDir, { recursive: true });
+  const temp = join(cacheDir, `${stateName}.tmp-${process.pid}`);
+  await writeFile(temp, JSON.stringify(state));
+  await rename(temp, join(cacheDir, stateName));
+  const keep = `sha256-${state.sha256}.zip`;
+  for (const name of await readdir(cacheDir)) {
+    if (name.startsWith('sha256-') && name.endsWith('.zip') && name !== keep) await rm(join(cacheDir, name), { force: true });
+  }
+}
+
+/** sha256 of the file at `path` (hex), or undefined when it cannot be read. */
+export async function hashFile(path: string): Promise<string | undefined> {
+  const hash = createHash('sha256');
+  try {
+    await pipeline(createReadStream(path), hash);
+    return hash.digest('hex');
+  } catch {
+    return undefined;
+  }
+}

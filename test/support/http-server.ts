@@ -1,0 +1,156 @@
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/**
+ * A real `node:http` server on 127.0.0.1 for the HTTP remote's tests: serves objects with ETag
+ * and Last-Modified (either can be omitted), answers conditional requests with 304, and can
+ * redirect, hang, truncate a body, send a wrong Content-Length or require Basic auth. It counts
+ * requests and body bytes so tests can assert what a check cost.
+ */
+
+/** How one path is served. */
+export interface ServedObject {
+  body: Buffer;
+  /** Send an ETag (default true). */
+  etag?: boolean;
+  /** Send Last-Modified (default true). */
+  lastModified?: boolean;
+  /** Send Content-Length (default true; false streams chunked). */
+  contentLength?: boolean;
+  /** Last-Modified to announce (default: when `put` was called). */
+  modified?: Date;
+}
+
+/** One request as the server saw it. */
+export interface SeenRequest {
+  path: string;
+  headers: IncomingMessage['headers'];
+  status: number;
+}
+
+/** A running test server. */
+export interface TestHttpServer {
+  /** `http://127.0.0.1:PORT` */
+  origin: string;
+  /** Serves `body` at `path`; its Last-Modified is now (to the second), as a real server's would be. */
+  put(path: string, object: ServedObject): void;
+  remove(path: string): void;
+  /** Answers `path` with `status` and `Location: to`. */
+  redirect(path: string, to: string, status?: number): void;
+  /** `head`: never answers `path`; `body`: sends the head and half the body, then goes silent. */
+  hang(path: string, mode: 'head' | 'body'): void;
+  /** The next 200 sends the full Content-Length, half the body, then cuts the connection. */
+  truncateNext(): void;
+  /** Every 200 on `path` announces `extra` more bytes than it sends, then closes. */
+  wrongLength(path: string, extra: number): void;
+  /** Requires Basic auth with these credentials on every path. */
+  requireAuth(user: string, password: string): void;
+  requests(): { count: number; bodyBytes: number };
+  /** Every request since the last reset. */
+  log(): SeenRequest[];
+  resetCounters(): void;
+  close(): Promise<void>;
+}
+
+/** Starts a server on 127.0.0.1, port 0. */
+export async function startHttpServer(): Promise<TestHttpServer> {
+  const objects = new Map<string, ServedObject & { modified: Date; tag: string }>();
+  const redirects = new Map<string, { to: string; status: number }>();
+  const hangs = new Map<string, 'head' | 'body'>();
+  const wrong = new Map<string, number>();
+  const sockets = new Set<Socket>();
+  let auth: string | undefined;
+  let truncate = false;
+  let log: SeenRequest[] = [];
+  let bodyBytes = 0;
+
+  const sendBody = (res: ServerResponse, data: Buffer): void => {
+    bodyBytes += data.length;
+    res.write(data);
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const seen: SeenRequest = { path, headers: req.headers, status: 0 };
+    log.push(seen);
+    const answer = (status: number, headers: Record<string, string | number> = {}): void => {
+      seen.status = status;
+      res.writeHead(status, headers);
+    };
+    if (auth && req.headers.authorization !== auth) {
+      answer(401, { 'www-authenticate': 'Basic realm="test"', 'content-length': 0 });
+      return void res.end();
+    }
+    const redirect = redirects.get(path);
+    if (redirect) {
+      answer(redirect.status, { location: redirect.to, 'content-length': 0 });
+      return void res.end();
+    }
+    const object = objects.get(path);
+    if (!object) {
+      answer(404, { 'content-length': 9 });
+      return void res.end('not found');
+    }
+    const headers: Record<string, string | number> = { 'content-type': 'application/zip' };
+    if (object.etag !== false) headers.etag = object.tag;
+    if (object.lastModified !== false) headers['last-modified'] = object.modified.toUTCString();
+    const hang = hangs.get(path);
+    if (hang === 'head') return; // never answered: the client's timeout must end it
+    const inm = req.headers['if-none-match'];
+    const ims = req.headers['if-modified-since'];
+    const notModified =
+      inm !== undefined ? object.etag !== false && inm === object.tag
+      : ims !== undefined && object.lastModified !== false && Date.parse(ims) >= Math.floor(object.modified.getTime() / 1000) * 1000;
+    if (notModified) {
+      answer(304, headers);
+      return void res.end();
+    }
+    const extra = wrong.get(path);
+    if (object.contentLength !== false || extra !== undefined) headers['content-length'] = object.body.length + (extra ?? 0);
+    answer(200, headers);
+    if (hang === 'body' || truncate) {
+      const cut = truncate;
+      truncate = false;
+      sendBody(res, object.body.subarray(0, Math.floor(object.body.length / 2)));
+      // Truncation cuts the connection; a hang keeps it open and silent.
+      if (cut) setTimeout(() => res.socket?.destroy(), 20);
+      return;
+    }
+    sendBody(res, object.body);
+    if (extra !== undefined) setTimeout(() => res.socket?.destroy(), 20);
+    else res.end();
+  };
+
+  const server: Server = createServer(handle);
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    put(path, object) {
+      const tag = `"${createHash('sha256').update(object.body).digest('hex').slice(0, 16)}"`;
+      objects.set(path, { ...object, modified: object.modified ?? new Date(), tag });
+    },
+    remove: (path) => void objects.delete(path),
+    redirect: (path, to, status = 302) => void redirects.set(path, { to, status }),
+    hang: (path, mode) => void hangs.set(path, mode),
+    truncateNext: () => void (truncate = true),
+    wrongLength: (path, extra) => void wrong.set(path, extra),
+    requireAuth: (user, password) => void (auth = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`),
+    requests: () => ({ count: log.length, bodyBytes }),
+    log: () => log,
+    resetCounters() {
+      log = [];
+      bodyBytes = 0;
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { HookError } from '../../src/errors.js';
@@ -149,6 +149,18 @@ describe('runHooks', () => {
     const { options } = setup([hooks]);
     await assert.rejects(runHooks(options), /pre-update hook 10-bare cannot be executed: it has no "#!" interpreter line/);
     assert.equal(existsSync(join(out, 'ran')), false);
+  });
+
+  it('fails clearly when a hook disappears between listing and running', async () => {
+    const hooks = testdir({ '20-gone': exe('exit 0') });
+    writeFileSync(join(hooks, '10-remove-next'), `#!/bin/sh\nrm '${join(hooks, '20-gone')}'\n`, { mode: 0o755 });
+    const { options } = setup([hooks]);
+    await assert.rejects(runHooks(options), (error: unknown) => {
+      assert.ok(error instanceof HookRunError);
+      assert.match(error.message, /^pre-update hook 20-gone cannot be read: ENOENT/);
+      assert.deepEqual(error.ran.map((r) => r.hook), ['10-remove-next']);
+      return true;
+    });
   });
 
   it('runs an ELF binary linked into the hook directory', async () => {

@@ -185,7 +185,10 @@ class S3Remote implements Remote {
   }
 
   private endpointName(handle: S3ClientHandle): string | undefined {
-    return handle.endpoint === undefined ? undefined : redactUrl(handle.endpoint);
+    if (handle.endpoint === undefined) return undefined;
+    // redactUrl normalises through URL, which adds a trailing slash: show it as configured.
+    const shown = redactUrl(handle.endpoint);
+    return handle.endpoint.endsWith('/') ? shown : shown.replace(/\/$/, '');
   }
 
   private errorContext(session: Session, key: string): S3ErrorContext {

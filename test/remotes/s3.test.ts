@@ -56,3 +56,182 @@ async function s3Fixture(): Promise<RemoteFixture> {
 }
 
 testRemoteConformance('s3', s3Fixture, keys);
+
+// ---- S3-specific behaviour -------------------------------------------------------------
+
+const app = { 'index.html': 'hello\n', 'run.sh': { content: '#!/bin/sh\n', mode: 0o755 } };
+
+/** A server with one bucket holding `key`, and a remote on it through `s3-endpoint`. */
+async function withObject(
+  body: (ctx: { server: S3rverHandle; bucket: string; key: string; zip: Buffer }) => Promise<void>,
+): Promise<void> {
+  const bucket = 'releases';
+  const key = 'web/app.zip';
+  const server = await startS3rver([bucket]);
+  const restore = setEnv({ AWS_ENDPOINT_URL_S3: undefined, AWS_ENDPOINT_URL: undefined, AWS_REGION: undefined });
+  try {
+    const zip = await zipOfFiles(app);
+    await server.put(bucket, key, zip);
+    server.reset();
+    await body({ server, bucket, key, zip });
+  } finally {
+    restore();
+    await server.close();
+  }
+}
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');
+
+test('s3: check streams the body into the cache once; fetch reuses it without a request', async () => {
+  await withObject(async ({ server, zip }) => {
+    const remote = makeTestRemote('s3://releases/web/app.zip', { ...keys, s3Endpoint: server.endpoint });
+    const ctx = testContext();
+    const seen = await remote.check(ctx);
+    assert.equal(seen.version, `"${md5(zip)}"`, 'without a VersionId the version is the ETag');
+    assert.equal(seen.detail?.etag, seen.version);
+    assert.equal(seen.detail?.bucket, 'releases');
+    assert.equal(seen.detail?.key, 'web/app.zip');
+    assert.equal(seen.detail?.credentials, 'config');
+    assert.equal(seen.detail?.endpoint, server.endpoint);
+    assert.equal(seen.detail?.region, 'us-east-1', 'default region');
+    assert.deepEqual(server.seen.map((r) => [r.method, r.path, r.status, r.region]), [['GET', '/releases/web/app.zip', 200, 'us-east-1']]);
+    assert.equal(server.seen[0]!.bodyBytes, zip.length);
+    server.reset();
+    const into = testdir();
+    const result = await remote.fetch(seen.version, into, ctx);
+    assert.equal(server.seen.length, 0, 'fetch made a request although the check left the body');
+    assert.equal(result.bytesDownloaded, 0);
+    assert.equal(result.contentId, `sha256:${sha256(zip)}`);
+    assert.equal(result.files, 2);
+    assert.deepEqual(readTree(into), { 'index.html': 'hello\n', 'run.sh': '#!/bin/sh\n' });
+  });
+});
+
+test('s3: the cache holds the archive and its etag; a second check sends If-None-Match', async () => {
+  await withObject(async ({ server, zip }) => {
+    const remote = makeTestRemote('s3://releases/web/app.zip', { ...keys, s3Endpoint: server.endpoint });
+    const ctx = testContext();
+    const first = await remote.check(ctx);
+    assert.deepEqual(readFileSync(join(ctx.cacheDir, 'archive.zip')), zip);
+    server.reset();
+    await remote.check(ctx);
+    assert.equal(server.seen[0]!.headers['if-none-match'], first.version);
+    assert.equal(server.seen[0]!.status, 304);
+  });
+});
+
+test('s3: fetch with a lost cache downloads exactly the checked version (If-Match)', async () => {
+  await withObject(async ({ server, zip }) => {
+    const remote = makeTestRemote('s3://releases/web/app.zip', { ...keys, s3Endpoint: server.endpoint });
+    const seen = await remote.check(testContext());
+    server.reset();
+    const into = testdir();
+    const result = await remote.fetch(seen.version, into, testContext());
+    assert.equal(result.bytesDownloaded, zip.length);
+    assert.equal(result.contentId, `sha256:${sha256(zip)}`);
+    assert.equal(server.seen.length, 1);
+    assert.equal(server.seen[0]!.headers['if-match'], seen.version);
+    assert.equal(readTree(into)['index.html'], 'hello\n');
+  });
+});
+
+test('s3: fetch of a version that was replaced meanwhile fails and publishes nothing', async () => {
+  await withObject(async ({ server, bucket, key }) => {
+    const remote = makeTestRemote('s3://releases/web/app.zip', { ...keys, s3Endpoint: server.endpoint });
+    const seen = await remote.check(testContext());
+    await server.put(bucket, key, await zipOfFiles({ 'index.html': 'newer\n' }));
+    const into = testdir();
+    await assert.rejects(remote.fetch(seen.version, into, testContext()), (error: unknown) => {
+      assert.ok(error instanceof RemoteError);
+      assert.match(error.message, /changed since the check/);
+      assert.match(error.message, /s3:\/\/releases\/web\/app\.zip/);
+      return true;
+    });
+    assert.deepEqual(readTree(into), {});
+  });
+});
+
+test('s3: VersionId is the version when the store reports one, and fetch asks for it', async () => {
+  await withObject(async ({ server }) => {
+    // s3rver has no versioning: add the header a versioned bucket would send.
+    server.intercept = (_req, res) => {
+      res.setHeader('x-amz-version-id', 'Vrs.3HL4kqtJlcpXroDTDmJ');
+      return false;
+    };
+    const remote = makeTestRemote('s3://releases/web/app.zip', { ...keys, s3Endpoint: server.endpoint });
+    const seen = await remote.check(testContext());
+    assert.equal(seen.version, 'Vrs.3HL4kqtJlcpXroDTDmJ');
+    assert.equal(seen.detail?.versionId, 'Vrs.3HL4kqtJlcpXroDTDmJ');
+    server.reset();
+    await remote.fetch(seen.version, testdir(), testContext());
+    assert.match(server.seen[0]!.query, /versionId=Vrs\.3HL4kqtJlcpXroDTDmJ/);
+  });
+});
+
+test('s3: fetchSidecar reads <key><suffix>; a missing one is a RemoteError naming it', async () => {
+  await withObject(async ({ server, bucket, key }) => {
+    await server.put(bucket, `${key}.sha256`, 'abc  app.zip\n');
+    const remote = makeTestRemote('s3://releases/web/app.zip', { ...keys, s3Endpoint: server.endpoint });
+    const data = await remote.fetchSidecar!('.sha256', testContext());
+    assert.equal(data.toString(), 'abc  app.zip\n');
+    await assert.rejects(remote.fetchSidecar!('.minisig', testContext()), (error: unknown) => {
+      assert.ok(error instanceof RemoteError);
+      assert.match(error.message, /web\/app\.zip\.minisig/);
+      return true;
+    });
+  });
+});
+
+test('s3: an archive over the size limit is refused and nothing is cached', async () => {
+  await withObject(async ({ server, zip }) => {
+    const limits = { maxArchiveBytes: zip.length - 1, maxUnpackedBytes: 1 << 30, maxEntries: 1000 };
+    const remote = makeTestRemote('s3://releases/web/app.zip', { ...keys, s3Endpoint: server.endpoint, limits });
+    const ctx = testContext();
+    await assert.rejects(remote.check(ctx), /larger than the limit/);
+    assert.deepEqual(readTree(ctx.cacheDir), {});
+  });
+});
+
+test('s3: region from config, then AWS_REGION, signs the requests', async () => {
+  await withObject(async ({ server }) => {
+    const configured = makeTestRemote('s3://releases/web/app.zip', { ...keys, s3Endpoint: server.endpoint, awsRegion: 'eu-central-1' });
+    assert.equal((await configured.check(testContext())).detail?.region, 'eu-central-1');
+    const restore = setEnv({ AWS_REGION: 'ap-south-1' });
+    try {
+      const fromEnv = makeTestRemote('s3://releases/web/app.zip', { ...keys, s3Endpoint: server.endpoint });
+      assert.equal((await fromEnv.check(testContext())).detail?.region, 'ap-south-1');
+    } finally {
+      restore();
+    }
+    assert.deepEqual(server.seen.map((r) => r.region), ['eu-central-1', 'ap-south-1']);
+  });
+});
+
+test('s3: the endpoint comes from AWS_ENDPOINT_URL_S3 when the config has none', async () => {
+  await withObject(async ({ server }) => {
+    const restore = setEnv({ AWS_ENDPOINT_URL_S3: server.endpoint });
+    try {
+      const remote = makeTestRemote('s3://releases/web/app.zip', keys);
+      const seen = await remote.check(testContext());
+      assert.equal(seen.detail?.endpoint, server.endpoint);
+      assert.equal(server.seen.length, 1, 'the request did not reach the endpoint from the environment');
+      assert.equal(server.seen[0]!.path, '/releases/web/app.zip', 'path-style addressing');
+    } finally {
+      restore();
+    }
+  });
+});
+
+test('s3: the config endpoint wins over AWS_ENDPOINT_URL_S3', async () => {
+  await withObject(async ({ server }) => {
+    const restore = setEnv({ AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${await closedPort()}` });
+    try {
+      const remote = makeTestRemote('s3://releases/web/app.zip', { ...keys, s3Endpoint: server.endpoint });
+      await remote.check(testContext());
+      assert.equal(server.seen.length, 1);
+    } finally {
+      restore();
+    }
+  });
+});

@@ -38,6 +38,10 @@ export interface SeenRequest {
   method: string;
   /** Path, e.g. `/bucket/app.zip`. */
   path: string;
+  /** Query string without `?` (e.g. `versionId=…`), empty when none. */
+  query: string;
+  /** Request headers, lower-case names. */
+  headers: IncomingMessage['headers'];
   /** Access key id from the Authorization header, if signed. */
   accessKeyId?: string;
   /** Region from the signature's credential scope. */
@@ -93,7 +97,8 @@ export async function startS3rver(buckets: string[]): Promise<S3rverHandle> {
 
   const pub = createServer((req, res) => {
     const credential = /Credential=([^/,\s]+)\/[^/]+\/([^/]+)\//.exec(req.headers.authorization ?? '');
-    const seen: SeenRequest = { method: req.method ?? '', path: (req.url ?? '').replace(/\?.*$/, ''), bodyBytes: 0 };
+    const [path = '', query = ''] = (req.url ?? '').split('?', 2);
+    const seen: SeenRequest = { method: req.method ?? '', path, query, headers: req.headers, bodyBytes: 0 };
     if (credential) Object.assign(seen, { accessKeyId: credential[1], region: credential[2] });
     handle.seen.push(seen);
     res.on('finish', () => void (seen.status = res.statusCode));

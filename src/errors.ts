@@ -111,6 +111,12 @@ export class LockBusyError extends RepoDeployError {
 /** The update was attempted and did not complete (blocked, reverted, backing off). */
 export class UpdateFailedError extends RepoDeployError {
   readonly exitCode = ExitCode.failed;
+  /** How it did not complete. */
+  readonly reason: 'blocked' | 'reverted' | 'backing-off';
+  constructor(reason: UpdateFailedError['reason'], message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.reason = reason;
+  }
 }
 
 /** Exit code for any error: ours carry one, anything else is a failed update. */

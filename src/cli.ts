@@ -1,0 +1,157 @@
+import { readFileSync } from 'node:fs';
+import { commandHelp, mainHelp } from './cli/help.js';
+import { parseArgs, type ParsedArgs } from './cli/args.js';
+import { formatOutcome, formatReleases, formatStatus } from './cli/format.js';
+import { loadConfig, type LoadedConfig } from './config/load.js';
+import { startDaemon } from './daemon/daemon.js';
+import { ConfigError, ExitCode, LockBusyError, exitCodeOf, messageOf } from './errors.js';
+import { createLogger, type Logger } from './log.js';
+import { checkOnce, exitCodeOfOutcome, type CheckOutcome } from './pipeline/check.js';
+import { readStatus } from './status.js';
+
+/** Where the CLI writes; injectable so tests can run it in-process. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Record<string, string | undefined>;
+  cwd: string;
+}
+
+const defaultIo: CliIo = {
+  stdout: (t) => process.stdout.write(`${t}\n`),
+  stderr: (t) => process.stderr.write(`${t}\n`),
+  env: process.env,
+  cwd: process.cwd(),
+};
+
+/**
+ * The command line: turns arguments into options, calls the library, prints, and returns the
+ * exit code. `main` (below) is the only place that exits the process.
+ */
+export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
+  let args: ParsedArgs;
+  try {
+    args = parseArgs(argv);
+  } catch (error) {
+    io.stderr(`repo-deploy: ${messageOf(error)}`);
+    return exitCodeOf(error);
+  }
+  if (args.help) {
+    io.stdout(commandHelp[args.command] ?? mainHelp);
+    return ExitCode.ok;
+  }
+  if (args.version) {
+    io.stdout(`repo-deploy ${packageVersion()}`);
+    return ExitCode.ok;
+  }
+  const load = () => loadConfig({ ...(args.config ? { configFile: args.config } : {}), flags: args.flags, env: io.env, cwd: io.cwd });
+  let config: LoadedConfig;
+  try {
+    config = load();
+  } catch (error) {
+    io.stderr(`repo-deploy: ${messageOf(error)}`);
+    return error instanceof ConfigError ? ExitCode.usage : exitCodeOf(error);
+  }
+  const logger = createLogger({ verbose: args.verbose });
+  for (const warning of config.warnings) io.stderr(`repo-deploy: warning: ${warning}`);
+
+  switch (args.command) {
+    case 'check-config':
+      io.stdout(`configuration OK${config.file ? ` (${config.file})` : ''}: ${config.apps.map((a) => `${a.name} -> ${a.local}`).join(', ')}`);
+      return ExitCode.ok;
+    case 'status':
+    case 'releases': {
+      const statuses = await readStatus(config.apps);
+      if (args.json) io.stdout(JSON.stringify(args.command === 'status' ? statuses : statuses.map((s) => ({ app: s.app, releases: s.releases, current: s.current?.id, previous: s.previous?.id })), null, 2));
+      else io.stdout(args.command === 'status' ? formatStatus(statuses) : formatReleases(statuses));
+      return ExitCode.ok;
+    }
+    case 'run':
+      if (args.fetch || args.dryRun) return fetchOnce(config, args, logger, io);
+      return daemon(load, logger);
+  }
+}
+
+async function fetchOnce(config: LoadedConfig, args: ParsedArgs, logger: Logger, io: CliIo): Promise<number> {
+  const stop = stopSignal(logger);
+  const outcomes = await Promise.all(
+    config.apps.map(async (app): Promise<CheckOutcome | LockBusyError> => {
+      try {
+        return await checkOnce({ app, logger, signal: stop.signal, dryRun: args.dryRun });
+      } catch (error) {
+        if (error instanceof LockBusyError) return error;
+        throw error;
+      }
+    }),
+  );
+  stop.dispose();
+  let code: number = ExitCode.ok;
+  for (const outcome of outcomes) {
+    if (outcome instanceof LockBusyError) {
+      io.stderr(`repo-deploy: ${outcome.message}`);
+      if (code === ExitCode.ok) code = ExitCode.busy;
+      continue;
+    }
+    const line = formatOutcome(outcome);
+    const exit = exitCodeOfOutcome(outcome);
+    if (exit === ExitCode.ok) io.stdout(line);
+    else io.stderr(`repo-deploy: ${line}`);
+    if (exit !== ExitCode.ok && code !== ExitCode.failed) code = exit;
+  }
+  return code;
+}
+
+async function daemon(load: () => LoadedConfig, logger: Logger): Promise<number> {
+  const stop = stopSignal(logger);
+  const daemon = startDaemon({ loadConfig: load, logger, signal: stop.signal });
+  const onHup = () => daemon.reload();
+  const onUsr1 = () => daemon.checkNow();
+  process.on('SIGHUP', onHup);
+  process.on('SIGUSR1', onUsr1);
+  await daemon.done;
+  process.off('SIGHUP', onHup);
+  process.off('SIGUSR1', onUsr1);
+  stop.dispose();
+  return ExitCode.ok;
+}
+
+/** SIGTERM / SIGINT abort the run; a second one exits at once. */
+function stopSignal(logger: Logger): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      logger.warn({ signal: name }, 'second stop signal, exiting now');
+      process.exit(130);
+    }
+    logger.info({ signal: name }, 'stopping at the next safe point');
+    controller.abort(new Error(`stopped by ${name}`));
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return {
+    signal: controller.signal,
+    dispose() {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    },
+  };
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Entry point of `bin/repo-deploy`. */
+export async function main(): Promise<never> {
+  let code: number;
+  try {
+    code = await runCli(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`repo-deploy: ${error instanceof Error && process.argv.includes('-v') ? error.stack : messageOf(error)}\n`);
+    code = exitCodeOf(error);
+  }
+  // Let pino's synchronous destination and stdout drain before leaving.
+  process.exitCode = code;
+  process.exit(code);
+}

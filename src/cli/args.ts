@@ -1,0 +1,98 @@
+import { UsageError } from '../errors.js';
+
+/** Subcommands; anything else in first position is a REMOTE (use `./status` for a path). */
+export const subcommands = ['run', 'status', 'releases', 'check-config'] as const;
+export type Subcommand = (typeof subcommands)[number];
+
+/** The command line, parsed. */
+export interface ParsedArgs {
+  command: Subcommand;
+  /** Config values given as flags or positionals, by config key (`remote`, `local`, `cache`, …). */
+  flags: Record<string, string>;
+  config?: string;
+  fetch: boolean;
+  verbose: boolean;
+  help: boolean;
+  version: boolean;
+  json: boolean;
+  dryRun: boolean;
+}
+
+/** Options that take a value, mapped to the config key they set (or a field of ParsedArgs). */
+const valued: Record<string, string> = {
+  '-c': 'config', '--config': 'config',
+  '--cache': 'cache',
+  '--pre-hooks': 'pre-hooks',
+  '--post-hooks': 'post-hooks',
+  '-i': 'id', '--id': 'id',
+  '-d': 'directory', '--directory': 'directory',
+  '-r': 'remote', '--remote': 'remote',
+  '-l': 'local', '--local': 'local',
+};
+const switches: Record<string, keyof ParsedArgs> = {
+  '-f': 'fetch', '--fetch': 'fetch',
+  '-v': 'verbose', '--verbose': 'verbose',
+  '-h': 'help', '--help': 'help',
+  '--version': 'version',
+  '--json': 'json',
+  '--dry-run': 'dryRun', '-n': 'dryRun',
+};
+
+/** Parses `argv` (without node and script). Throws `UsageError` naming the bad argument. */
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const out: ParsedArgs = { command: 'run', flags: {}, fetch: false, verbose: false, help: false, version: false, json: false, dryRun: false };
+  const positionals: string[] = [];
+  const args = [...argv];
+  let onlyPositionals = false;
+  while (args.length) {
+    let arg = args.shift()!;
+    if (onlyPositionals || arg === '-' || !arg.startsWith('-')) {
+      positionals.push(arg);
+      continue;
+    }
+    if (arg === '--') {
+      onlyPositionals = true;
+      continue;
+    }
+    let inline: string | undefined;
+    const eq = arg.indexOf('=');
+    if (arg.startsWith('--') && eq > 0) {
+      inline = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    } else if (/^-[a-zA-Z]{2,}$/.test(arg)) {
+      // Bundled short options: `-fv`, or `-cFILE`.
+      const first = `-${arg[1]}`;
+      if (valued[first]) {
+        inline = arg.slice(2);
+      } else {
+        args.unshift(...arg.slice(2).split('').map((c) => `-${c}`));
+      }
+      arg = first;
+    }
+    const key = valued[arg];
+    if (key) {
+      const value = inline ?? args.shift();
+      if (value === undefined || value === '') throw new UsageError(`invalid flag: ${arg} needs a value`);
+      if (key === 'config') out.config = value;
+      else out.flags[key] = value;
+      continue;
+    }
+    const field = switches[arg];
+    if (!field || inline !== undefined) throw new UsageError(`invalid flag: ${arg}${inline !== undefined ? '=…' : ''} (see repo-deploy --help)`);
+    (out[field] as boolean) = true;
+  }
+  if (positionals.length && (subcommands as readonly string[]).includes(positionals[0]!)) {
+    out.command = positionals.shift() as Subcommand;
+  }
+  if (positionals.length > 2) throw new UsageError(`invalid arguments: expected at most REMOTE and LOCAL, got ${positionals.length} (${positionals.slice(2).join(' ')})`);
+  const [remote, local] = positionals;
+  if (remote !== undefined) {
+    if (out.flags.remote !== undefined) throw new UsageError('invalid arguments: REMOTE given both as a positional and with -r/--remote');
+    out.flags.remote = remote;
+  }
+  if (local !== undefined) {
+    if (out.flags.local !== undefined) throw new UsageError('invalid arguments: LOCAL given both as a positional and with -l/--local');
+    out.flags.local = local;
+  }
+  return out;
+}

@@ -1,0 +1,68 @@
+import type { CheckOutcome } from '../pipeline/check.js';
+import type { AppStatus, ReleaseInfo } from '../status.js';
+
+/** Human-readable `status`: one block per app. */
+export function formatStatus(statuses: readonly AppStatus[]): string {
+  return statuses.map(formatApp).join('\n\n');
+}
+
+function formatApp(s: AppStatus): string {
+  const rows: [string, string][] = [
+    ['app', s.app],
+    ['remote', s.remote],
+    ['link', `${s.link}${s.linkState === 'release' ? '' : ` (${describeLink(s.linkState)})`}`],
+    ['current', s.current ? release(s.current) : '-'],
+    ['previous', s.previous ? release(s.previous) : '-'],
+  ];
+  if (s.seenVersion) rows.push(['latest version', `${s.seenVersion} (same content as current)`]);
+  rows.push(['last check', s.lastCheck ? `${s.lastCheck.at} ${s.lastCheck.result}${s.lastCheck.version ? ` ${s.lastCheck.version}` : ''}` : 'never']);
+  if (s.lastCheck?.error) rows.push(['error', s.lastCheck.error]);
+  rows.push(['last success', s.lastSuccessAt ?? 'never']);
+  if (s.failing) {
+    rows.push(['failing', `${s.failing.version}: ${s.failing.failures} failure(s), next try ${s.failing.nextTryAt}`]);
+  }
+  if (s.interrupted) rows.push(['interrupted', `${s.interrupted.releaseId} (${s.interrupted.phase}); the next run settles it`]);
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const lines = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
+  if (s.lastHookOutput.length) {
+    lines.push('hook output (last lines):', ...s.lastHookOutput.slice(-10).map((l) => `  ${l}`));
+  }
+  return lines.join('\n');
+}
+
+function release(r: ReleaseInfo): string {
+  const extra = r.detail?.trustedComment ? `, signed: ${r.detail.trustedComment}` : '';
+  return `${r.id} (version ${r.version}${r.status === 'good' ? '' : `, ${r.status}`}${extra})`;
+}
+
+function describeLink(kind: AppStatus['linkState']): string {
+  return kind === 'missing' ? 'nothing deployed yet' : kind === 'directory' ? 'a real directory: kept as a release on the first deploy' : 'points outside the releases';
+}
+
+/** `releases`: one line per release, oldest first. */
+export function formatReleases(statuses: readonly AppStatus[]): string {
+  return statuses
+    .map((s) => {
+      const lines = s.releases.map((r) => {
+        const mark = r.id === s.current?.id ? '*' : r.id === s.previous?.id ? '-' : ' ';
+        return `${mark} ${r.id}  ${r.status.padEnd(7)} ${r.version}`;
+      });
+      return [`${s.app} (${s.link})`, ...(lines.length ? lines : ['  no releases'])].join('\n');
+    })
+    .join('\n\n');
+}
+
+/** One line per app after `-f`. */
+export function formatOutcome(o: CheckOutcome): string {
+  const where = o.releaseId ? ` (release ${o.releaseId})` : '';
+  switch (o.result) {
+    case 'up-to-date':
+      return `${o.app}: up to date at ${o.version}${where}`;
+    case 'deployed':
+      return o.releaseId ? `${o.app}: deployed ${o.version}${where}` : `${o.app}: would deploy ${o.version}`;
+    case 'stopped':
+      return `${o.app}: stopped before the swap; nothing changed`;
+    default:
+      return `${o.app}: ${o.result}: ${o.error?.message ?? ''}`;
+  }
+}

@@ -1,0 +1,51 @@
+/** Text of `repo-deploy --help` and each subcommand's help. */
+export const mainHelp = `usage: repo-deploy [options] [REMOTE [LOCAL]]
+       repo-deploy status|releases|check-config [options] [REMOTE [LOCAL]]
+
+Polls REMOTE (s3://bucket/key.zip, http(s)://…/app.zip, a git URL, or a local directory
+or .zip) and deploys new versions as immutable releases behind the LOCAL symlink
+(default DIR/current). Runs as a daemon on the configured schedule; with -f, checks once.
+
+options:
+  -c, --config FILE     config file (default /etc/repo-deploy/repo-deploy.cfg)
+      --cache DIR       downloads and git mirrors (default /var/cache/repo-deploy)
+      --pre-hooks DIR   pre-update hooks (default /etc/repo-deploy/pre-update.d)
+      --post-hooks DIR  post-update hooks (default /etc/repo-deploy/post-update.d)
+  -i, --id ID           this agent's id (default: hostname)
+  -d, --directory DIR   deploy directory (default /var/deploy); LOCAL defaults to DIR/current
+  -r, --remote URL      same as REMOTE
+  -l, --local PATH      same as LOCAL
+  -f, --fetch           check once, deploy if needed, exit
+  -n, --dry-run         with -f: say what an update would do, change nothing
+  -v, --verbose         debug logging
+  -h, --help            this help (also: repo-deploy COMMAND --help)
+      --version         print the version
+
+commands:
+  status [--json]       current and previous release, last check, failures, hook output
+  releases [--json]     every release on disk with its version and status
+  check-config          validate the configuration without touching anything
+
+exit codes: 0 up to date or deployed; 1 the update failed (fetch, verification, blocked,
+reverted, or the version is still backing off); 2 usage or config error; 75 busy (another
+run holds the lock).
+
+Logs are JSON lines (pino) on standard error.`;
+
+export const commandHelp: Record<string, string> = {
+  status: `usage: repo-deploy status [--json] [-c FILE] [--cache DIR] [-d DIR] [REMOTE [LOCAL]]
+
+Shows, per app: the remote, current and previous release with their versions, the last
+check and its result, a failing version and when it is tried again, and the tail of the
+last hook output. Takes the same options as a run, to find the app. Changes nothing.
+  --json   print JSON for scripts`,
+  releases: `usage: repo-deploy releases [--json] [-c FILE] [-d DIR] [REMOTE [LOCAL]]
+
+Lists the releases on disk, oldest first, marking the current (*) and previous (-) one.
+  --json   print JSON for scripts`,
+  'check-config': `usage: repo-deploy check-config [-c FILE] [options] [REMOTE [LOCAL]]
+
+Validates the configuration (file, REPO_DEPLOY_* environment and flags) without touching
+anything. Prints every problem at once and exits 2 when there is one, 0 otherwise.`,
+  run: mainHelp,
+};

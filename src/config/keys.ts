@@ -1,0 +1,119 @@
+import cron from 'node-cron';
+import { parseDuration } from '../util/duration.js';
+
+/**
+ * Every configuration key: its parser and what it accepts. The loader (`load.ts`) uses this
+ * one table for the file, `REPO_DEPLOY_*` environment and flags, so a key behaves the same
+ * wherever it is set.
+ */
+
+/** A parsed value, or what is accepted (used as the error message). */
+export type Parsed<T> = { ok: true; value: T } | { ok: false; accepted: string };
+
+/** One key of the config file. */
+export interface KeySpec {
+  /** Canonical name, as written in the file. */
+  name: string;
+  /** Other names accepted for compatibility (`repository` for `remote`). */
+  aliases?: string[];
+  /** Parses a raw value; the result is stored under `name`. */
+  parse(raw: string): Parsed<unknown>;
+  /** Paths are resolved against the config file's directory. */
+  path?: boolean;
+  /** Only meaningful at the top level (not inside `[app NAME]`). */
+  global?: boolean;
+  /** Holds a secret: never echoed in messages. */
+  secret?: boolean;
+}
+
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+const no = (accepted: string): Parsed<never> => ({ ok: false, accepted });
+
+const text: KeySpec['parse'] = (raw) => (raw.trim() ? ok(raw.trim()) : no('a non-empty value'));
+
+const positiveInt = (min: number, max: number): KeySpec['parse'] => (raw) => {
+  const n = Number(raw.trim());
+  return Number.isInteger(n) && n >= min && n <= max ? ok(n) : no(`a whole number from ${min} to ${max}`);
+};
+
+const duration = (minMs: number): KeySpec['parse'] => (raw) => {
+  const ms = parseDuration(raw);
+  return ms !== null && ms >= minMs
+    ? ok(ms)
+    : no(`seconds or a duration such as 90s, 10m, 1h${minMs > 0 ? ` (at least ${minMs} ms)` : ''}`);
+};
+
+const boolean: KeySpec['parse'] = (raw) => {
+  const v = raw.trim().toLowerCase();
+  if (['true', 'yes', 'on', '1'].includes(v)) return ok(true);
+  if (['false', 'no', 'off', '0'].includes(v)) return ok(false);
+  return no('true or false (also yes/no, on/off, 1/0)');
+};
+
+const sizeUnits: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+const size: KeySpec['parse'] = (raw) => {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$/i.exec(raw);
+  return m ? ok(Math.round(Number(m[1]) * sizeUnits[m[2]!.toLowerCase()]!)) : no('a size in bytes, or with a unit such as 512M, 4G');
+};
+
+const schedule: KeySpec['parse'] = (raw) => {
+  const expr = raw.trim().replace(/\s+/g, ' ');
+  const fields = expr.split(' ').length;
+  return (fields === 5 || fields === 6) && cron.validate(expr)
+    ? ok(expr)
+    : no('a cron expression with 5 fields (minute hour day month weekday) or 6 (seconds first), e.g. "* * * * *"');
+};
+
+const oneOf = (...values: string[]): KeySpec['parse'] => (raw) =>
+  values.includes(raw.trim()) ? ok(raw.trim()) : no(values.join(' or '));
+
+const url: KeySpec['parse'] = (raw) => {
+  try {
+    const u = new URL(raw.trim());
+    return u.protocol === 'http:' || u.protocol === 'https:' ? ok(raw.trim()) : no('an http:// or https:// URL');
+  } catch {
+    return no('an http:// or https:// URL');
+  }
+};
+
+/** The keys, in the order the sample config documents them. */
+export const keySpecs: readonly KeySpec[] = [
+  { name: 'remote', aliases: ['repository'], parse: text },
+  { name: 'local', parse: text, path: true },
+  { name: 'directory', parse: text, path: true },
+  { name: 'schedule', parse: schedule },
+  { name: 'cache', parse: text, path: true, global: true },
+  { name: 'id', parse: text, global: true },
+  { name: 'pre-hooks', parse: text, path: true },
+  { name: 'post-hooks', parse: text, path: true },
+  { name: 'keep', parse: positiveInt(1, 1000) },
+  { name: 'hook-timeout', parse: duration(1) },
+  { name: 'connect-timeout', parse: duration(1) },
+  { name: 'read-timeout', parse: duration(1) },
+  { name: 'max-archive-size', parse: size },
+  { name: 'max-unpacked-size', parse: size },
+  { name: 'max-entries', parse: positiveInt(1, 100_000_000) },
+  { name: 'splay', parse: duration(0) },
+  { name: 'aws-access-key', parse: text, secret: true },
+  { name: 'aws-secret-key', parse: text, secret: true },
+  { name: 'aws-region', parse: text },
+  { name: 's3-endpoint', parse: url },
+  { name: 'git-submodules', parse: boolean },
+  { name: 'git-ssh-key', parse: text, path: true },
+  { name: 'git-known-hosts', parse: text, path: true },
+  { name: 'minisign-key', parse: text },
+  { name: 'minisign-key-file', parse: text, path: true },
+  { name: 'verify-sha256', parse: boolean },
+  { name: 'git-allowed-signers', parse: text, path: true },
+  { name: 'git-verify', parse: oneOf('commit', 'tag') },
+];
+
+/** Finds the spec for a key name or alias. */
+export function findKey(name: string): KeySpec | undefined {
+  return keySpecs.find((k) => k.name === name || k.aliases?.includes(name));
+}
+
+/** `REPO_DEPLOY_HOOK_TIMEOUT` for `hook-timeout`. */
+export function envNameOf(key: string): string {
+  return `REPO_DEPLOY_${key.toUpperCase().replace(/-/g, '_')}`;
+}

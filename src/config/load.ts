@@ -1,0 +1,305 @@
+import { readFileSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import ini from 'ini';
+import { ConfigError, type ConfigIssue } from '../errors.js';
+import { createRemote } from '../remotes/index.js';
+import { defaultLimits, type AppConfig } from './types.js';
+import { envNameOf, findKey, keySpecs, type KeySpec } from './keys.js';
+
+/** Where the original keeps its files; defaults of DESIGN §2. */
+export const defaultPaths = {
+  config: '/etc/repo-deploy/repo-deploy.cfg',
+  configDir: '/etc/repo-deploy',
+  cache: '/var/cache/repo-deploy',
+  directory: '/var/deploy',
+} as const;
+
+/** What `loadConfig` merges: flags > `REPO_DEPLOY_*` environment > file > defaults. */
+export interface ConfigInputs {
+  /** `-c FILE`; when absent the default file is read if it exists. */
+  configFile?: string;
+  /** Values given on the command line, by key name (`remote`, `local`, `cache`, …). */
+  flags?: Record<string, string>;
+  /** Environment to read `REPO_DEPLOY_*` from (default: none). */
+  env?: Record<string, string | undefined>;
+  /** Base for relative paths given on the command line or in the environment. */
+  cwd?: string;
+}
+
+/** The validated configuration: one entry per app. */
+export interface LoadedConfig {
+  /** The config file read, if any. */
+  file?: string;
+  apps: AppConfig[];
+  /** Problems that do not stop the agent (e.g. a secret readable by others). */
+  warnings: string[];
+}
+
+/** A raw value and where it came from. */
+interface RawValue {
+  raw: string;
+  source: string;
+  /** Relative paths resolve against this directory. */
+  base: string;
+}
+type RawLayer = Map<string, RawValue>;
+
+const appSection = /^app ([A-Za-z0-9][A-Za-z0-9_-]*)$/;
+/** Keys a named app never inherits from the top level: they identify the default app. */
+const defaultAppOnly = new Set(['remote', 'local', 'pre-hooks', 'post-hooks']);
+
+/**
+ * Reads, merges and validates the configuration. Collects every problem before throwing one
+ * `ConfigError` that lists them all (file, key, value, what is accepted).
+ */
+export function loadConfig(inputs: ConfigInputs = {}): LoadedConfig {
+  const issues: ConfigIssue[] = [];
+  const warnings: string[] = [];
+  const cwd = inputs.cwd ?? process.cwd();
+  const fileResult = readConfigFile(inputs.configFile, cwd, issues);
+  const envLayer = layerFromEnv(inputs.env ?? {}, cwd);
+  const flagLayer: RawLayer = new Map(
+    Object.entries(inputs.flags ?? {}).map(([key, raw]) => [key, { raw, source: 'command line', base: cwd }]),
+  );
+  const topLayer = new Map([...fileResult.top, ...envLayer, ...flagLayer]);
+
+  const apps: AppConfig[] = [];
+  if (topLayer.has('remote')) apps.push(buildApp('default', topLayer, fileResult.dir, issues));
+  for (const [name, section] of fileResult.apps) {
+    const inherited = [...fileResult.top, ...envLayer].filter(([key]) => !defaultAppOnly.has(key));
+    const globalFlags = [...flagLayer].filter(([key]) => findKey(key)?.global);
+    apps.push(buildApp(name, new Map([...inherited, ...section, ...globalFlags]), fileResult.dir, issues));
+  }
+  if (apps.length === 0 && issues.length === 0) {
+    issues.push({
+      source: fileResult.path ?? 'command line',
+      key: 'remote',
+      message: `no remote configured: give REMOTE on the command line, or set remote = URL in ${fileResult.path ?? defaultPaths.config}`,
+    });
+  }
+  checkDistinctDirs(apps, issues);
+  if (issues.length) throw new ConfigError(issues);
+  if (fileResult.path && fileResult.hasSecrets) {
+    const warning = secretsReadableWarning(fileResult.path);
+    if (warning) warnings.push(warning);
+  }
+  return { ...(fileResult.path ? { file: fileResult.path } : {}), apps, warnings };
+}
+
+interface FileResult {
+  path?: string;
+  dir: string;
+  top: RawLayer;
+  apps: Map<string, RawLayer>;
+  hasSecrets: boolean;
+}
+
+function readConfigFile(given: string | undefined, cwd: string, issues: ConfigIssue[]): FileResult {
+  const path = resolve(cwd, given ?? defaultPaths.config);
+  const empty: FileResult = { dir: defaultPaths.configDir, top: new Map(), apps: new Map(), hasSecrets: false };
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // A missing default file is fine (everything can come from flags); a missing file the
+    // operator named is not.
+    if (given === undefined && code === 'ENOENT') return empty;
+    issues.push({ source: path, key: '-c', message: code === 'ENOENT' ? 'config file not found: check the path given with -c/--config' : `cannot read config file: ${(error as Error).message}` });
+    return empty;
+  }
+  const result: FileResult = { path, dir: dirname(path), top: new Map(), apps: new Map(), hasSecrets: false };
+  const parsed = ini.parse(text) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(parsed)) {
+    if (value !== null && typeof value === 'object') {
+      const match = appSection.exec(key);
+      const nested = Object.values(value as object).some((v) => v !== null && typeof v === 'object');
+      if (!match || nested) {
+        issues.push({ source: path, key: `[${key}]`, message: 'unknown section: sections are written [app NAME], NAME made of letters, digits, - and _' });
+        continue;
+      }
+      result.apps.set(match[1]!, readKeys(value as Record<string, unknown>, path, `[app ${match[1]}] `, issues, result));
+    } else {
+      for (const [k, v] of readKeys({ [key]: value }, path, '', issues, result)) result.top.set(k, v);
+    }
+  }
+  return result;
+}
+
+function readKeys(values: Record<string, unknown>, path: string, prefix: string, issues: ConfigIssue[], file: FileResult): RawLayer {
+  const layer: RawLayer = new Map();
+  for (const [key, value] of Object.entries(values)) {
+    const spec = findKey(key);
+    if (!spec) {
+      issues.push({ source: path, key: `${prefix}${key}`, message: `unknown key; accepted keys: ${keySpecs.map((k) => k.name).join(', ')}` });
+      continue;
+    }
+    if (prefix && spec.global) {
+      issues.push({ source: path, key: `${prefix}${key}`, message: 'can only be set at the top level, for all apps' });
+      continue;
+    }
+    if (spec.secret) file.hasSecrets = true;
+    layer.set(spec.name, { raw: value === true ? 'true' : value === false ? 'false' : String(value), source: path, base: dirname(path) });
+  }
+  return layer;
+}
+
+function layerFromEnv(env: Record<string, string | undefined>, cwd: string): RawLayer {
+  const layer: RawLayer = new Map();
+  for (const spec of keySpecs) {
+    const value = env[envNameOf(spec.name)];
+    if (value !== undefined && value !== '') layer.set(spec.name, { raw: value, source: `environment ${envNameOf(spec.name)}`, base: cwd });
+  }
+  return layer;
+}
+
+/** Parses every raw value of one app, recording issues, and fills in defaults. */
+function buildApp(name: string, layer: RawLayer, configDir: string, issues: ConfigIssue[]): AppConfig {
+  const label = name === 'default' ? '' : `[app ${name}] `;
+  const values = new Map<string, unknown>();
+  for (const [key, raw] of layer) {
+    const spec = findKey(key)!;
+    const parsed = spec.parse(raw.raw);
+    if (!parsed.ok) {
+      issues.push({ source: raw.source, key: `${label}${key}`, ...(spec.secret ? {} : { value: raw.raw }), message: `expected ${parsed.accepted}` });
+    } else {
+      values.set(key, spec.path ? resolve(raw.base, parsed.value as string) : parsed.value);
+    }
+  }
+  const get = <T>(key: string, fallback: T): T => (values.has(key) ? (values.get(key) as T) : fallback);
+  const sourceOf = (key: string) => layer.get(key)?.source ?? 'defaults';
+  const directory = get('directory', defaultPaths.directory);
+  const local = get('local', name === 'default' ? join(directory, 'current') : join(directory, name, 'current'));
+  const hooksBase = name === 'default' ? defaultPaths.configDir : join(configDir, name);
+  const app: AppConfig = {
+    name,
+    source: layer.get('remote')?.source ?? 'defaults',
+    remote: get('remote', ''),
+    local,
+    deployDir: dirname(local),
+    cacheDir: get('cache', defaultPaths.cache),
+    preHooks: get('pre-hooks', join(hooksBase, 'pre-update.d')),
+    postHooks: get('post-hooks', join(hooksBase, 'post-update.d')),
+    id: get('id', hostname()),
+    schedule: get('schedule', '* * * * *'),
+    keep: get('keep', 5),
+    hookTimeoutMs: get('hook-timeout', 600_000),
+    connectTimeoutMs: get('connect-timeout', 10_000),
+    readTimeoutMs: get('read-timeout', 60_000),
+    limits: {
+      maxArchiveBytes: get('max-archive-size', defaultLimits.maxArchiveBytes),
+      maxUnpackedBytes: get('max-unpacked-size', defaultLimits.maxUnpackedBytes),
+      maxEntries: get('max-entries', defaultLimits.maxEntries),
+    },
+    awsAccessKey: get<string | undefined>('aws-access-key', undefined),
+    awsSecretKey: get<string | undefined>('aws-secret-key', undefined),
+    awsRegion: get<string | undefined>('aws-region', undefined),
+    s3Endpoint: get<string | undefined>('s3-endpoint', undefined),
+    gitSubmodules: get('git-submodules', true),
+    gitSshKey: get<string | undefined>('git-ssh-key', undefined),
+    gitKnownHosts: get<string | undefined>('git-known-hosts', undefined),
+    splayMs: get('splay', 0),
+    verify: {
+      minisignKey: get<string | undefined>('minisign-key', undefined),
+      verifySha256: get('verify-sha256', false),
+      gitAllowedSigners: get<string | undefined>('git-allowed-signers', undefined),
+      gitVerify: get<'commit' | 'tag' | undefined>('git-verify', undefined),
+    },
+  };
+  checkApp(app, layer, label, sourceOf, issues);
+  return app;
+}
+
+/** Rules that span keys or touch the filesystem (without changing anything). */
+function checkApp(app: AppConfig, layer: RawLayer, label: string, sourceOf: (k: string) => string, issues: ConfigIssue[]): void {
+  const issue = (key: string, message: string, secret = false) =>
+    issues.push({ source: sourceOf(key), key: `${label}${key}`, ...(secret || !layer.has(key) ? {} : { value: layer.get(key)!.raw }), message });
+  if (!app.remote) {
+    issue('remote', 'required: the URL or path to deploy from');
+  } else {
+    try {
+      createRemote(app.remote, app);
+    } catch (error) {
+      // The remote's own message; the value itself may hold credentials, so it is not echoed.
+      issues.push({ source: sourceOf('remote'), key: `${label}remote`, message: (error as Error).message });
+    }
+  }
+  if (Boolean(app.awsAccessKey) !== Boolean(app.awsSecretKey)) {
+    issue(app.awsAccessKey ? 'aws-secret-key' : 'aws-access-key', 'aws-access-key and aws-secret-key must be set together', true);
+  }
+  for (const key of ['pre-hooks', 'post-hooks'] as const) {
+    // A default hook directory may be absent (no hooks); one the operator named must exist,
+    // or a typo would silently skip every hook.
+    if (layer.has(key) && !isDirectory(key === 'pre-hooks' ? app.preHooks : app.postHooks)) {
+      issue(key, 'hook directory does not exist: create it, or remove the setting to use the default');
+    }
+  }
+  for (const key of ['git-ssh-key', 'git-known-hosts', 'git-allowed-signers'] as const) {
+    const path = layer.has(key) ? resolve(layer.get(key)!.base, layer.get(key)!.raw) : undefined;
+    if (path && !isFile(path)) issue(key, 'file not found: give the path of an existing file');
+  }
+  if (layer.has('minisign-key-file')) {
+    const raw = layer.get('minisign-key-file')!;
+    const key = readMinisignKeyFile(resolve(raw.base, raw.raw));
+    if (key.ok) app.verify.minisignKey = key.value;
+    else issue('minisign-key-file', key.accepted);
+  }
+  if (app.verify.minisignKey && !/^[A-Za-z0-9+/]{56}$/.test(app.verify.minisignKey)) {
+    issue('minisign-key', 'expected the base64 public key line of a minisign .pub file (56 characters, starting RWS)');
+  }
+  if (app.verify.gitVerify && !app.verify.gitAllowedSigners) {
+    issue('git-verify', 'needs git-allowed-signers = FILE naming the keys whose signatures are trusted');
+  }
+}
+
+function readMinisignKeyFile(path: string): { ok: true; value: string } | { ok: false; accepted: string } {
+  try {
+    const lines = readFileSync(path, 'utf8').split(/\r?\n/).filter((l) => l.trim() && !l.startsWith('untrusted comment:'));
+    return lines.length ? { ok: true, value: lines[0]!.trim() } : { ok: false, accepted: 'the file holds no public key line' };
+  } catch (error) {
+    return { ok: false, accepted: `cannot read the minisign public key file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
+  }
+}
+
+function checkDistinctDirs(apps: AppConfig[], issues: ConfigIssue[]): void {
+  const seen = new Map<string, string>();
+  for (const app of apps) {
+    const other = seen.get(app.deployDir);
+    if (other) {
+      issues.push({ source: app.source, key: `[app ${app.name}] local`, value: app.local, message: `shares its directory with app ${other}: each app needs its own directory for releases and state` });
+    }
+    seen.set(app.deployDir, app.name);
+  }
+}
+
+function secretsReadableWarning(path: string): string | undefined {
+  try {
+    const mode = statSync(path).mode;
+    if (mode & 0o044) {
+      return `config file ${path} holds aws-secret-key and is readable by other users: run chmod 600 ${path}`;
+    }
+  } catch {
+    // Unreadable now means it was removed since we read it; nothing to warn about.
+  }
+  return undefined;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Keys whose values are secrets; re-exported for log redaction. */
+export const secretKeys: readonly KeySpec[] = keySpecs.filter((k) => k.secret);

@@ -1,0 +1,118 @@
+import cron, { type ScheduledTask } from 'node-cron';
+import type { LoadedConfig } from '../config/load.js';
+import type { AppConfig } from '../config/types.js';
+import { LockBusyError, messageOf } from '../errors.js';
+import type { Logger } from '../log.js';
+import { checkOnce, type CheckOutcome } from '../pipeline/check.js';
+
+/** Options for `startDaemon`. */
+export interface DaemonOptions {
+  /** Loads (and reloads, on `reload()`) the configuration; throws `ConfigError` when invalid. */
+  loadConfig: () => LoadedConfig;
+  logger: Logger;
+  /** Aborting it stops the daemon: no new checks, updates in progress end at a safe point. */
+  signal: AbortSignal;
+  /** Called after every check, e.g. for metrics. */
+  onOutcome?: (outcome: CheckOutcome) => void;
+}
+
+/** A running daemon. */
+export interface Daemon {
+  /** Re-reads the configuration; an invalid one is reported and the old one kept. */
+  reload(): void;
+  /** Checks every app now (or one app), skipping apps whose check is running. */
+  checkNow(app?: string): void;
+  /** Resolves when the daemon has stopped (after the signal, once running checks ended). */
+  done: Promise<void>;
+}
+
+/**
+ * Runs every app on its own schedule (DESIGN §8): a check at start, then one per cron tick,
+ * never two checks of one app at once, one app's failure or hung hook never delaying another.
+ */
+export function startDaemon(options: DaemonOptions): Daemon {
+  const { logger, signal } = options;
+  // node-cron's own warnings go to our log, not to the console.
+  cron.setLogger({
+    info: (m: string) => logger.debug({ source: 'node-cron' }, String(m)),
+    warn: (m: string) => logger.warn({ source: 'node-cron' }, String(m)),
+    error: (m: string | Error) => logger.error({ source: 'node-cron' }, String(m)),
+    debug: () => undefined,
+  } as never);
+  const running = new Map<string, Promise<void>>();
+  let tasks: ScheduledTask[] = [];
+  let apps: AppConfig[] = [];
+
+  const runApp = (app: AppConfig, reason: string): void => {
+    if (signal.aborted) return;
+    if (running.has(app.name)) {
+      logger.info({ app: app.name, reason }, 'previous check still running, skipping this one');
+      return;
+    }
+    const run = (async () => {
+      if (app.splayMs > 0 && reason === 'schedule') {
+        await sleep(Math.floor(Math.random() * app.splayMs), signal);
+        if (signal.aborted) return;
+      }
+      try {
+        const outcome = await checkOnce({ app, logger, signal });
+        options.onOutcome?.(outcome);
+      } catch (error) {
+        // Remote and hook errors are outcomes; what lands here (busy lock, a bug) must still
+        // never stop the daemon.
+        const level = error instanceof LockBusyError ? 'info' : 'error';
+        logger[level]({ app: app.name, err: messageOf(error) }, 'check did not run');
+      }
+    })().finally(() => running.delete(app.name));
+    running.set(app.name, run);
+  };
+
+  const schedule = (config: LoadedConfig): void => {
+    for (const task of tasks) void task.destroy();
+    apps = config.apps;
+    tasks = apps.map((app) => cron.schedule(app.schedule, () => runApp(app, 'schedule'), { name: `repo-deploy:${app.name}` }));
+    for (const warning of config.warnings) logger.warn(warning);
+    logger.info({ apps: apps.map((a) => ({ app: a.name, schedule: a.schedule })) }, 'daemon scheduled');
+    for (const app of apps) runApp(app, 'start');
+  };
+
+  schedule(options.loadConfig());
+
+  const done = new Promise<void>((resolve) => {
+    const stop = async () => {
+      for (const task of tasks) void task.destroy();
+      logger.info({ running: [...running.keys()] }, 'stopping, waiting for checks in progress to reach a safe point');
+      await Promise.allSettled([...running.values()]);
+      logger.info('stopped');
+      resolve();
+    };
+    if (signal.aborted) void stop();
+    else signal.addEventListener('abort', () => void stop(), { once: true });
+  });
+
+  return {
+    reload() {
+      try {
+        const config = options.loadConfig();
+        logger.info('configuration reloaded');
+        schedule(config);
+      } catch (error) {
+        logger.error({ err: messageOf(error) }, 'configuration not reloaded, keeping the old one');
+      }
+    },
+    checkNow(name?: string) {
+      for (const app of apps) if (!name || app.name === name) runApp(app, 'request');
+    },
+    done,
+  };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}

@@ -1,0 +1,103 @@
+import { RepoDeployError, UpdateFailedError, messageOf } from '../errors.js';
+import { createRunContext, type RunContext, type RunOptions } from './context.js';
+import { deploy } from './deploy.js';
+import { acquireLock } from './lock.js';
+import { planCheck, recordFailure } from './plan.js';
+import { recover } from './recover.js';
+import type { CheckResult } from './state.js';
+
+/** How one check of one app ended. */
+export interface CheckOutcome {
+  app: string;
+  result: CheckResult;
+  /** Version the remote had, when the check got that far. */
+  version?: string;
+  /** Release current points at afterwards. */
+  releaseId?: string;
+  /** When a failing version will be tried again. */
+  nextTryAt?: string;
+  /** Why the check failed (typed: its `exitCode` is the CLI's). */
+  error?: Error;
+}
+
+/** Options for `checkOnce`. */
+export interface CheckOptions extends RunOptions {
+  /** Say what an update would do, change nothing. */
+  dryRun?: boolean;
+}
+
+/**
+ * One check of one app (DESIGN §6): lock, recover, ask the remote, plan, deploy if needed,
+ * record. Throws only `LockBusyError` (and programming errors); every other failure is an
+ * outcome, recorded in the state for `status`.
+ */
+export async function checkOnce(options: CheckOptions): Promise<CheckOutcome> {
+  const lock = await acquireLock(options.app.deployDir, options.app.name);
+  try {
+    const ctx = await createRunContext(options);
+    if (!options.dryRun) await recover(ctx);
+    return await checkLocked(ctx, options.dryRun ?? false);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function checkLocked(ctx: RunContext, dryRun: boolean): Promise<CheckOutcome> {
+  const { state, logger } = ctx;
+  const outcome = (result: CheckResult, extra: Partial<CheckOutcome> = {}): CheckOutcome => ({ app: ctx.app.name, result, ...extra });
+  const record = async (o: CheckOutcome): Promise<CheckOutcome> => {
+    if (dryRun) return o;
+    state.lastCheck = { at: ctx.now().toISOString(), result: o.result, ...(o.version ? { version: o.version } : {}), ...(o.error ? { error: o.error.message } : {}) };
+    await ctx.save();
+    return o;
+  };
+
+  let observation;
+  try {
+    observation = await ctx.remote.check(ctx.remoteCtx);
+  } catch (error) {
+    logger.error({ remote: ctx.remote.display, err: messageOf(error) }, 'check failed');
+    return record(outcome('failed', { error: asError(error) }));
+  }
+  const { version } = observation;
+  const link = await ctx.store.current();
+  const plan = planCheck({ observed: version, currentRelease: link.kind === 'release' ? link.id : null, state, now: ctx.now() });
+  const log = logger.child({ version });
+
+  if (plan.action === 'up-to-date') {
+    log.debug({ release: plan.releaseId }, 'up to date');
+    return record(outcome('up-to-date', { version, releaseId: plan.releaseId }));
+  }
+  if (plan.action === 'backing-off') {
+    const error = new UpdateFailedError('backing-off', `version ${version} failed before (${plan.reason}); next try at ${plan.nextTryAt.toISOString()}`);
+    log.info({ nextTryAt: plan.nextTryAt.toISOString() }, 'version failed before, backing off');
+    return record(outcome('backing-off', { version, nextTryAt: plan.nextTryAt.toISOString(), error }));
+  }
+  if (dryRun) {
+    log.info({ previous: plan.previous, link: link.kind }, 'dry run: would deploy this version');
+    return outcome('deployed', { version });
+  }
+
+  log.info({ previous: plan.previous, ...observation.detail }, 'new version, deploying');
+  try {
+    const done = await deploy(ctx, observation, link);
+    if (done.result === 'stopped') return record(outcome('stopped', { version }));
+    return record(outcome(done.result, { version, releaseId: done.releaseId }));
+  } catch (error) {
+    const result: CheckResult = error instanceof UpdateFailedError ? error.reason : 'failed';
+    state.failing = recordFailure(state.failing, version, messageOf(error), ctx.now());
+    log.error({ err: messageOf(error), result, nextTryAt: state.failing.nextTryAt }, 'update failed');
+    const current = await ctx.store.current();
+    return record(outcome(result, { version, error: asError(error), nextTryAt: state.failing.nextTryAt, ...(current.kind === 'release' ? { releaseId: current.id } : {}) }));
+  }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** Exit code for an outcome (DESIGN §2). */
+export function exitCodeOfOutcome(outcome: CheckOutcome): 0 | 1 | 2 | 75 {
+  if (outcome.result === 'up-to-date' || outcome.result === 'deployed' || outcome.result === 'stopped') return 0;
+  return outcome.error instanceof RepoDeployError ? outcome.error.exitCode : 1;
+}

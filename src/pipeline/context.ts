@@ -1,0 +1,65 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type { AppConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+import { createRemote } from '../remotes/index.js';
+import type { Remote, RemoteContext } from '../remotes/types.js';
+import { ReleaseStore } from '../release/store.js';
+import { readState, statePath, writeState, type AppState } from './state.js';
+
+/** Everything one run of the pipeline for one app works with. */
+export interface RunContext {
+  app: AppConfig;
+  logger: Logger;
+  store: ReleaseStore;
+  remote: Remote;
+  remoteCtx: RemoteContext;
+  /** The state as read at the start of the run; changed in place, then saved. */
+  state: AppState;
+  statePath: string;
+  signal?: AbortSignal;
+  now: () => Date;
+  /** Saves `state` atomically. */
+  save(): Promise<void>;
+}
+
+/** Options shared by the pipeline's entry points. */
+export interface RunOptions {
+  app: AppConfig;
+  logger: Logger;
+  signal?: AbortSignal;
+  /** Clock, injectable for tests of back-off. */
+  now?: () => Date;
+}
+
+/** Builds the context of a run: remote, release store, state (read from disk). */
+export async function createRunContext(options: RunOptions): Promise<RunContext> {
+  const { app } = options;
+  const remote = createRemote(app.remote, app);
+  const logger = options.logger.child({ app: app.name });
+  const path = statePath(app.deployDir);
+  const state = await readState(path);
+  const ctx: RunContext = {
+    app,
+    logger,
+    store: new ReleaseStore({ link: app.local, deployDir: app.deployDir }),
+    remote,
+    remoteCtx: {
+      cacheDir: remoteCacheDir(app, remote.kind),
+      logger,
+      ...(options.signal ? { signal: options.signal } : {}),
+    },
+    state,
+    statePath: path,
+    ...(options.signal ? { signal: options.signal } : {}),
+    now: options.now ?? (() => new Date()),
+    save: () => writeState(path, ctx.state),
+  };
+  ctx.state.remote = remote.display;
+  return ctx;
+}
+
+/** The cache directory private to one remote: keyed by its URL so two apps never share one. */
+export function remoteCacheDir(app: AppConfig, kind: string): string {
+  return join(app.cacheDir, kind, createHash('sha256').update(app.remote).digest('hex').slice(0, 16));
+}

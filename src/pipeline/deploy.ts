@@ -1,0 +1,200 @@
+import { rm } from 'node:fs/promises';
+import { HookError, UpdateFailedError, messageOf } from '../errors.js';
+import { outputTailOf, runHooks } from '../hooks/index.js';
+import { makeReleaseId } from '../release/release-id.js';
+import { planPrune } from '../release/retention.js';
+import type { LinkState } from '../release/store.js';
+import type { Observation } from '../remotes/types.js';
+import type { RunContext } from './context.js';
+import { hookEnv } from './hook-env.js';
+import type { InProgressRecord } from './state.js';
+
+/** How a deploy ended when it did not throw. */
+export type DeployResult = { result: 'deployed'; releaseId: string } | { result: 'up-to-date'; releaseId: string } | { result: 'stopped' };
+
+/**
+ * Deploys `observation.version` (DESIGN §6 steps 3–7): stage and fetch, publish, pre-update
+ * hooks, swap, post-update hooks, and revert on their failure. Throws `UpdateFailedError`
+ * (blocked, reverted), `RemoteError` or `VerificationError`; the caller records failures.
+ */
+export async function deploy(ctx: RunContext, observation: Observation, link: LinkState): Promise<DeployResult> {
+  const { store, state, logger } = ctx;
+  const version = observation.version;
+  const currentId = link.kind === 'release' ? link.id : null;
+  const currentContent = currentId ? state.releases[currentId]?.contentId : undefined;
+
+  if (currentId && currentContent && ctx.remote.contentIdOf) {
+    // Monorepo case: a new commit that leaves our subdirectory alone costs no release.
+    if ((await ctx.remote.contentIdOf(version, ctx.remoteCtx)) === currentContent) return recordSeen(ctx, version, currentId);
+  }
+
+  const staging = await store.createStaging();
+  let fetched;
+  try {
+    fetched = await ctx.remote.fetch(version, staging, ctx.remoteCtx);
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+  if (currentId && fetched.contentId === currentContent) {
+    await rm(staging, { recursive: true, force: true });
+    return recordSeen(ctx, version, currentId);
+  }
+  logger.info({ version, files: fetched.files, bytesDownloaded: fetched.bytesDownloaded, ...fetched.detail }, 'fetched new version');
+
+  const releaseId = makeReleaseId(ctx.now(), version, (id) => id in state.releases);
+  let previous = currentId;
+  // Recorded before the release appears, so a crash from here on is cleaned up by recovery.
+  state.inProgress = {
+    releaseId,
+    version,
+    phase: 'pre-update',
+    previous,
+    contentId: fetched.contentId,
+    detail: { ...observation.detail, ...fetched.detail },
+  };
+  await ctx.save();
+  await store.publish(staging, releaseId);
+
+  if (link.kind === 'directory') previous = await adoptDirectory(ctx);
+  ctx.state.inProgress!.previous = previous;
+
+  try {
+    await runHooks({
+      dirs: [ctx.app.preHooks],
+      phase: 'pre-update',
+      cwd: store.pathOf(releaseId),
+      env: hookEnv(ctx, { phase: 'pre-update', releaseId, version, previousId: previous }),
+      timeoutMs: ctx.app.hookTimeoutMs,
+      logger: logger.child({ version }),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+  } catch (error) {
+    state.lastHookOutput = outputTailOf(error);
+    await discard(ctx, releaseId);
+    if (ctx.signal?.aborted && !(error instanceof HookError)) return { result: 'stopped' };
+    throw new UpdateFailedError('blocked', `update to ${version} blocked by pre-update hook: ${messageOf(error)}`, { cause: error });
+  }
+  if (ctx.signal?.aborted) {
+    // Stopping before the swap is the safe point: nothing readers see has changed.
+    await discard(ctx, releaseId);
+    return { result: 'stopped' };
+  }
+
+  state.inProgress!.phase = 'swapped';
+  await ctx.save();
+  await store.swap(releaseId);
+  logger.info({ version, release: releaseId, previous }, 'swapped current to new release');
+  return confirm(ctx, state.inProgress!);
+}
+
+/**
+ * Runs the post-update hooks of a swapped release and settles it: good, or reverted to the
+ * previous release. Also used by recovery to finish an update a crash interrupted.
+ */
+export async function confirm(ctx: RunContext, pending: InProgressRecord): Promise<DeployResult> {
+  const { store, state, logger } = ctx;
+  const { releaseId, version, previous } = pending;
+  const record = { version, contentId: pending.contentId, createdAt: ctx.now().toISOString(), detail: pending.detail };
+  try {
+    const result = await runHooks({
+      dirs: [ctx.app.postHooks],
+      phase: 'post-update',
+      cwd: store.pathOf(releaseId),
+      env: hookEnv(ctx, { phase: 'post-update', releaseId, version, previousId: previous }),
+      timeoutMs: ctx.app.hookTimeoutMs,
+      logger: logger.child({ version }),
+    });
+    state.lastHookOutput = result.outputTail;
+  } catch (error) {
+    state.lastHookOutput = outputTailOf(error);
+    state.releases[releaseId] = { ...record, status: 'failed' };
+    await revert(ctx, releaseId, previous);
+    throw new UpdateFailedError(
+      'reverted',
+      `update to ${version} reverted${previous ? ` to release ${previous}` : ' (nothing deployed before)'}: ${messageOf(error)}`,
+      { cause: error },
+    );
+  }
+  state.releases[releaseId] = { ...record, status: 'good' };
+  state.current = releaseId;
+  if (previous) state.previous = previous;
+  else delete state.previous;
+  delete state.inProgress;
+  delete state.seen;
+  delete state.failing;
+  state.lastSuccessAt = ctx.now().toISOString();
+  await ctx.save();
+  logger.info({ version, release: releaseId }, 'deployed');
+  await prune(ctx);
+  return { result: 'deployed', releaseId };
+}
+
+/** Swaps back to `previous` (or removes `current` on a first deploy) and re-runs its post hooks. */
+async function revert(ctx: RunContext, failedId: string, previous: string | null): Promise<void> {
+  const { store, state, logger } = ctx;
+  await store.swap(previous);
+  if (previous) state.current = previous;
+  else delete state.current;
+  delete state.inProgress;
+  await ctx.save();
+  logger.warn({ release: failedId, restored: previous }, previous ? 'post-update hooks failed, reverted to previous release' : 'post-update hooks failed on a first deploy, removed current');
+  if (!previous) return;
+  // The app restarts on the old code: the same post-update hooks run for the restored release.
+  const version = state.releases[previous]?.version ?? 'unknown';
+  try {
+    await runHooks({
+      dirs: [ctx.app.postHooks],
+      phase: 'post-update',
+      cwd: store.pathOf(previous),
+      env: hookEnv(ctx, { phase: 'post-update', releaseId: previous, version, previousId: failedId, revert: true }),
+      timeoutMs: ctx.app.hookTimeoutMs,
+      logger: logger.child({ version }),
+    });
+  } catch (error) {
+    logger.error({ release: previous, err: messageOf(error) }, 'post-update hooks failed again for the restored release; it stays current');
+  }
+}
+
+/** Records that `version` has the same content as the current release: no new release. */
+async function recordSeen(ctx: RunContext, version: string, currentId: string): Promise<DeployResult> {
+  ctx.state.seen = { version, releaseId: currentId };
+  delete ctx.state.failing;
+  await ctx.save();
+  ctx.logger.info({ version, release: currentId }, 'new version has the same content as the current release, nothing to deploy');
+  return { result: 'up-to-date', releaseId: currentId };
+}
+
+/** Removes a published release that never became current, and forgets it. */
+async function discard(ctx: RunContext, releaseId: string): Promise<void> {
+  await ctx.store.remove(releaseId);
+  delete ctx.state.inProgress;
+  await ctx.save();
+}
+
+/** Makes a real directory found at `current` a release (kept, never deleted). */
+async function adoptDirectory(ctx: RunContext): Promise<string> {
+  const id = makeReleaseId(ctx.now(), 'adopted', (i) => i in ctx.state.releases);
+  ctx.state.releases[id] = { version: 'adopted', createdAt: ctx.now().toISOString(), status: 'good' };
+  // Recorded as current first: if we die between the two renames, recovery re-creates the link.
+  ctx.state.current = id;
+  await ctx.save();
+  await ctx.store.adoptDirectory(id);
+  ctx.logger.info({ release: id }, 'kept the existing directory at current as a release');
+  return id;
+}
+
+/** Removes releases beyond retention (never the current or previous one). */
+async function prune(ctx: RunContext): Promise<void> {
+  const { state } = ctx;
+  const releases = Object.entries(state.releases).map(([id, r]) => ({ id, status: r.status }));
+  for (const id of planPrune(releases, { current: state.current, previous: state.previous }, ctx.app.keep)) {
+    try {
+      await ctx.store.remove(id);
+      delete state.releases[id];
+    } catch (error) {
+      ctx.logger.warn({ release: id, err: messageOf(error) }, 'could not remove old release');
+    }
+  }
+  await ctx.save();
+}

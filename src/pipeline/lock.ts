@@ -1,0 +1,48 @@
+import { createHash } from 'node:crypto';
+import { realpathSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { LockBusyError } from '../errors.js';
+
+/** A held lock; `release()` frees it. */
+export interface Lock {
+  release(): Promise<void>;
+}
+
+/**
+ * Takes the lock of the app deployed in `deployDir`, shared by the daemon and any `-f` run.
+ *
+ * The lock is a listening socket in Linux's abstract namespace, named after the deploy
+ * directory. The kernel frees it the instant its holder dies, even by `kill -9`, so a lock is
+ * never left behind and never waited on: there is no stale file to judge and take over, and
+ * no race between two processes taking over the same stale file. Throws `LockBusyError`
+ * when another process holds it.
+ */
+export async function acquireLock(deployDir: string, app: string): Promise<Lock> {
+  const name = lockName(deployDir);
+  const server: Server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') {
+        reject(new LockBusyError(`app ${app} is busy: another repo-deploy run holds its lock (deploy dir ${deployDir}); try again when it ends`));
+      } else {
+        reject(new Error(`error taking lock for ${deployDir}: ${error.message}`, { cause: error }));
+      }
+    });
+    server.listen({ path: name, exclusive: true }, () => resolve());
+  });
+  // The lock must not keep the event loop alive on its own.
+  server.unref();
+  return {
+    release: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+function lockName(deployDir: string): string {
+  let dir = deployDir;
+  try {
+    dir = realpathSync(deployDir);
+  } catch {
+    // Not created yet: the configured path names it as well as any.
+  }
+  return `\0repo-deploy/${createHash('sha256').update(dir).digest('hex').slice(0, 32)}`;
+}

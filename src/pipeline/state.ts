@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+/** What is known about one release. */
+export interface ReleaseRecord {
+  /** Remote version it was built from (`adopted` for a directory found at `current`). */
+  version: string;
+  /** Digest of its content (archive sha256, git tree id). */
+  contentId?: string;
+  /** ISO time it was published. */
+  createdAt: string;
+  /** `good` once its post-update hooks passed; `failed` when reverted. */
+  status: 'good' | 'failed';
+  /** Facts for status: ETag, commit, trusted comment. */
+  detail?: Record<string, string>;
+}
+
+/** The result of the last check, for `status`. */
+export interface CheckRecord {
+  at: string;
+  result: CheckResult;
+  version?: string;
+  error?: string;
+}
+
+/** Outcome names used in state, logs and `status`. */
+export type CheckResult = 'up-to-date' | 'deployed' | 'blocked' | 'reverted' | 'failed' | 'backing-off' | 'stopped';
+
+/** A version that failed, and when it may be tried again. */
+export interface FailingRecord {
+  version: string;
+  failures: number;
+  lastFailureAt: string;
+  nextTryAt: string;
+  reason: string;
+}
+
+/** An update between publishing and confirmation; recovery reads it after a crash. */
+export interface InProgressRecord {
+  releaseId: string;
+  version: string;
+  /** `pre-update`: published, not yet current. `swapped`: current may point at it. */
+  phase: 'pre-update' | 'swapped';
+  /** The release current pointed at before, or null on a first deploy. */
+  previous: string | null;
+  /** What the release record will hold once settled. */
+  contentId?: string;
+  detail?: Record<string, string>;
+}
+
+/** Everything the agent remembers about one app, in `<deploy dir>/.repo-deploy/state.json`. */
+export interface AppState {
+  releases: Record<string, ReleaseRecord>;
+  /** Release `current` is meant to point at (recovery restores the link from it). */
+  current?: string;
+  /** The release before the current one: the revert target, never pruned. */
+  previous?: string;
+  /** A newer version whose content equals the current release (no new release was made). */
+  seen?: { version: string; releaseId: string };
+  lastCheck?: CheckRecord;
+  lastSuccessAt?: string;
+  failing?: FailingRecord;
+  inProgress?: InProgressRecord;
+  /** Tail of the last hook run's output. */
+  lastHookOutput?: string[];
+  /** The remote, without credentials. */
+  remote?: string;
+}
+
+/** Path of the state file for a deploy directory. */
+export function statePath(deployDir: string): string {
+  return join(deployDir, '.repo-deploy', 'state.json');
+}
+
+/** Reads the state; a missing file is an empty state. A corrupt one is an error naming it. */
+export async function readState(path: string): Promise<AppState> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { releases: {} };
+    throw new Error(`error reading state ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    const state = JSON.parse(text) as AppState;
+    state.releases ??= {};
+    return state;
+  } catch (error) {
+    throw new Error(`state file ${path} is corrupt (${(error as Error).message}): move it aside and run again; releases and current are kept`, { cause: error });
+  }
+}
+
+/**
+ * Writes the state atomically: a temp file, fsync, rename. A crash leaves the old or the new
+ * state, never half of one.
+ */
+export async function writeState(path: string, state: AppState): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temp = `${path}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const handle = await open(temp, 'w', 0o644);
+  try {
+    await handle.writeFile(`${JSON.stringify(state, null, 2)}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(temp, path);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,73 @@
+import type { AppConfig } from './config/types.js';
+import { createRemote } from './remotes/index.js';
+import { ReleaseStore } from './release/store.js';
+import { readState, statePath, type CheckRecord, type FailingRecord } from './pipeline/state.js';
+
+/** A release as `status` and `releases` show it. */
+export interface ReleaseInfo {
+  id: string;
+  version: string;
+  status: 'good' | 'failed' | 'unknown';
+  createdAt?: string;
+  path: string;
+  detail?: Record<string, string>;
+}
+
+/** What `repo-deploy status` shows for one app (DESIGN §9). No secrets. */
+export interface AppStatus {
+  app: string;
+  remote: string;
+  link: string;
+  /** What `current` is: a release, missing, a real directory, or a link set by hand. */
+  linkState: 'release' | 'missing' | 'directory' | 'foreign';
+  current?: ReleaseInfo;
+  previous?: ReleaseInfo;
+  /** A newer remote version with the same content as current. */
+  seenVersion?: string;
+  lastCheck?: CheckRecord;
+  lastSuccessAt?: string;
+  failing?: FailingRecord;
+  /** An update a crash interrupted (settled by the next run). */
+  interrupted?: { releaseId: string; version: string; phase: string };
+  lastHookOutput: string[];
+  releases: ReleaseInfo[];
+}
+
+/** Reads the status of each app from its state and link; changes nothing. */
+export async function readStatus(apps: readonly AppConfig[]): Promise<AppStatus[]> {
+  return Promise.all(apps.map(readAppStatus));
+}
+
+async function readAppStatus(app: AppConfig): Promise<AppStatus> {
+  const store = new ReleaseStore({ link: app.local, deployDir: app.deployDir });
+  const state = await readState(statePath(app.deployDir));
+  const link = await store.current();
+  const info = (id: string): ReleaseInfo => {
+    const r = state.releases[id];
+    return {
+      id,
+      version: r?.version ?? 'unknown',
+      status: r?.status ?? 'unknown',
+      path: store.pathOf(id),
+      ...(r?.createdAt ? { createdAt: r.createdAt } : {}),
+      ...(r?.detail ? { detail: r.detail } : {}),
+    };
+  };
+  const currentId = link.kind === 'release' ? link.id : undefined;
+  const previousId = state.previous && state.previous !== currentId ? state.previous : undefined;
+  return {
+    app: app.name,
+    remote: state.remote ?? createRemote(app.remote, app).display,
+    link: app.local,
+    linkState: link.kind,
+    ...(currentId ? { current: info(currentId) } : {}),
+    ...(previousId ? { previous: info(previousId) } : {}),
+    ...(state.seen && state.seen.releaseId === currentId ? { seenVersion: state.seen.version } : {}),
+    ...(state.lastCheck ? { lastCheck: state.lastCheck } : {}),
+    ...(state.lastSuccessAt ? { lastSuccessAt: state.lastSuccessAt } : {}),
+    ...(state.failing ? { failing: state.failing } : {}),
+    ...(state.inProgress ? { interrupted: { releaseId: state.inProgress.releaseId, version: state.inProgress.version, phase: state.inProgress.phase } } : {}),
+    lastHookOutput: state.lastHookOutput ?? [],
+    releases: (await store.list()).map(info),
+  };
+}

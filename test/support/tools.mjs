@@ -12,6 +12,7 @@ const needed = {
   '/usr/lib/git-core/git-daemon': 'git',
   minisign: 'minisign',
   'ssh-keygen': 'openssh-client',
+  openssl: 'openssl',
 };
 
 function has(command) {

@@ -61,7 +61,7 @@ export async function makeZip(entries: ZipEntry[], options: MakeZipOptions = {})
       zip.addBuffer(data, name, { mode: entry.mode ?? 0o100644, compress: options.compress ?? true, ...zip64 });
     }
   });
-  zip.end(options.zip64 ? { forceZip64Format: true } : {});
+  zip.end(options.zip64 ? ({ forceZip64Format: true } as yazl.EndOptions) : undefined);
   const chunks: Buffer[] = [];
   for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
   const data = Buffer.concat(chunks);

@@ -213,3 +213,30 @@ test('http: sidecars are fetched beside the URL, a missing one is a RemoteError'
     await assert.rejects(remote.fetchSidecar!('.minisig', testContext()), (e: unknown) => e instanceof RemoteError && /HTTP 404/.test(e.message) && !e.message.includes('t0ken-value'));
   });
 });
+
+test('http: credentials are not forwarded to another origin on redirect', async () => {
+  await withServer(async (first) => {
+    await withServer(async (other) => {
+      other.put('/app.zip', { body: await zipOfFiles(files) });
+      first.redirect('/app.zip', `${other.origin}/app.zip`);
+      first.redirect('/same.zip', '/real.zip');
+      first.put('/real.zip', { body: await zipOfFiles(files) });
+      await makeTestRemote(`http://deploy:s3cret-pass@${first.origin.slice(7)}/app.zip`).check(testContext());
+      assert.equal(other.log()[0]!.headers.authorization, undefined);
+      assert.ok(first.log()[0]!.headers.authorization);
+      first.resetCounters();
+      await makeTestRemote(`http://deploy:s3cret-pass@${first.origin.slice(7)}/same.zip`).check(testContext());
+      assert.ok(first.log()[1]!.headers.authorization, 'same-origin redirect lost the credentials');
+    });
+  });
+});
+
+test('http: fetching a version the remote no longer serves is a RemoteError, not a mislabelled release', async () => {
+  await withServer(async (server) => {
+    server.put('/app.zip', { body: await zipOfFiles(files) });
+    const remote = makeTestRemote(`${server.origin}/app.zip`);
+    const seen = await remote.check(testContext());
+    server.put('/app.zip', { body: await zipOfFiles({ 'a.txt': 'newer\n' }) });
+    await assert.rejects(remote.fetch(seen.version, testdir(), testContext()), /changed between check and fetch/);
+  });
+});

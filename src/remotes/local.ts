@@ -196,9 +196,12 @@ async function copyTree(root: string, into: string, config: RemoteConfig, displa
 /** Visits every entry under `dir` in sorted order (parents before children), without following links. */
 async function walk(root: string, dir: string, visit: (rel: string, st: BigIntStats, abs: string) => Promise<void>): Promise<void> {
   const names = (await readdir(dir)).sort();
-  for (const name of names) {
+  // lstat a directory's entries together (the check's cost is mostly these calls), then visit
+  // them in order so digests do not depend on timing.
+  const stats = await Promise.all(names.map((name) => lstat(join(dir, name), { bigint: true })));
+  for (const [i, name] of names.entries()) {
     const abs = join(dir, name);
-    const st = await lstat(abs, { bigint: true });
+    const st = stats[i]!;
     await visit(relative(root, abs), st, abs);
     if (st.isDirectory()) await walk(root, abs, visit);
   }

@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import type { VerifyConfig } from '../config/types.js';
 import { VerificationError, messageOf } from '../errors.js';
 import { digestFile, type DigestAlgorithm } from './digest-file.js';
-import { parseMinisignKey, parseMinisignSignature, verifyMinisignFile } from './minisign.js';
+import { checkKeyId, parseMinisignKey, parseMinisignSignature, verifyMinisignFile } from './minisign.js';
 import { checkSha256 } from './sha256.js';
 
 /** Reads a file published beside the archive (`.minisig`, `.sha256`). */
@@ -16,22 +16,33 @@ export interface ArchiveVerification {
   checks: string[];
 }
 
+/** Optional facts the caller already has. */
+export interface VerifyArchiveOptions {
+  /**
+   * The remote's URL without credentials: names the sidecars in messages
+   * (`https://host/app.zip.minisig`) and picks the archive's line in a multi-file `SHA256SUMS`.
+   * Default: the archive's file name.
+   */
+  display?: string;
+  /** sha256 of the archive (hex) computed while downloading; must be of exactly these bytes. */
+  sha256?: string;
+}
+
 /**
  * Verifies the archive at `file` as `config` requires, before anything is extracted.
  * Throws `VerificationError` saying what was expected and what was found.
  *
- * `display` (optional) is the remote's URL without credentials; it names the sidecars in
- * messages (`https://host/app.zip.minisig`) and picks the right line of a multi-file
- * `SHA256SUMS`. Without it the archive's file name is used.
+ * `options` (optional) lets the caller name the remote in messages and hand over the sha256
+ * it already computed while downloading, which saves a second hashing pass.
  */
 export async function verifyArchive(
   file: string,
   config: VerifyConfig,
   readSidecar: SidecarReader | undefined,
-  display?: string,
+  options: VerifyArchiveOptions = {},
 ): Promise<ArchiveVerification> {
   if (!config.minisignKey && !config.verifySha256) return { checks: [] };
-  const where = display ?? basename(file);
+  const where = options.display ?? basename(file);
   if (!readSidecar) {
     // Configured verification that cannot run must refuse, never silently deploy unverified.
     throw new VerificationError(`verification is configured but the remote ${where} cannot supply signature or digest files`);
@@ -45,15 +56,17 @@ export async function verifyArchive(
 
   const sigName = `${where}.minisig`;
   const signature = sigData ? parseMinisignSignature(sigData, sigName) : undefined;
+  // Cheap refusals before reading a possibly huge archive.
+  if (key && signature) checkKeyId(key, signature, sigName);
   // One pass over the archive for every digest needed; legacy minisign reads it separately.
   const algorithms: DigestAlgorithm[] = [];
-  if (sumData) algorithms.push('sha256');
+  if (sumData && !options.sha256) algorithms.push('sha256');
   if (signature?.algorithm === 'prehashed') algorithms.push('blake2b512');
   const digests = algorithms.length ? await digestFile(file, algorithms) : {};
 
   const result: ArchiveVerification = { checks: [] };
   if (sumData) {
-    checkSha256(digests.sha256!.toString('hex'), sumData.toString('utf8'), { name: `${where}.sha256`, archiveName: where });
+    checkSha256(options.sha256 ?? digests.sha256!.toString('hex'), sumData.toString('utf8'), { name: `${where}.sha256`, archiveName: where });
     result.checks.push('sha256');
   }
   if (key && sigData) {

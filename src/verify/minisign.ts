@@ -100,10 +100,7 @@ export function parseMinisignSignature(data: Buffer, name = 'signature file'): M
  * Returns the trusted comment. Throws `VerificationError` saying what was expected and found.
  */
 export function verifyMinisignSignature(key: MinisignKey, sig: MinisignSignature, message: Buffer, name = 'signature file'): string {
-  // Key id first: "signed by someone else" is the likeliest mistake and deserves its own message.
-  if (!sig.keyNum.equals(key.keyNum)) {
-    throw new VerificationError(`signature key id ${sig.keyId} does not match the pinned key ${key.keyId} (${name})`);
-  }
+  checkKeyId(key, sig, name);
   if (!verify(null, message, key.publicKey, sig.signature)) {
     throw new VerificationError(
       `minisign signature does not match the archive: ${name} was made by key ${key.keyId} for different content (${sig.algorithm} signature)`,
@@ -126,7 +123,8 @@ export function verifyMinisignSignature(key: MinisignKey, sig: MinisignSignature
 export async function verifyMinisignFile(file: string, key: MinisignKey, sigData: Buffer, options: MinisignFileOptions = {}): Promise<string> {
   const name = options.name ?? 'signature file';
   const sig = parseMinisignSignature(sigData, name);
-  if (!sig.keyNum.equals(key.keyNum)) return verifyMinisignSignature(key, sig, Buffer.alloc(0), name);
+  // Before hashing: a signature by another key fails fast, without reading the archive.
+  checkKeyId(key, sig, name);
   if (sig.algorithm === 'prehashed') {
     const digest = options.blake2b ?? (await digestFile(file, ['blake2b512'])).blake2b512!;
     return verifyMinisignSignature(key, sig, digest, name);
@@ -139,6 +137,16 @@ export async function verifyMinisignFile(file: string, key: MinisignKey, sigData
     );
   }
   return verifyMinisignSignature(key, sig, await readFile(file), name);
+}
+
+/**
+ * Throws `VerificationError` naming both key ids when `sig` was made by another key than the
+ * pinned one: "signed by someone else" is the likeliest mistake and deserves its own message.
+ */
+export function checkKeyId(key: MinisignKey, sig: MinisignSignature, name: string): void {
+  if (!sig.keyNum.equals(key.keyNum)) {
+    throw new VerificationError(`signature key id ${sig.keyId} does not match the pinned key ${key.keyId} (${name})`);
+  }
 }
 
 /** Key id bytes as minisign prints them: a little-endian u64 in upper-case hex. */

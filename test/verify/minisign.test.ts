@@ -149,7 +149,7 @@ test('missing signature file: a failure, not a skip', async () => {
 });
 
 test('remote without sidecar support: refused when a key is pinned', async () => {
-  const error = await verifyArchive(archive, { minisignKey: keyA.line, verifySha256: false }, undefined, 'https://host/app.zip').catch((e: unknown) => e);
+  const error = await verifyArchive(archive, { minisignKey: keyA.line, verifySha256: false }, undefined, { display: 'https://host/app.zip' }).catch((e: unknown) => e);
   assert.ok(error instanceof VerificationError);
   assert.match(error.message, /https:\/\/host\/app\.zip cannot supply signature/);
 });

@@ -68,9 +68,9 @@ test('SHA256SUMS with several files: the line for the archive is used', async ()
   const file = copyArchive('multi.zip');
   writeFileSync(join(dir, 'other.zip'), 'other');
   writeFileSync(`${file}.sha256`, sha256sum(['other.zip', 'multi.zip'], dir));
-  const result = await verifyArchive(file, config, sidecarsOf(file), 'https://host/builds/multi.zip');
+  const result = await verifyArchive(file, config, sidecarsOf(file), { display: 'https://host/builds/multi.zip' });
   assert.deepEqual(result.checks, ['sha256']);
-  const error = await verifyArchive(file, config, sidecarsOf(file), 'https://host/builds/nothere.zip').catch((e: unknown) => e);
+  const error = await verifyArchive(file, config, sidecarsOf(file), { display: 'https://host/builds/nothere.zip' }).catch((e: unknown) => e);
   assert.ok(error instanceof VerificationError);
   assert.match(error.message, /lists 2 digests and none for nothere\.zip/);
 });
@@ -80,14 +80,25 @@ test('mismatch: says what was expected and what the archive has', async () => {
   writeFileSync(`${file}.sha256`, sha256sum(['mismatch.zip'], dir));
   appendFileSync(file, 'tampered');
   const actual = createHash('sha256').update(readFileSync(file)).digest('hex');
-  const error = await verifyArchive(file, config, sidecarsOf(file), 'https://host/app.zip').catch((e: unknown) => e);
+  const error = await verifyArchive(file, config, sidecarsOf(file), { display: 'https://host/app.zip' }).catch((e: unknown) => e);
   assert.ok(error instanceof VerificationError);
   assert.equal(error.message, `sha256 mismatch: expected ${digest} (from https://host/app.zip.sha256), archive has ${actual}`);
 });
 
+test('a digest computed while downloading is used instead of re-hashing', async () => {
+  const file = copyArchive('known.zip');
+  writeFileSync(`${file}.sha256`, `${digest}\n`);
+  assert.deepEqual((await verifyArchive(file, config, sidecarsOf(file), { sha256: digest })).checks, ['sha256']);
+  // Proof the given digest is what gets compared: a wrong one is refused though the file is fine.
+  const wrong = '0'.repeat(64);
+  const error = await verifyArchive(file, config, sidecarsOf(file), { sha256: wrong }).catch((e: unknown) => e);
+  assert.ok(error instanceof VerificationError);
+  assert.match(error.message, new RegExp(`expected ${digest} .*archive has ${wrong}`));
+});
+
 test('missing sidecar: a failure naming the file', async () => {
   const file = copyArchive('missing.zip');
-  const error = await verifyArchive(file, config, sidecarsOf(file), 'https://host/app.zip').catch((e: unknown) => e);
+  const error = await verifyArchive(file, config, sidecarsOf(file), { display: 'https://host/app.zip' }).catch((e: unknown) => e);
   assert.ok(error instanceof VerificationError);
   assert.match(error.message, /^sha256 file https:\/\/host\/app\.zip\.sha256 is missing: HTTP 404/);
 });

@@ -59,11 +59,13 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     if (arg.startsWith('--') && eq > 0) {
       inline = arg.slice(eq + 1);
       arg = arg.slice(0, eq);
-    } else if (/^-[a-zA-Z]{2,}$/.test(arg)) {
+    } else if (/^-[a-zA-Z]./.test(arg)) {
       // Bundled short options: `-fv`, or `-cFILE`.
       const first = `-${arg[1]}`;
       if (valued[first]) {
         inline = arg.slice(2);
+      } else if (!/^-[a-zA-Z]+$/.test(arg)) {
+        throw new UsageError(`invalid flag: ${arg} (see repo-deploy --help)`);
       } else {
         args.unshift(...arg.slice(2).split('').map((c) => `-${c}`));
       }

@@ -1,0 +1,131 @@
+import { simpleGit, GitPluginError } from 'simple-git';
+import { RemoteError } from '../errors.js';
+import { formatDuration } from '../util/duration.js';
+import { redactText } from '../util/redact.js';
+import type { GitLocation } from './git-url.js';
+
+/**
+ * Runs git for one remote: every command under a timeout, never prompting, with this remote's
+ * credentials in the environment only, and every failure turned into a `RemoteError` whose
+ * text has been scrubbed of secrets.
+ */
+
+/** Options for `createGitRunner`. */
+export interface GitRunnerOptions {
+  /** The remote, for credentials, secrets to scrub and the URL named in errors. */
+  location: GitLocation;
+  /** Directory git runs in (must exist; never a work tree). */
+  cwd: string;
+  /** Connecting: SSH `ConnectTimeout`. */
+  connectTimeoutMs: number;
+  /** Silence while reading: a command with no output for this long is killed. */
+  readTimeoutMs: number;
+  /** Private key for SSH, used for this remote only. */
+  sshKey?: string;
+  /** known_hosts file to check SSH host keys against. */
+  knownHosts?: string;
+  /** Aborted when the agent stops. */
+  signal?: AbortSignal;
+}
+
+/** Per-command options. */
+export interface GitCommandOptions {
+  /** Repository to act on (`GIT_DIR`); none for `ls-remote`. */
+  gitDir?: string;
+  /** Extra environment, e.g. `GIT_INDEX_FILE`. */
+  env?: Record<string, string>;
+}
+
+/** Runs one git command and returns its standard output. */
+export type GitRunner = (args: string[], options?: GitCommandOptions) => Promise<string>;
+
+/** Builds the runner for one remote (see the module comment). */
+export function createGitRunner(options: GitRunnerOptions): GitRunner {
+  const env = gitEnv(options);
+  // Commands that connect stay silent until the server answers, so the budget for silence
+  // covers connecting as well as reading.
+  const block = options.connectTimeoutMs + options.readTimeoutMs;
+  const display = options.location.display;
+  return async (args, command = {}) => {
+    const git = simpleGit({
+      baseDir: options.cwd,
+      timeout: { block },
+      ...(options.signal ? { abort: options.signal } : {}),
+      // We set these variables ourselves (the SSH command from the config, URL rewriting for
+      // credentials); the operator's GIT_CONFIG_GLOBAL/SYSTEM paths are honoured.
+      unsafe: { allowUnsafeSshCommand: true, allowUnsafeConfigEnvCount: true, allowUnsafeConfigPaths: true },
+      // simple-git treats a non-zero exit with an empty stderr as success; we never do.
+      errors: (error, result) => error ?? (result.exitCode === 0 ? undefined : new Error(Buffer.concat(result.stdErr).toString() || `exit status ${result.exitCode}`)),
+    });
+    const fullEnv = { ...env, ...(command.gitDir ? { GIT_DIR: command.gitDir } : {}), ...command.env };
+    try {
+      return await git.env(fullEnv).raw(args);
+    } catch (error) {
+      throw toRemoteError(error, args[0] ?? 'git', block, display, options.location.secrets);
+    }
+  };
+}
+
+/** True when `error` came from our timeout or from the agent stopping: retrying won't help. */
+export function isTimeoutOrAbort(error: unknown): boolean {
+  const cause = error instanceof RemoteError ? error.cause : error;
+  return cause instanceof GitPluginError && (cause.plugin === 'timeout' || cause.plugin === 'abort');
+}
+
+/** Removes credentials from text git printed (URLs with user:password, known secrets). */
+export function scrubGitText(text: string, secrets: readonly string[]): string {
+  const scrubbed = redactText(text, secrets).replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s'"]+@/gi, (all, scheme: string) =>
+    /^(https?|git\+https?):/i.test(scheme) || all.includes(':', scheme.length) ? `${scheme}***@` : all,
+  );
+  const oneLine = scrubbed.trim().split(/\r?\n/).filter((l) => l.trim() !== '').join('; ');
+  return oneLine.length > 600 ? `…${oneLine.slice(-600)}` : oneLine;
+}
+
+function toRemoteError(error: unknown, sub: string, block: number, display: string, secrets: readonly string[]): RemoteError {
+  if (error instanceof GitPluginError && error.plugin === 'timeout') {
+    return new RemoteError(display, `git ${sub} timed out: no answer for ${formatDuration(block)}`, { cause: error });
+  }
+  if (error instanceof GitPluginError && error.plugin === 'abort') {
+    return new RemoteError(display, `git ${sub} aborted: the agent is stopping`, { cause: error });
+  }
+  const text = scrubGitText(error instanceof Error ? error.message : String(error), secrets);
+  // The cause would carry git's unscrubbed message: keep only the scrubbed text.
+  return new RemoteError(display, `git ${sub} failed: ${text || 'no message'}`);
+}
+
+function gitEnv(options: GitRunnerOptions): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    // A repository or index inherited from a hook's environment must never be touched.
+    if (value !== undefined && !/^GIT_(DIR|WORK_TREE|INDEX_FILE|OBJECT_DIRECTORY|ALTERNATE_OBJECT_DIRECTORIES|NAMESPACE|COMMON_DIR)$/.test(key)) {
+      env[key] = value;
+    }
+  }
+  env.GIT_TERMINAL_PROMPT = '0';
+  env.GCM_INTERACTIVE = 'never';
+  // HTTP transfers slower than 1 byte/s for the read timeout are aborted by git itself.
+  env.GIT_HTTP_LOW_SPEED_LIMIT = '1';
+  env.GIT_HTTP_LOW_SPEED_TIME = String(Math.max(1, Math.ceil(options.readTimeoutMs / 1000)));
+  if (options.sshKey || options.knownHosts) {
+    const parts = ['ssh', '-o', 'BatchMode=yes', '-o', `ConnectTimeout=${Math.max(1, Math.ceil(options.connectTimeoutMs / 1000))}`];
+    if (options.sshKey) parts.push('-i', shellQuote(options.sshKey), '-o', 'IdentitiesOnly=yes');
+    if (options.knownHosts) parts.push('-o', shellQuote(`UserKnownHostsFile=${options.knownHosts}`));
+    // A configured key means an unattended host: an unknown host key is an error, not a question.
+    parts.push('-o', 'StrictHostKeyChecking=yes');
+    env.GIT_SSH_COMMAND = parts.join(' ');
+  }
+  const prefix = options.location.credentialPrefix;
+  if (prefix) {
+    // Credentials go through the environment (readable only by us), not the command line
+    // (readable by every user in `ps`): git rewrites the clean URL into the credentialed one.
+    const n = Number(env.GIT_CONFIG_COUNT ?? 0) || 0;
+    env[`GIT_CONFIG_KEY_${n}`] = `url.${prefix.withCredentials}.insteadOf`;
+    env[`GIT_CONFIG_VALUE_${n}`] = prefix.without;
+    env.GIT_CONFIG_COUNT = String(n + 1);
+  }
+  return env;
+}
+
+function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}

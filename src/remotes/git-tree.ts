@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RemoteError } from '../errors.js';
+import type { GitRunner } from './git-run.js';
+
+/**
+ * Reading trees out of a bare mirror: the tree id of a subdirectory, and writing a tree into a
+ * release directory with git's own checkout code (file modes, symlinks, path safety), without
+ * a `.git` and without touching any work tree of the mirror.
+ */
+
+/** A submodule entry (gitlink) of a tree. */
+export interface Gitlink {
+  /** Path relative to the checked-out tree. */
+  path: string;
+  /** Commit the superproject pins. */
+  commit: string;
+}
+
+/** What `checkoutTree` wrote. */
+export interface CheckedOutTree {
+  /** Regular files and symlinks written. */
+  files: number;
+  /** Submodules found in the tree (left as empty directories). */
+  gitlinks: Gitlink[];
+}
+
+/**
+ * Tree id of `subdir` at `commit` in the mirror. Throws `RemoteError` when the subdirectory is
+ * missing or not a directory at that commit (or the mirror lacks objects: the caller rebuilds).
+ */
+export async function subdirTree(git: GitRunner, gitDir: string, commit: string, subdir: string, display: string): Promise<string> {
+  // `commit:path^{tree}` would read `^{tree}` as part of the path: resolve, then check the type.
+  const spec = subdir ? `${commit}:${subdir}` : `${commit}^{tree}`;
+  const what = subdir ? `subdirectory "${subdir}"` : 'the tree';
+  let id: string;
+  try {
+    id = (await git(['rev-parse', '--verify', '--quiet', spec], { gitDir })).trim();
+  } catch (error) {
+    throw new RemoteError(display, `${what} not found at commit ${commit}`, { cause: error });
+  }
+  const type = (await git(['cat-file', '-t', id], { gitDir })).trim();
+  if (type !== 'tree') throw new RemoteError(display, `${what} at commit ${commit} is a ${type}, not a directory`);
+  return id;
+}
+
+/**
+ * Writes `tree` into `into` (existing, empty). Uses a private index file in `scratchDir`, so the
+ * mirror's own state is never involved and two checkouts never share an index.
+ */
+export async function checkoutTree(git: GitRunner, gitDir: string, tree: string, into: string, scratchDir: string): Promise<CheckedOutTree> {
+  const index = join(scratchDir, `index-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    const env = { GIT_INDEX_FILE: index };
+    await git(['read-tree', tree], { gitDir, env });
+    // checkout-index refuses paths with `..` or `.git` and never writes through a symlink it
+    // created, which is what keeps a hostile tree inside `into`.
+    await git(['checkout-index', '--all', '--force'], { gitDir, env: { ...env, GIT_WORK_TREE: into } });
+  } finally {
+    await rm(index, { force: true });
+  }
+  const listing = await git(['ls-tree', '-r', '-z', '--full-tree', tree], { gitDir });
+  let files = 0;
+  const gitlinks: Gitlink[] = [];
+  for (const entry of listing.split('\0')) {
+    const m = /^(\d+) (\w+) ([0-9a-f]+)\t(.*)$/s.exec(entry);
+    if (!m) continue;
+    if (m[2] === 'commit') gitlinks.push({ path: m[4]!, commit: m[3]! });
+    else if (m[2] === 'blob') files += 1;
+  }
+  return { files, gitlinks };
+}

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { runDemo } from './cli/demo.js';
 import { commandHelp, mainHelp } from './cli/help.js';
 import { parseArgs, type ParsedArgs } from './cli/args.js';
 import { formatOutcome, formatReleases, formatStatus } from './cli/format.js';
@@ -44,6 +45,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     io.stdout(`repo-deploy ${packageVersion()}`);
     return ExitCode.ok;
   }
+  if (args.command === 'demo') return runDemo(args.flags.remote, io.cwd, io.stdout);
   const load = () => loadConfig({ ...(args.config ? { configFile: args.config } : {}), flags: args.flags, env: io.env, cwd: io.cwd });
   let config: LoadedConfig;
   try {

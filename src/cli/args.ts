@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.js';
 
 /** Subcommands; anything else in first position is a REMOTE (use `./status` for a path). */
-export const subcommands = ['run', 'status', 'releases', 'check-config'] as const;
+export const subcommands = ['run', 'status', 'releases', 'check-config', 'demo'] as const;
 export type Subcommand = (typeof subcommands)[number];
 
 /** The command line, parsed. */

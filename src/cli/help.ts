@@ -25,6 +25,7 @@ commands:
   status [--json]       current and previous release, last check, failures, hook output
   releases [--json]     every release on disk with its version and status
   check-config          validate the configuration without touching anything
+  demo [DIR]            try it: deploy a local example remote into DIR (default ./.demo)
 
 exit codes: 0 up to date or deployed; 1 the update failed (fetch, verification, blocked,
 reverted, or the version is still backing off); 2 usage or config error; 75 busy (another
@@ -47,5 +48,10 @@ Lists the releases on disk, oldest first, marking the current (*) and previous (
 
 Validates the configuration (file, REPO_DEPLOY_* environment and flags) without touching
 anything. Prints every problem at once and exits 2 when there is one, 0 otherwise.`,
+  demo: `usage: repo-deploy demo [DIR]
+
+Sets up a local example remote (a directory) and a sample post-update hook in DIR (default
+./.demo, replaced if present), deploys it, publishes a second version, deploys that and
+shows the swap and the status. Only local files are touched.`,
   run: mainHelp,
 };

@@ -164,7 +164,8 @@ function buildApp(name: string, layer: RawLayer, configDir: string, issues: Conf
     if (!parsed.ok) {
       issues.push({ source: raw.source, key: `${label}${key}`, ...(spec.secret ? {} : { value: raw.raw }), message: `expected ${parsed.accepted}` });
     } else {
-      values.set(key, spec.path ? resolve(raw.base, parsed.value as string) : parsed.value);
+      const isPath = spec.path || (key === 'remote' && looksLikeLocalPath(parsed.value as string));
+      values.set(key, isPath ? resolve(raw.base, parsed.value as string) : parsed.value);
     }
   }
   const get = <T>(key: string, fallback: T): T => (values.has(key) ? (values.get(key) as T) : fallback);
@@ -283,6 +284,11 @@ function secretsReadableWarning(path: string): string | undefined {
     // Unreadable now means it was removed since we read it; nothing to warn about.
   }
   return undefined;
+}
+
+/** A relative local path (not a URL, not scp-like `user@host:path`): resolved like other paths. */
+function looksLikeLocalPath(value: string): boolean {
+  return !/^[a-z][a-z0-9+.-]*:\/\//i.test(value) && !/^[^/]*@[^/]+:/.test(value) && !value.startsWith('/');
 }
 
 function isDirectory(path: string): boolean {

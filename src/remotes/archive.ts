@@ -73,8 +73,10 @@ export interface UnpackOptions {
   verify: VerifyConfig;
   /** Reads `<remote><suffix>` for signature and digest checks. */
   readSidecar?: SidecarReader;
-  /** sha256 of the archive: the release's content id. */
+  /** sha256 of the archive: the release's content id (also reused by the sha256 check). */
   sha256: string;
+  /** Remote URL without credentials, for verification messages. */
+  display?: string;
   /** Bytes this fetch transferred (0 when the archive came from the cache). */
   bytesDownloaded: number;
   signal?: AbortSignal;
@@ -83,7 +85,10 @@ export interface UnpackOptions {
 /** Verifies (when configured) and extracts the archive `file` into `into`. */
 export async function unpackArchive(file: string, into: string, options: UnpackOptions): Promise<FetchResult> {
   // Verification happens before a single byte is extracted (DESIGN §6 step 3).
-  const verified = await verifyArchive(file, options.verify, options.readSidecar);
+  const verified = await verifyArchive(file, options.verify, options.readSidecar, {
+    sha256: options.sha256,
+    ...(options.display !== undefined ? { display: options.display } : {}),
+  });
   const result = await extractZip(file, into, { limits: options.limits, ...(options.signal ? { signal: options.signal } : {}) });
   const detail: Record<string, string> = {};
   if (verified.trustedComment !== undefined) detail.trustedComment = verified.trustedComment;

@@ -71,6 +71,7 @@ class HttpRemote implements Remote {
       verify: this.config.verify,
       readSidecar: (suffix) => this.fetchSidecar(suffix, ctx),
       sha256: state.sha256,
+      display: this.display,
       bytesDownloaded,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });

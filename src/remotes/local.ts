@@ -68,6 +68,7 @@ class LocalRemote implements Remote {
       verify: this.config.verify,
       readSidecar: (suffix) => this.fetchSidecar(suffix),
       sha256: download.sha256,
+      display: this.display,
       bytesDownloaded: download.bytes,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });

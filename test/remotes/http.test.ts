@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { RemoteError } from '../../src/errors.js';
+import { createHash } from 'node:crypto';
+import { RemoteError, VerificationError } from '../../src/errors.js';
 import { httpKind } from '../../src/remotes/http.js';
 import { startHttpServer, type ServedObject, type TestHttpServer } from '../support/http-server.js';
 import { testdir } from '../support/tmp.js';
@@ -238,5 +239,24 @@ test('http: fetching a version the remote no longer serves is a RemoteError, not
     const seen = await remote.check(testContext());
     server.put('/app.zip', { body: await zipOfFiles({ 'a.txt': 'newer\n' }) });
     await assert.rejects(remote.fetch(seen.version, testdir(), testContext()), /changed between check and fetch/);
+  });
+});
+
+test('http: with verify-sha256, the .sha256 sidecar is checked before extraction', async () => {
+  await withServer(async (server) => {
+    const body = await zipOfFiles(files);
+    const digest = createHash('sha256').update(body).digest('hex');
+    server.put('/app.zip', { body });
+    server.put('/app.zip.sha256', { body: Buffer.from(`${digest}  app.zip\n`) });
+    const remote = makeTestRemote(`${server.origin}/app.zip`, { verify: { verifySha256: true } });
+    const ctx = testContext();
+    const into = testdir();
+    const result = await remote.fetch((await remote.check(ctx)).version, into, ctx);
+    assert.equal(result.detail?.verified, 'sha256');
+    assert.equal(readTree(into)['a.txt'], 'hello\n');
+    server.put('/app.zip.sha256', { body: Buffer.from(`${'0'.repeat(64)}  app.zip\n`) });
+    const refused = testdir();
+    await assert.rejects(remote.fetch((await remote.check(ctx)).version, refused, ctx), VerificationError);
+    assert.deepEqual(readdirSync(refused), []);
   });
 });

@@ -1,0 +1,287 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after } from 'node:test';
+import { testdir } from './tmp.js';
+
+/**
+ * Runs the built CLI (`bin/repo-deploy` -> `dist/cli.js`) in child processes for the
+ * end-to-end tests, in temp-dir layouts, and reads back what it left: link targets, trees,
+ * `status --json`, parsed pino log lines.
+ */
+
+/** The shim, found relative to this file so no machine path is written anywhere. */
+export const binPath = fileURLToPath(new URL('../../bin/repo-deploy', import.meta.url));
+const distCli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+/** One pino line of the agent's standard error. */
+export interface LogLine {
+  level: string;
+  msg: string;
+  [key: string]: unknown;
+}
+
+/** How one run of the CLI ended. */
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** Standard error's JSON lines, parsed (other lines are left out). */
+  logs: LogLine[];
+  durationMs: number;
+}
+
+/** Options for `runCli` / `spawnCli`. */
+export interface CliOptions {
+  /** Extra environment (REPO_DEPLOY_* of the test's own environment are always removed). */
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Kill the run (SIGKILL) after this long; default 30 s. */
+  timeoutMs?: number;
+}
+
+function assertBuilt(): void {
+  // Failing, never skipping: the test command builds dist before the tests run.
+  if (!existsSync(distCli)) throw new Error('dist/cli.js is missing: build with `npx tsc -p tsconfig.json` first');
+}
+
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('REPO_DEPLOY_')) env[k] = v;
+  return { ...env, ...extra };
+}
+
+/** Starts the CLI without waiting for it (for kill tests and the daemon). */
+export function spawnCli(args: readonly string[], options: CliOptions = {}): ChildProcess {
+  assertBuilt();
+  return spawn(process.execPath, [binPath, ...args], {
+    cwd: options.cwd ?? process.cwd(),
+    env: childEnv(options.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Runs the CLI to completion. */
+export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
+  const started = Date.now();
+  const child = spawnCli(args, options);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, logs: parseLogs(stderr), durationMs: Date.now() - started });
+    });
+  });
+}
+
+/** The JSON lines of a log text; anything else (plain CLI messages) is skipped. */
+export function parseLogs(text: string): LogLine[] {
+  const out: LogLine[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line) as LogLine);
+    } catch {
+      // A line cut by a kill: not a log line.
+    }
+  }
+  return out;
+}
+
+/** A deploy layout in a fresh temp dir: deploy dir, cache, hook dirs and a config file. */
+export interface Layout {
+  root: string;
+  deployDir: string;
+  /** `<deployDir>/current` */
+  link: string;
+  releasesDir: string;
+  cache: string;
+  pre: string;
+  post: string;
+  /** Config file passed with `-c` (empty by default), so the host's default is never read. */
+  config: string;
+  /** Common options, then REMOTE and LOCAL: `[...layout.args(remote), '-f']`. */
+  args(remote: string): string[];
+  /** `-f` once against `remote`. */
+  fetch(remote: string, extra?: readonly string[], options?: CliOptions): Promise<CliResult>;
+  /** `status --json` for `remote`, parsed (the first app). */
+  status(remote: string): Promise<AppStatusJson>;
+  /** Release `current` points at (basename), or null when `current` is missing. */
+  currentId(): string | null;
+  /** Published release ids, sorted (staging leftovers excluded). */
+  releases(): string[];
+  /** Leftovers of interrupted runs: `.staging-*` in releases, `.current.tmp-*` beside current. */
+  leftovers(): string[];
+}
+
+/** The part of `status --json` the tests read. */
+export interface AppStatusJson {
+  app: string;
+  remote: string;
+  link: string;
+  linkState: string;
+  current?: { id: string; version: string; status: string };
+  previous?: { id: string; version: string; status: string };
+  lastCheck?: { at: string; result: string; version?: string; error?: string };
+  lastSuccessAt?: string;
+  failing?: { version: string; failures: number; nextTryAt: string; reason: string };
+  interrupted?: { releaseId: string };
+  lastHookOutput: string[];
+  releases: { id: string; version: string; status: string }[];
+}
+
+/** Makes a layout under a new temp dir (removed when the test file ends). */
+export function makeLayout(): Layout {
+  const root = testdir();
+  const deployDir = join(root, 'deploy');
+  const layout: Layout = {
+    root,
+    deployDir,
+    link: join(deployDir, 'current'),
+    releasesDir: join(deployDir, 'releases'),
+    cache: join(root, 'cache'),
+    pre: join(root, 'pre-update.d'),
+    post: join(root, 'post-update.d'),
+    config: join(root, 'repo-deploy.cfg'),
+    args: (remote) => ['-c', layout.config, '--cache', layout.cache, '--pre-hooks', layout.pre, '--post-hooks', layout.post, remote, layout.link],
+    fetch: (remote, extra = [], options = {}) => runCli([...layout.args(remote), '-f', ...extra], { cwd: root, ...options }),
+    async status(remote) {
+      const r = await runCli(['status', '--json', ...layout.args(remote)], { cwd: root });
+      if (r.code !== 0) throw new Error(`status exited ${r.code}: ${r.stderr}`);
+      return (JSON.parse(r.stdout) as AppStatusJson[])[0]!;
+    },
+    currentId() {
+      try {
+        return readlinkSync(layout.link).replace(/^releases\//, '');
+      } catch {
+        return null;
+      }
+    },
+    releases: () => listDir(layout.releasesDir).filter((n) => !n.startsWith('.')).sort(),
+    leftovers: () => [
+      ...listDir(layout.releasesDir).filter((n) => n.startsWith('.staging-')),
+      ...listDir(deployDir).filter((n) => n.startsWith('.current.tmp-')),
+    ],
+  };
+  for (const dir of [deployDir, layout.pre, layout.post]) mkdirSync(dir, { recursive: true });
+  writeFileSync(layout.config, '');
+  return layout;
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** Every regular file under `dir`, relative path -> content (symlinks as `-> target`). */
+export function readTree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const path = join(d, entry.name);
+      const rel = relative(dir, path);
+      if (entry.isSymbolicLink()) out[rel] = `-> ${readlinkSync(path)}`;
+      else if (entry.isDirectory()) walk(path);
+      else out[rel] = readFileSync(path, 'utf8');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** True when `path` has any execute bit. */
+export function isExecutable(path: string): boolean {
+  return (statSync(path).mode & 0o111) !== 0;
+}
+
+/**
+ * Writes an executable shell hook. Every hook made this way first appends
+ * `NAME PHASE RELEASE REVERT` to `<root>/hooks.log` (read back with `hookRuns`), then runs `body`.
+ */
+export function writeHook(layout: Layout, phase: 'pre' | 'post', name: string, body = '', mode = 0o755): string {
+  const path = join(phase === 'pre' ? layout.pre : layout.post, name);
+  const log = join(layout.root, 'hooks.log');
+  writeFileSync(path, `#!/bin/sh\necho "${name} $REPO_DEPLOY_PHASE $REPO_DEPLOY_RELEASE $REPO_DEPLOY_REVERT" >> '${log}'\n${body}\n`, { mode });
+  return path;
+}
+
+/** One line of `hooks.log`. */
+export interface HookRun {
+  name: string;
+  phase: string;
+  release: string;
+  revert: string;
+}
+
+/** What the hooks written by `writeHook` recorded, in order. */
+export function hookRuns(layout: Layout): HookRun[] {
+  const path = join(layout.root, 'hooks.log');
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8').trim().split('\n').filter(Boolean).map((line) => {
+    const [name = '', phase = '', release = '', revert = ''] = line.split(' ');
+    return { name, phase, release, revert };
+  });
+}
+
+/** Polls `test` every 20 ms until it is true, or throws after `timeoutMs` naming `what`. */
+export async function waitFor(what: string | (() => string), test: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A CLI child running in the background (the daemon, or a run the test will kill). */
+export interface Background {
+  child: ChildProcess;
+  /** Log lines so far. */
+  logs: LogLine[];
+  stderr(): string;
+  stdout(): string;
+  /** Waits for a log line matching `match` (already seen ones count). */
+  waitForLog(what: string, match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  /** Resolves with the exit status. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts the CLI in the background; it is SIGKILLed when the test file ends if still running. */
+export function startBackground(args: readonly string[], options: CliOptions = {}): Background {
+  const child = spawnCli(args, options);
+  let stdout = '';
+  let stderr = '';
+  let partial = '';
+  const logs: LogLine[] = [];
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    const lines = (partial + d).split('\n');
+    partial = lines.pop() ?? '';
+    logs.push(...parseLogs(lines.join('\n')));
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return {
+    child,
+    logs,
+    stderr: () => stderr,
+    stdout: () => stdout,
+    async waitForLog(what, match, timeoutMs = 15_000) {
+      await waitFor(() => `log line: ${what}\n--- stderr so far ---\n${stderr.slice(-3000)}`, () => logs.some(match), timeoutMs);
+      return logs.find(match)!;
+    },
+    exited,
+  };
+}

@@ -13,6 +13,7 @@ const needed = {
   minisign: 'minisign',
   'ssh-keygen': 'openssh-client',
   openssl: 'openssl',
+  'systemd-analyze': 'systemd',
 };
 
 function has(command) {

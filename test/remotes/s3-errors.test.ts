@@ -5,7 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { RemoteError } from '../../src/errors.js';
 import { createRemote } from '../../src/remotes/index.js';
@@ -144,6 +146,44 @@ test('errors: a body that stalls mid-transfer times out and leaves nothing cache
   } finally {
     server.closeAllConnections();
     server.close();
+  }
+});
+
+/**
+ * A port whose TCP handshake never completes: python3 listens with a backlog of 0 and never
+ * accepts, one connection fills the queue, and the kernel drops further SYNs. Node cannot do
+ * this itself (it always accepts).
+ */
+async function blackholePort(): Promise<{ port: number; close: () => void }> {
+  const listener = spawn('python3', ['-c', 'import socket,time\ns=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(0)\nprint(s.getsockname()[1], flush=True); time.sleep(120)']);
+  const port = await new Promise<number>((resolve, reject) => {
+    listener.once('error', reject);
+    listener.stdout.once('data', (data) => resolve(Number(String(data).trim())));
+  });
+  const fillers: Socket[] = [];
+  for (let i = 0; i < 2; i++) {
+    const socket = connect(port, '127.0.0.1').on('error', () => undefined);
+    fillers.push(socket);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.ok(fillers.at(-1)!.connecting, 'the blackhole port accepted a connection: the test would prove nothing');
+  return { port, close: () => (fillers.forEach((s) => s.destroy()), listener.kill()) };
+}
+
+test('errors: a connection that never completes times out after connectTimeoutMs', async () => {
+  const hole = await blackholePort();
+  try {
+    const remote = makeTestRemote('s3://releases/web/app.zip', { ...keys, s3Endpoint: `http://127.0.0.1:${hole.port}`, connectTimeoutMs: 300, readTimeoutMs: 10_000 });
+    const started = Date.now();
+    await assert.rejects(remote.check(testContext()), (error: unknown) => {
+      assert.ok(error instanceof RemoteError, String(error));
+      assert.match(error.message, /s3 request for bucket "releases", key "web\/app\.zip" timed out .*establish a connection .*300 ms/);
+      return true;
+    });
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= 300 && elapsed < 3000, `took ${elapsed} ms`);
+  } finally {
+    hole.close();
   }
 });
 

@@ -10,6 +10,7 @@ const needed = {
   unzip: 'unzip',
   zip: 'zip',
   '/usr/lib/git-core/git-daemon': 'git',
+  python3: 'python3',
   minisign: 'minisign',
   'ssh-keygen': 'openssh-client',
   openssl: 'openssl',

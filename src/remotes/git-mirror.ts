@@ -25,11 +25,19 @@ export function definitiveError<E extends Error>(error: E): E {
 
 /**
  * Runs `action` against the mirror at `dir` for `url`, creating the mirror when missing or
- * unusable. If `action` fails for any reason other than a timeout, an abort or a definitive
- * error, the mirror may be corrupt (deleted objects, a broken HEAD): it is rebuilt and
- * `action` runs once more. The second failure is the one reported.
+ * unusable. When `action` fails (other than by a timeout, an abort or a definitive error) the
+ * mirror is examined: if it is corrupt (deleted objects, a broken HEAD, `commit` present but
+ * incomplete) it is rebuilt and `action` runs once more; if it is sound, the failure was the
+ * remote's and is reported as it is, so a flaky network never costs the whole mirror.
  */
-export async function withMirror<T>(git: GitRunner, dir: string, url: string, logger: Logger, action: () => Promise<T>): Promise<T> {
+export async function withMirror<T>(
+  git: GitRunner,
+  dir: string,
+  url: string,
+  logger: Logger,
+  action: () => Promise<T>,
+  commit?: string,
+): Promise<T> {
   if (!(await mirrorUsable(git, dir, url))) {
     await buildMirror(git, dir, url);
   }
@@ -37,7 +45,8 @@ export async function withMirror<T>(git: GitRunner, dir: string, url: string, lo
     return await action();
   } catch (error) {
     if (isTimeoutOrAbort(error) || (error instanceof Error && definitive.has(error))) throw error;
-    logger.warn({ error: messageOf(error) }, 'git mirror unusable, rebuilding it');
+    if (await mirrorSound(git, dir, url, commit)) throw error;
+    logger.warn({ error: messageOf(error) }, 'git mirror corrupt, rebuilding it');
     await buildMirror(git, dir, url);
     return await action();
   }
@@ -57,7 +66,8 @@ export async function fetchCommit(git: GitRunner, dir: string, commit: string, r
   try {
     await fetch(commit);
   } catch (error) {
-    if (isTimeoutOrAbort(error) || refHint === undefined || refHint === commit) throw error;
+    const refused = /not our ref|unadvertised object|couldn't find remote ref/i.test((error as Error).message);
+    if (!refused || refHint === undefined || refHint === commit) throw error;
     await fetch(refHint);
     if (!(await hasCommit(git, dir, commit))) {
       throw definitiveError(
@@ -89,6 +99,21 @@ async function mirrorUsable(git: GitRunner, dir: string, url: string): Promise<b
     const bare = (await git(['rev-parse', '--is-bare-repository'], { gitDir: dir })).trim();
     const origin = (await git(['config', '--get', 'remote.origin.url'], { gitDir: dir })).trim();
     return bare === 'true' && origin === url;
+  } catch (error) {
+    if (isTimeoutOrAbort(error)) throw error;
+    return false;
+  }
+}
+
+// Sound: usable, every ref's objects present, and `commit` complete if the mirror has it.
+async function mirrorSound(git: GitRunner, dir: string, url: string, commit: string | undefined): Promise<boolean> {
+  if (!(await mirrorUsable(git, dir, url))) return false;
+  try {
+    await git(['fsck', '--connectivity-only', '--no-dangling', '--no-progress'], { gitDir: dir });
+    if (commit && (await hasCommit(git, dir, commit))) {
+      await git(['rev-list', '--quiet', '--objects', '--missing=error', commit], { gitDir: dir });
+    }
+    return true;
   } catch (error) {
     if (isTimeoutOrAbort(error)) throw error;
     return false;

@@ -73,7 +73,7 @@ export async function checkoutSubmodules(
       const bytes = await fetchCommit(ctx.git, gitDir, link.commit, undefined, ctx.display);
       const tree = await checkoutTree(ctx.git, gitDir, `${link.commit}^{tree}`, target, join(ctx.cacheDir));
       return { bytes, tree };
-    }).catch((error: unknown) => {
+    }, link.commit).catch((error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
       throw definitiveError(new RemoteError(ctx.display, `submodule "${repoPath}" at ${link.commit}: ${message}`));
     });

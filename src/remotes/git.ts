@@ -52,7 +52,7 @@ export class GitRemote implements Remote {
     const tree = await withMirror(git, gitDir, this.location.cleanUrl, ctx.logger, async () => {
       await fetchCommit(git, gitDir, version, this.location.ref, this.display);
       return subdirTree(git, gitDir, version, this.location.subdir, this.display);
-    });
+    }, version);
     return `git-tree:${tree}`;
   }
 
@@ -86,7 +86,7 @@ export class GitRemote implements Remote {
       }
       ctx.logger.debug({ commit: version, tree, files: result.files, bytesDownloaded: result.bytesDownloaded }, 'git tree checked out');
       return result;
-    });
+    }, version);
   }
 
   private runner(ctx: RemoteContext): GitRunner {

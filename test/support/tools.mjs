@@ -15,6 +15,7 @@ const needed = {
   'ssh-keygen': 'openssh-client',
   openssl: 'openssl',
   'systemd-analyze': 'systemd',
+  etcd: 'etcd-server',
 };
 
 function has(command) {

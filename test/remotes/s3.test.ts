@@ -68,7 +68,14 @@ async function withObject(
   const bucket = 'releases';
   const key = 'web/app.zip';
   const server = await startS3rver([bucket]);
-  const restore = setEnv({ AWS_ENDPOINT_URL_S3: undefined, AWS_ENDPOINT_URL: undefined, AWS_REGION: undefined });
+  // No region, endpoint or profile from this machine: the defaults are what is tested.
+  const restore = setEnv({
+    AWS_ENDPOINT_URL_S3: undefined,
+    AWS_ENDPOINT_URL: undefined,
+    AWS_REGION: undefined,
+    AWS_PROFILE: undefined,
+    AWS_CONFIG_FILE: join(testdir(), 'no-aws-config'),
+  });
   try {
     const zip = await zipOfFiles(app);
     await server.put(bucket, key, zip);
@@ -233,5 +240,21 @@ test('s3: the config endpoint wins over AWS_ENDPOINT_URL_S3', async () => {
     } finally {
       restore();
     }
+  });
+});
+
+test('s3: stopping the agent (ctx.signal) ends a pending check promptly', async () => {
+  await withObject(async ({ server }) => {
+    server.intercept = () => true; // accept the request, never answer
+    const remote = makeTestRemote('s3://releases/web/app.zip', { ...keys, s3Endpoint: server.endpoint, readTimeoutMs: 30_000 });
+    const controller = new AbortController();
+    const started = Date.now();
+    setTimeout(() => controller.abort(), 200);
+    await assert.rejects(remote.check({ ...testContext(), signal: controller.signal }), (error: unknown) => {
+      assert.ok(error instanceof RemoteError, String(error));
+      assert.match(error.message, /s3 request aborted/);
+      return true;
+    });
+    assert.ok(Date.now() - started < 2000, 'abort did not end the request');
   });
 });

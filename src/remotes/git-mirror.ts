@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -39,6 +40,7 @@ export async function withMirror<T>(
   commit?: string,
 ): Promise<T> {
   if (!(await mirrorUsable(git, dir, url))) {
+    if (existsSync(dir)) logger.warn({ mirror: dir }, 'git mirror unusable (corrupt, or for another url), rebuilding it');
     await buildMirror(git, dir, url);
   }
   try {
@@ -46,7 +48,7 @@ export async function withMirror<T>(
   } catch (error) {
     if (isTimeoutOrAbort(error) || (error instanceof Error && definitive.has(error))) throw error;
     if (await mirrorSound(git, dir, url, commit)) throw error;
-    logger.warn({ error: messageOf(error) }, 'git mirror corrupt, rebuilding it');
+    logger.warn({ mirror: dir, error: messageOf(error) }, 'git mirror corrupt, rebuilding it');
     await buildMirror(git, dir, url);
     return await action();
   }
@@ -109,7 +111,9 @@ async function mirrorUsable(git: GitRunner, dir: string, url: string): Promise<b
 async function mirrorSound(git: GitRunner, dir: string, url: string, commit: string | undefined): Promise<boolean> {
   if (!(await mirrorUsable(git, dir, url))) return false;
   try {
-    await git(['fsck', '--connectivity-only', '--no-dangling', '--no-progress'], { gitDir: dir });
+    // A full fsck reads every object (a truncated pack passes a connectivity check); the
+    // mirror is shallow, so this is one commit's worth, and it runs only after a failure.
+    await git(['fsck', '--no-dangling', '--no-progress'], { gitDir: dir });
     if (commit && (await hasCommit(git, dir, commit))) {
       await git(['rev-list', '--quiet', '--objects', '--missing=error', commit], { gitDir: dir });
     }

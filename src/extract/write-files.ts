@@ -1,7 +1,7 @@
-import { closeSync, constants, createReadStream, fchmodSync, openSync, writeSync } from 'node:fs';
+import { once } from 'node:events';
+import { closeSync, constants, fchmodSync, openSync, read, writeSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { crc32, createInflateRaw } from 'node:zlib';
 import { VerificationError } from '../errors.js';
 import { ArchiveWindow, checkContent, dataStart, decodeAsync, decodeSync } from './entry-data.js';
@@ -27,6 +27,7 @@ const syncInflateMax = 32 * 1024;
 const maxInFlight = 4;
 const windowSize = 4 * 1024 * 1024;
 const streamChunk = 1024 * 1024;
+const readAsync = promisify(read);
 // O_EXCL refuses anything already at the path, O_NOFOLLOW any symlink there: belt and braces,
 // since symlinks are only created after every file has been written.
 const openFlags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -73,7 +74,8 @@ export async function writeFiles(files: readonly PlannedEntry[], ctx: WriteConte
         continue;
       }
       while (inFlight.size >= maxInFlight) await settle();
-      const job: Promise<void> = decodeAsync(entry, compressed, ctx.archive)
+      // A copy: the window's buffer is refilled while this entry inflates on the thread pool.
+      const job: Promise<void> = decodeAsync(entry, Buffer.from(compressed), ctx.archive)
         .then((data) => write(file, data))
         .catch((error: unknown) => void (failure ??= error))
         .finally(() => inFlight.delete(job));
@@ -110,28 +112,18 @@ async function streamEntry(file: PlannedEntry, start: number, ctx: WriteContext,
   try {
     let crc = 0;
     let length = 0;
-    const sink = new Writable({
-      highWaterMark: streamChunk,
-      write(chunk: Buffer, _encoding, done) {
-        try {
-          length += chunk.length;
-          if (length > entry.uncompressedSize) {
-            throw new VerificationError(`corrupt zip ${ctx.archive}: entry ${JSON.stringify(entry.name)} inflates beyond its declared size`);
-          }
-          account(chunk.length);
-          crc = crc32(chunk, crc);
-          writeAll(out, chunk);
-          done();
-        } catch (error) {
-          done(error as Error);
-        }
-      },
-    });
-    const source = createReadStream(ctx.archive, { start, end: start + entry.compressedSize - 1, highWaterMark: streamChunk });
-    const options = ctx.signal ? { signal: ctx.signal } : {};
+    const consume = (chunk: Buffer) => {
+      length += chunk.length;
+      if (length > entry.uncompressedSize) {
+        throw new VerificationError(`corrupt zip ${ctx.archive}: entry ${JSON.stringify(entry.name)} inflates beyond its declared size`);
+      }
+      account(chunk.length);
+      crc = crc32(chunk, crc);
+      writeAll(out, chunk);
+    };
     try {
-      if (entry.method === 8) await pipeline(source, createInflateRaw({ chunkSize: 256 * 1024 }), sink, options);
-      else await pipeline(source, sink, options);
+      if (entry.method === 8) await inflateStream(start, entry.compressedSize, ctx, consume);
+      else await copyStored(start, entry.compressedSize, ctx, consume);
     } catch (error) {
       if (ctx.signal?.aborted) throw ctx.signal.reason;
       if (error instanceof VerificationError) throw error;
@@ -141,5 +133,78 @@ async function streamEntry(file: PlannedEntry, start: number, ctx: WriteContext,
     if ((file.mode & ~umask) !== file.mode) fchmodSync(out, file.mode);
   } finally {
     closeSync(out);
+  }
+}
+
+/**
+ * Stored data: two reused buffers, the next chunk read on the thread pool while this one is
+ * checked and written. No per-chunk allocation, so RSS stays flat however big the entry.
+ */
+async function copyStored(start: number, size: number, ctx: WriteContext, consume: (chunk: Buffer) => void): Promise<void> {
+  const buffers = [Buffer.allocUnsafe(streamChunk), Buffer.allocUnsafe(streamChunk)];
+  const readChunk = (at: number, into: Buffer) => readAsync(ctx.fd, into, 0, Math.min(streamChunk, size - at), start + at);
+  let at = 0;
+  let pending = readChunk(0, buffers[0]!);
+  try {
+    for (let turn = 0; at < size; turn++) {
+      const { bytesRead, buffer } = await pending;
+      if (bytesRead === 0) throw new Error('unexpected end of archive');
+      at += bytesRead;
+      if (ctx.signal?.aborted) throw ctx.signal.reason;
+      if (at < size) pending = readChunk(at, buffers[(turn + 1) % 2]!);
+      consume(buffer.subarray(0, bytesRead));
+    }
+  } finally {
+    // The caller closes the archive's fd next: no read may still be using it.
+    await pending.catch(() => {});
+  }
+}
+
+/**
+ * Deflated data: the same two reused input buffers, each written to zlib and awaited (the
+ * write callback fires once zlib has consumed the chunk) before it is read into again.
+ */
+async function inflateStream(start: number, size: number, ctx: WriteContext, consume: (chunk: Buffer) => void): Promise<void> {
+  const inflater = createInflateRaw({ chunkSize: 256 * 1024 });
+  // What went wrong first wins: a size or limit error from `consume` over the generic
+  // "stream destroyed" the pending write then sees.
+  let consumeError: unknown;
+  inflater.on('data', (chunk: Buffer) => {
+    try {
+      consume(chunk);
+    } catch (error) {
+      consumeError ??= error;
+      inflater.destroy(error as Error);
+    }
+  });
+  const failed = new Promise<never>((_, reject) => inflater.once('error', reject));
+  failed.catch(() => {}); // observed through the races below
+  const ended = once(inflater, 'end');
+  ended.catch(() => {});
+  const buffers = [Buffer.allocUnsafe(streamChunk), Buffer.allocUnsafe(streamChunk)];
+  const readChunk = (at: number, into: Buffer) => readAsync(ctx.fd, into, 0, Math.min(streamChunk, size - at), start + at);
+  let at = 0;
+  let pending = readChunk(0, buffers[0]!);
+  try {
+    for (let turn = 0; at < size; turn++) {
+      const { bytesRead, buffer } = await pending;
+      if (bytesRead === 0) throw new Error('unexpected end of archive');
+      at += bytesRead;
+      if (ctx.signal?.aborted) throw ctx.signal.reason;
+      if (at < size) pending = readChunk(at, buffers[(turn + 1) % 2]!);
+      const written = new Promise<void>((resolve, reject) => {
+        inflater.write(buffer.subarray(0, bytesRead), (error) => (error ? reject(error) : resolve()));
+      });
+      written.catch(() => {});
+      await Promise.race([written, failed]);
+    }
+    inflater.end();
+    await Promise.race([ended, failed]);
+  } catch (error) {
+    throw consumeError ?? error;
+  } finally {
+    inflater.destroy();
+    // The caller closes the archive's fd next: no read may still be using it.
+    await pending.catch(() => {});
   }
 }

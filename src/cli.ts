@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { runDemo } from './cli/demo.js';
 import { commandHelp, mainHelp } from './cli/help.js';
-import { parseArgs, type ParsedArgs } from './cli/args.js';
+import { appCommands, parseArgs, type ParsedArgs } from './cli/args.js';
+import { removePidFiles, requestCheck, writePidFiles } from './cli/daemon-pid.js';
+import type { AppConfig } from './config/types.js';
+import { resume, rollback } from './pipeline/rollback.js';
 import { formatOutcome, formatReleases, formatStatus } from './cli/format.js';
 import { loadConfig, type LoadedConfig } from './config/load.js';
 import { startDaemon } from './daemon/daemon.js';
-import { ConfigError, ExitCode, LockBusyError, exitCodeOf, messageOf } from './errors.js';
+import { ExitCode, LockBusyError, UsageError, exitCodeOf, messageOf } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { checkOnce, exitCodeOfOutcome, type CheckOutcome } from './pipeline/check.js';
 import { readStatus } from './status.js';
@@ -46,38 +49,94 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     return ExitCode.ok;
   }
   if (args.command === 'demo') return runDemo(args.flags.remote, io.cwd, io.stdout);
-  const load = () => loadConfig({ ...(args.config ? { configFile: args.config } : {}), flags: args.flags, env: io.env, cwd: io.cwd });
   let config: LoadedConfig;
+  let load: () => LoadedConfig;
+  let apps;
   try {
-    config = load();
+    ({ config, load, apps } = loadForCommand(args, io));
   } catch (error) {
     io.stderr(`repo-deploy: ${messageOf(error)}`);
-    return error instanceof ConfigError ? ExitCode.usage : exitCodeOf(error);
+    return exitCodeOf(error);
   }
   const logger = createLogger({ verbose: args.verbose });
   for (const warning of config.warnings) io.stderr(`repo-deploy: warning: ${warning}`);
 
   switch (args.command) {
     case 'check-config':
-      io.stdout(`configuration OK${config.file ? ` (${config.file})` : ''}: ${config.apps.map((a) => `${a.name} -> ${a.local}`).join(', ')}`);
+      io.stdout(`configuration OK${config.file ? ` (${config.file})` : ''}: ${apps.map((a) => `${a.name} -> ${a.local}`).join(', ')}`);
       return ExitCode.ok;
     case 'status':
     case 'releases': {
-      const statuses = await readStatus(config.apps);
+      const statuses = await readStatus(apps);
       if (args.json) io.stdout(JSON.stringify(args.command === 'status' ? statuses : statuses.map((s) => ({ app: s.app, releases: s.releases, current: s.current?.id, previous: s.previous?.id })), null, 2));
       else io.stdout(args.command === 'status' ? formatStatus(statuses) : formatReleases(statuses));
       return ExitCode.ok;
     }
+    case 'rollback':
+    case 'resume':
+    case 'check':
+      return operate(args, apps, logger, io);
     case 'run':
-      if (args.fetch || args.dryRun) return fetchOnce(config, args, logger, io);
+      if (args.fetch || args.dryRun) return fetchOnce(apps, args, logger, io);
       return daemon(load, logger);
   }
 }
 
-async function fetchOnce(config: LoadedConfig, args: ParsedArgs, logger: Logger, io: CliIo): Promise<number> {
+/**
+ * Loads the configuration for a command. For commands that act on one app, a single
+ * positional that names a configured app selects it (`rollback web`); otherwise positionals
+ * are REMOTE and LOCAL as for a run.
+ */
+function loadForCommand(args: ParsedArgs, io: CliIo): { config: LoadedConfig; load: () => LoadedConfig; apps: AppConfig[] } {
+  const base = { ...(args.config ? { configFile: args.config } : {}), env: io.env, cwd: io.cwd };
+  if (appCommands.includes(args.command) && args.positionals.length === 1) {
+    const { remote: _named, ...flags } = args.flags;
+    try {
+      const config = loadConfig({ ...base, flags });
+      const app = config.apps.find((a) => a.name === args.positionals[0]);
+      if (app) return { config, load: () => loadConfig({ ...base, flags }), apps: [app] };
+    } catch {
+      // Not an app name after all: fall through and read it as REMOTE.
+    }
+  }
+  const load = () => loadConfig({ ...base, flags: args.flags });
+  const config = load();
+  if (['rollback', 'resume'].includes(args.command) && config.apps.length > 1) {
+    throw new UsageError(`${args.command} needs an app name: one of ${config.apps.map((a) => a.name).join(', ')}`);
+  }
+  return { config, load, apps: config.apps };
+}
+
+/** `rollback`, `resume` and `check`: act on one app (or ask the daemon to check). */
+async function operate(args: ParsedArgs, apps: AppConfig[], logger: Logger, io: CliIo): Promise<number> {
+  const app = apps[0]!;
+  if (args.command === 'check') {
+    const asked = await requestCheck(apps);
+    io.stdout(`asked the daemon (pid ${asked.join(', ')}) to check now`);
+    return ExitCode.ok;
+  }
+  if (args.command === 'resume') {
+    const held = await resume({ app, logger });
+    io.stdout(held ? `${app.name}: resumed; the next check deploys the remote's version` : `${app.name}: was not held`);
+    return ExitCode.ok;
+  }
+  const result = await rollback({ app, logger, ...(args.to ? { to: args.to } : {}) }).catch((error: unknown) => error as Error);
+  if (result instanceof Error) {
+    io.stderr(`repo-deploy: ${messageOf(result)}`);
+    return exitCodeOf(result);
+  }
+  if (result.result !== 'deployed') {
+    io.stderr(`repo-deploy: ${app.name}: rollback stopped before the swap; nothing changed`);
+    return ExitCode.failed;
+  }
+  io.stdout(`${app.name}: rolled back to release ${result.releaseId}${result.from ? ` (from ${result.from})` : ''}; held until the remote's version changes or \`repo-deploy resume${app.name === 'default' ? '' : ` ${app.name}`}\``);
+  return ExitCode.ok;
+}
+
+async function fetchOnce(apps: AppConfig[], args: ParsedArgs, logger: Logger, io: CliIo): Promise<number> {
   const stop = stopSignal(logger);
   const outcomes = await Promise.all(
-    config.apps.map(async (app): Promise<CheckOutcome | LockBusyError> => {
+    apps.map(async (app): Promise<CheckOutcome | LockBusyError> => {
       try {
         return await checkOnce({ app, logger, signal: stop.signal, dryRun: args.dryRun });
       } catch (error) {
@@ -106,6 +165,7 @@ async function fetchOnce(config: LoadedConfig, args: ParsedArgs, logger: Logger,
 async function daemon(load: () => LoadedConfig, logger: Logger): Promise<number> {
   const stop = stopSignal(logger);
   const daemon = startDaemon({ loadConfig: load, logger, signal: stop.signal });
+  const pidFiles = await writePidFiles(load().apps);
   const onHup = () => daemon.reload();
   const onUsr1 = () => daemon.checkNow();
   process.on('SIGHUP', onHup);
@@ -113,6 +173,7 @@ async function daemon(load: () => LoadedConfig, logger: Logger): Promise<number>
   await daemon.done;
   process.off('SIGHUP', onHup);
   process.off('SIGUSR1', onUsr1);
+  await removePidFiles(pidFiles);
   stop.dispose();
   return ExitCode.ok;
 }
@@ -146,6 +207,9 @@ function packageVersion(): string {
 
 /** Entry point of `bin/repo-deploy`. */
 export async function main(): Promise<never> {
+  // The AWS SDK prints a multi-line, non-JSON warning about Node 20 to stderr, which would
+  // break journald's JSON lines; the supported-versions question is ours, not the operator's.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   let code: number;
   try {
     code = await runCli(process.argv.slice(2));

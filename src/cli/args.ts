@@ -1,7 +1,10 @@
 import { UsageError } from '../errors.js';
 
 /** Subcommands; anything else in first position is a REMOTE (use `./status` for a path). */
-export const subcommands = ['run', 'status', 'releases', 'check-config', 'demo'] as const;
+export const subcommands = ['run', 'status', 'releases', 'check-config', 'rollback', 'resume', 'check', 'demo'] as const;
+
+/** Subcommands whose single positional may name an app (`rollback web`). */
+export const appCommands: readonly Subcommand[] = ['status', 'releases', 'rollback', 'resume', 'check'];
 export type Subcommand = (typeof subcommands)[number];
 
 /** The command line, parsed. */
@@ -16,6 +19,10 @@ export interface ParsedArgs {
   version: boolean;
   json: boolean;
   dryRun: boolean;
+  /** `rollback --to RELEASE`. */
+  to?: string;
+  /** Positionals as given (after the subcommand), before they became REMOTE and LOCAL. */
+  positionals: string[];
 }
 
 /** Options that take a value, mapped to the config key they set (or a field of ParsedArgs). */
@@ -28,6 +35,7 @@ const valued: Record<string, string> = {
   '-d': 'directory', '--directory': 'directory',
   '-r': 'remote', '--remote': 'remote',
   '-l': 'local', '--local': 'local',
+  '--to': 'to',
 };
 const switches: Record<string, keyof ParsedArgs> = {
   '-f': 'fetch', '--fetch': 'fetch',
@@ -40,7 +48,7 @@ const switches: Record<string, keyof ParsedArgs> = {
 
 /** Parses `argv` (without node and script). Throws `UsageError` naming the bad argument. */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const out: ParsedArgs = { command: 'run', flags: {}, fetch: false, verbose: false, help: false, version: false, json: false, dryRun: false };
+  const out: ParsedArgs = { command: 'run', flags: {}, fetch: false, verbose: false, help: false, version: false, json: false, dryRun: false, positionals: [] };
   const positionals: string[] = [];
   const args = [...argv];
   let onlyPositionals = false;
@@ -76,6 +84,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       const value = inline ?? args.shift();
       if (value === undefined || value === '') throw new UsageError(`invalid flag: ${arg} needs a value`);
       if (key === 'config') out.config = value;
+      else if (key === 'to') out.to = value;
       else out.flags[key] = value;
       continue;
     }
@@ -86,6 +95,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   if (positionals.length && (subcommands as readonly string[]).includes(positionals[0]!)) {
     out.command = positionals.shift() as Subcommand;
   }
+  out.positionals = [...positionals];
   if (positionals.length > 2) throw new UsageError(`invalid arguments: expected at most REMOTE and LOCAL, got ${positionals.length} (${positionals.slice(2).join(' ')})`);
   const [remote, local] = positionals;
   if (remote !== undefined) {

@@ -60,6 +60,8 @@ export function formatOutcome(o: CheckOutcome): string {
       return `${o.app}: up to date at ${o.version}${where}`;
     case 'deployed':
       return o.releaseId ? `${o.app}: deployed ${o.version}${where}` : `${o.app}: would deploy ${o.version}`;
+    case 'held':
+      return `${o.app}: held at release ${o.releaseId} by a rollback (remote still at ${o.version}); repo-deploy resume lifts it`;
     case 'stopped':
       return `${o.app}: stopped before the swap; nothing changed`;
     default:

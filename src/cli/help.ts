@@ -25,6 +25,11 @@ commands:
   status [--json]       current and previous release, last check, failures, hook output
   releases [--json]     every release on disk with its version and status
   check-config          validate the configuration without touching anything
+  rollback [APP] [--to RELEASE]
+                        make the previous (or given) release current, running the hooks;
+                        held until the remote's version changes or `resume`
+  resume [APP]          lift a rollback's hold
+  check [APP]           ask the running daemon to check now (SIGUSR1)
   demo [DIR]            try it: deploy a local example remote into DIR (default ./.demo)
 
 exit codes: 0 up to date or deployed; 1 the update failed (fetch, verification, blocked,
@@ -53,5 +58,19 @@ anything. Prints every problem at once and exits 2 when there is one, 0 otherwis
 Sets up a local example remote (a directory) and a sample post-update hook in DIR (default
 ./.demo, replaced if present), deploys it, publishes a second version, deploys that and
 shows the swap and the status. Only local files are touched.`,
+  rollback: `usage: repo-deploy rollback [APP] [--to RELEASE] [options]
+
+Makes the previous release (or RELEASE, see repo-deploy releases) current again, running the
+pre-update and post-update hooks as an update does (a failing post-update hook reverts).
+Afterwards the app is held: the version rolled back from is not redeployed until the remote's
+version changes again, or until repo-deploy resume. APP is needed when the config has several.`,
+  resume: `usage: repo-deploy resume [APP] [options]
+
+Lifts a rollback's hold: the next check deploys the remote's version again.`,
+  check: `usage: repo-deploy check [APP] [options]
+
+Asks the running daemon to check now. The daemon records its pid in
+<deploy dir>/.repo-deploy/daemon.pid; check sends it SIGUSR1, and the daemon checks all its
+apps at once (an unchanged remote costs one request). Exit 1 when no daemon is running.`,
   run: mainHelp,
 };

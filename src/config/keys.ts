@@ -76,6 +76,16 @@ const url: KeySpec['parse'] = (raw) => {
   }
 };
 
+const owner: KeySpec['parse'] = (raw) =>
+  /^[a-z_][a-z0-9_.-]*\$?(:[a-z_][a-z0-9_.-]*)?$/i.test(raw.trim()) || /^\d+(:\d+)?$/.test(raw.trim())
+    ? ok(raw.trim())
+    : no('user or user:group (names or numeric ids)');
+
+const listen: KeySpec['parse'] = (raw) => {
+  const m = /^(?:(\[[0-9a-f:]+\]|[A-Za-z0-9.-]+):)?(\d{1,5})$/.exec(raw.trim());
+  return m && Number(m[2]) <= 65535 ? ok(m[1] ? raw.trim() : `127.0.0.1:${m[2]}`) : no('PORT or HOST:PORT, e.g. 127.0.0.1:9464');
+};
+
 /** The keys, in the order the sample config documents them. */
 export const keySpecs: readonly KeySpec[] = [
   { name: 'remote', aliases: ['repository'], parse: text },
@@ -106,6 +116,9 @@ export const keySpecs: readonly KeySpec[] = [
   { name: 'verify-sha256', parse: boolean },
   { name: 'git-allowed-signers', parse: text, path: true },
   { name: 'git-verify', parse: oneOf('commit', 'tag') },
+  { name: 'release-hooks', parse: boolean },
+  { name: 'owner', parse: owner },
+  { name: 'listen', parse: listen, global: true },
 ];
 
 /** Finds the spec for a key name or alias. */

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -207,6 +208,9 @@ function buildApp(name: string, layer: RawLayer, configDir: string, issues: Conf
       gitAllowedSigners: get<string | undefined>('git-allowed-signers', undefined),
       gitVerify: get<'commit' | 'tag' | undefined>('git-verify', undefined),
     },
+    releaseHooks: get('release-hooks', false),
+    owner: get<string | undefined>('owner', undefined),
+    listen: get<string | undefined>('listen', undefined),
   };
   checkApp(app, layer, label, sourceOf, issues);
   return app;
@@ -249,6 +253,9 @@ function checkApp(app: AppConfig, layer: RawLayer, label: string, sourceOf: (k: 
   if (app.verify.minisignKey && !/^[A-Za-z0-9+/]{56}$/.test(app.verify.minisignKey)) {
     issue('minisign-key', 'expected the base64 public key line of a minisign .pub file (56 characters, starting RWS)');
   }
+  if (app.owner && !ownerExists(app.owner)) {
+    issue('owner', 'no such user or group on this host: create it, or give an existing user[:group]');
+  }
   if (app.verify.gitVerify && !app.verify.gitAllowedSigners) {
     issue('git-verify', 'needs git-allowed-signers = FILE naming the keys whose signatures are trusted');
   }
@@ -289,6 +296,13 @@ function secretsReadableWarning(path: string): string | undefined {
 /** A relative local path (not a URL, not scp-like `user@host:path`): resolved like other paths. */
 function looksLikeLocalPath(value: string): boolean {
   return !/^[a-z][a-z0-9+.-]*:\/\//i.test(value) && !/^[^/]*@[^/]+:/.test(value) && !value.startsWith('/');
+}
+
+function ownerExists(owner: string): boolean {
+  const [user, group] = owner.split(':');
+  const known = (db: string, name: string) =>
+    /^\d+$/.test(name) || spawnSync('getent', [db, name], { stdio: 'ignore' }).status === 0;
+  return known('passwd', user!) && (group === undefined || known('group', group));
 }
 
 function isDirectory(path: string): boolean {

@@ -48,6 +48,12 @@ export interface AppConfig {
   splayMs: number;
   /** Integrity checks on fetched content. */
   verify: VerifyConfig;
+  /** Also run hooks shipped in the release (`.repo-deploy/pre-update.d`, …): trusted remotes only. */
+  releaseHooks: boolean;
+  /** `user[:group]` the staged release is given to before the pre-update hooks. */
+  owner?: string;
+  /** `host:port` of the health and metrics listener (top level only), off when unset. */
+  listen?: string;
 }
 
 /** Limits that protect the host from a hostile or broken remote. */

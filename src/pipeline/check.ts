@@ -68,6 +68,10 @@ async function checkLocked(ctx: RunContext, dryRun: boolean): Promise<CheckOutco
     log.debug({ release: plan.releaseId }, 'up to date');
     return record(outcome('up-to-date', { version, releaseId: plan.releaseId }));
   }
+  if (plan.action === 'held') {
+    log.debug({ release: plan.releaseId }, 'held by a rollback; the remote has not changed since');
+    return record(outcome('held', { version, releaseId: plan.releaseId }));
+  }
   if (plan.action === 'backing-off') {
     const error = new UpdateFailedError('backing-off', `version ${version} failed before (${plan.reason}); next try at ${plan.nextTryAt.toISOString()}`);
     log.info({ nextTryAt: plan.nextTryAt.toISOString() }, 'version failed before, backing off');
@@ -79,6 +83,8 @@ async function checkLocked(ctx: RunContext, dryRun: boolean): Promise<CheckOutco
   }
 
   log.info({ previous: plan.previous, ...observation.detail }, 'new version, deploying');
+  // A new remote version ends a rollback's hold.
+  delete state.hold;
   try {
     const done = await deploy(ctx, observation, link);
     if (done.result === 'stopped') return record(outcome('stopped', { version }));
@@ -98,6 +104,6 @@ function asError(error: unknown): Error {
 
 /** Exit code for an outcome (DESIGN §2). */
 export function exitCodeOfOutcome(outcome: CheckOutcome): 0 | 1 | 2 | 75 {
-  if (outcome.result === 'up-to-date' || outcome.result === 'deployed' || outcome.result === 'stopped') return 0;
+  if (['up-to-date', 'deployed', 'held', 'stopped'].includes(outcome.result)) return 0;
   return outcome.error instanceof RepoDeployError ? outcome.error.exitCode : 1;
 }

@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { HookError, UpdateFailedError, messageOf } from '../errors.js';
 import { outputTailOf, runHooks } from '../hooks/index.js';
 import { makeReleaseId } from '../release/release-id.js';
@@ -58,10 +60,36 @@ export async function deploy(ctx: RunContext, observation: Observation, link: Li
 
   if (link.kind === 'directory') previous = await adoptDirectory(ctx);
   ctx.state.inProgress!.previous = previous;
+  if (ctx.app.owner) {
+    try {
+      await chownRelease(store.pathOf(releaseId), ctx.app.owner);
+    } catch (error) {
+      await discard(ctx, releaseId);
+      throw error;
+    }
+  }
+  return activate(ctx, ctx.state.inProgress!, { discardOnBlock: true });
+}
 
+/**
+ * Makes an existing, published release current the way an update does: pre-update hooks
+ * (a failure blocks), swap, post-update hooks (a failure reverts). Used for new releases and
+ * for rollbacks. `pending` is already recorded in the state.
+ */
+export async function activate(ctx: RunContext, pending: InProgressRecord, options: { discardOnBlock: boolean }): Promise<DeployResult> {
+  const { store, state, logger } = ctx;
+  const { releaseId, version, previous } = pending;
+  state.inProgress = pending;
+  const stopHere = async (): Promise<void> => {
+    if (options.discardOnBlock) await discard(ctx, releaseId);
+    else {
+      delete state.inProgress;
+      await ctx.save();
+    }
+  };
   try {
     await runHooks({
-      dirs: [ctx.app.preHooks],
+      dirs: hookDirs(ctx, 'pre-update', releaseId),
       phase: 'pre-update',
       cwd: store.pathOf(releaseId),
       env: hookEnv(ctx, { phase: 'pre-update', releaseId, version, previousId: previous }),
@@ -71,21 +99,21 @@ export async function deploy(ctx: RunContext, observation: Observation, link: Li
     });
   } catch (error) {
     state.lastHookOutput = outputTailOf(error);
-    await discard(ctx, releaseId);
+    await stopHere();
     if (ctx.signal?.aborted && !(error instanceof HookError)) return { result: 'stopped' };
     throw new UpdateFailedError('blocked', `update to ${version} blocked by pre-update hook: ${messageOf(error)}`, { cause: error });
   }
   if (ctx.signal?.aborted) {
     // Stopping before the swap is the safe point: nothing readers see has changed.
-    await discard(ctx, releaseId);
+    await stopHere();
     return { result: 'stopped' };
   }
 
-  state.inProgress!.phase = 'swapped';
+  state.inProgress = { ...pending, phase: 'swapped' };
   await ctx.save();
   await store.swap(releaseId);
-  logger.info({ version, release: releaseId, previous }, 'swapped current to new release');
-  return confirm(ctx, state.inProgress!);
+  logger.info({ version, release: releaseId, previous }, 'swapped current to release');
+  return confirm(ctx, state.inProgress);
 }
 
 /**
@@ -95,10 +123,11 @@ export async function deploy(ctx: RunContext, observation: Observation, link: Li
 export async function confirm(ctx: RunContext, pending: InProgressRecord): Promise<DeployResult> {
   const { store, state, logger } = ctx;
   const { releaseId, version, previous } = pending;
-  const record = { version, contentId: pending.contentId, createdAt: ctx.now().toISOString(), detail: pending.detail };
+  const existing = state.releases[releaseId];
+  const record = { version, contentId: pending.contentId, createdAt: existing?.createdAt ?? ctx.now().toISOString(), detail: pending.detail };
   try {
     const result = await runHooks({
-      dirs: [ctx.app.postHooks],
+      dirs: hookDirs(ctx, 'post-update', releaseId),
       phase: 'post-update',
       cwd: store.pathOf(releaseId),
       env: hookEnv(ctx, { phase: 'post-update', releaseId, version, previousId: previous }),
@@ -144,7 +173,7 @@ async function revert(ctx: RunContext, failedId: string, previous: string | null
   const version = state.releases[previous]?.version ?? 'unknown';
   try {
     await runHooks({
-      dirs: [ctx.app.postHooks],
+      dirs: hookDirs(ctx, 'post-update', previous),
       phase: 'post-update',
       cwd: store.pathOf(previous),
       env: hookEnv(ctx, { phase: 'post-update', releaseId: previous, version, previousId: failedId, revert: true }),
@@ -154,6 +183,26 @@ async function revert(ctx: RunContext, failedId: string, previous: string | null
   } catch (error) {
     logger.error({ release: previous, err: messageOf(error) }, 'post-update hooks failed again for the restored release; it stays current');
   }
+}
+
+/**
+ * The hook directories of a phase: the host's, then (with `release-hooks = true`) the
+ * release's own `.repo-deploy/<phase>.d`, under the same rules.
+ */
+function hookDirs(ctx: RunContext, phase: 'pre-update' | 'post-update', releaseId: string): string[] {
+  const host = phase === 'pre-update' ? ctx.app.preHooks : ctx.app.postHooks;
+  return ctx.app.releaseHooks ? [host, join(ctx.store.pathOf(releaseId), '.repo-deploy', `${phase}.d`)] : [host];
+}
+
+/** Gives a staged release to `owner` (`user[:group]`) before any hook sees it. */
+async function chownRelease(dir: string, owner: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('chown', ['-R', '--no-dereference', owner, dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`error giving release ${dir} to ${owner}: ${stderr.trim() || `chown exited ${code}`}`))));
+  });
 }
 
 /** Records that `version` has the same content as the current release: no new release. */

@@ -3,6 +3,8 @@ import type { AppState, FailingRecord } from './state.js';
 /** What to do after a check (pure decision; `update.ts` carries it out). */
 export type CheckPlan =
   | { action: 'up-to-date'; releaseId: string }
+  /** A rollback holds the current release against this (unchanged) remote version. */
+  | { action: 'held'; releaseId: string }
   | { action: 'backing-off'; version: string; nextTryAt: Date; reason: string }
   | { action: 'deploy'; version: string; previous: string | null };
 
@@ -23,6 +25,9 @@ export function planCheck(input: PlanInput): CheckPlan {
     const record = state.releases[currentRelease];
     const seen = state.seen?.releaseId === currentRelease ? state.seen.version : undefined;
     if (record?.version === observed || seen === observed) return { action: 'up-to-date', releaseId: currentRelease };
+  }
+  if (currentRelease !== null && state.hold?.releaseId === currentRelease && state.hold.fromVersions.includes(observed)) {
+    return { action: 'held', releaseId: currentRelease };
   }
   const failing = state.failing;
   if (failing && failing.version === observed && now < new Date(failing.nextTryAt)) {

@@ -25,7 +25,7 @@ export interface CheckRecord {
 }
 
 /** Outcome names used in state, logs and `status`. */
-export type CheckResult = 'up-to-date' | 'deployed' | 'blocked' | 'reverted' | 'failed' | 'backing-off' | 'stopped';
+export type CheckResult = 'up-to-date' | 'deployed' | 'held' | 'blocked' | 'reverted' | 'failed' | 'backing-off' | 'stopped';
 
 /** A version that failed, and when it may be tried again. */
 export interface FailingRecord {
@@ -62,6 +62,11 @@ export interface AppState {
   lastSuccessAt?: string;
   failing?: FailingRecord;
   inProgress?: InProgressRecord;
+  /**
+   * Set by `rollback`: the release held as current and the remote versions it was rolled back
+   * from, which are not redeployed until the remote changes or `resume` clears this.
+   */
+  hold?: { releaseId: string; fromVersions: string[]; at: string };
   /** Tail of the last hook run's output. */
   lastHookOutput?: string[];
   /** The remote, without credentials. */

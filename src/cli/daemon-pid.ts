@@ -1,0 +1,59 @@
+import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { AppConfig } from '../config/types.js';
+import { RepoDeployError, ExitCode } from '../errors.js';
+
+/** No daemon runs for the app `check` was asked about. */
+export class NoDaemonError extends RepoDeployError {
+  readonly exitCode = ExitCode.failed;
+}
+
+const pidFileOf = (app: AppConfig) => join(app.deployDir, '.repo-deploy', 'daemon.pid');
+
+/**
+ * Records the daemon's pid beside each app's state, so `repo-deploy check APP` can find it
+ * with the same options that find the app.
+ */
+export async function writePidFiles(apps: readonly AppConfig[]): Promise<string[]> {
+  const files = apps.map(pidFileOf);
+  for (const file of files) {
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, `${process.pid}\n`);
+  }
+  return files;
+}
+
+/** Removes the pid files this daemon wrote (only if they still name it). */
+export async function removePidFiles(files: readonly string[]): Promise<void> {
+  for (const file of files) {
+    const pid = await readFile(file, 'utf8').catch(() => '');
+    if (pid.trim() === String(process.pid)) await rm(file, { force: true });
+  }
+}
+
+/**
+ * Asks the daemon running each app to check now (SIGUSR1: the daemon then checks all its
+ * apps; a check of an unchanged remote costs one request). Returns the pids signalled.
+ */
+export async function requestCheck(apps: readonly AppConfig[]): Promise<number[]> {
+  const pids = new Set<number>();
+  for (const app of apps) {
+    const file = pidFileOf(app);
+    const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+    if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) {
+      throw new NoDaemonError(`no repo-deploy daemon is running for app ${app.name} (no live pid in ${file}); start it, or run repo-deploy -f`);
+    }
+    pids.add(pid);
+  }
+  for (const pid of pids) process.kill(pid, 'SIGUSR1');
+  return [...pids];
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

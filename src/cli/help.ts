@@ -27,7 +27,7 @@ commands:
   check-config          validate the configuration without touching anything
   rollback [APP] [--to RELEASE]
                         make the previous (or given) release current, running the hooks;
-                        held until the remote's version changes or `resume`
+                        held until the remote's version changes or resume
   resume [APP]          lift a rollback's hold
   check [APP]           ask the running daemon to check now (SIGUSR1)
   demo [DIR]            try it: deploy a local example remote into DIR (default ./.demo)

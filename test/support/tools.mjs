@@ -16,6 +16,8 @@ const needed = {
   openssl: 'openssl',
   'systemd-analyze': 'systemd',
   etcd: 'etcd-server',
+  '/usr/sbin/sshd': 'openssh-server',
+  ssh: 'openssh-client',
 };
 
 function has(command) {

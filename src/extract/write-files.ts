@@ -57,8 +57,15 @@ export async function writeFiles(files: readonly PlannedEntry[], ctx: WriteConte
     await Promise.race(inFlight);
     if (failure !== undefined) throw failure;
   };
+  let sinceYield = 0;
   try {
     for (const file of files) {
+      // Small entries are written synchronously; without a turn of the event loop now and
+      // then, an abort (SIGTERM) would only be seen at the end of a long run of them.
+      if (++sinceYield >= 256) {
+        sinceYield = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       if (ctx.signal?.aborted) throw ctx.signal.reason;
       if (failure !== undefined) throw failure;
       const { entry } = file;

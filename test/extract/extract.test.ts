@@ -188,3 +188,15 @@ test('abort rejects promptly with the abort reason', async () => {
   setImmediate(() => during.abort(reason));
   await assert.rejects(pending, (e) => e === reason);
 });
+
+test('abort is seen during a long run of small files', async () => {
+  const entries: ZipEntry[] = [];
+  for (let i = 0; i < 3000; i++) entries.push({ name: `f/${i}.txt`, content: `file ${i}\n` });
+  const { archive, dest } = await extract(entries);
+  const reason = new Error('stop');
+  const controller = new AbortController();
+  const pending = extractZip(archive, dest, { limits, signal: controller.signal });
+  setImmediate(() => controller.abort(reason));
+  await assert.rejects(pending, (e) => e === reason);
+  assert.ok(readdirSync(join(dest, 'f')).length < 3000, 'stopped before the end');
+});

@@ -1,0 +1,66 @@
+import type { Etcd3 } from 'etcd3';
+import { agentsPrefix, badKey, badPrefix, slotsPrefix } from './keys.js';
+import type { AgentRecord, FleetStatus, QuarantineRecord, SlotRecord } from './types.js';
+
+/**
+ * Reading and writing the JSON records of a group. Values written by a newer or older agent
+ * may lack fields; a value that is not JSON at all is skipped rather than failing `status`.
+ */
+
+/** The quarantine record of `version`, or null. */
+export async function readQuarantine(client: Etcd3, group: string, version: string): Promise<QuarantineRecord | null> {
+  const text = await client.get(badKey(group, version)).string();
+  return text === null ? null : (parse<QuarantineRecord>(text) ?? { version, host: 'unknown', time: '', reason: 'unreadable record' });
+}
+
+/**
+ * Writes `record` unless the version is already quarantined: the first revert's host and
+ * reason are the useful ones. Returns the record in effect.
+ */
+export async function writeQuarantine(client: Etcd3, group: string, record: QuarantineRecord): Promise<QuarantineRecord> {
+  const key = badKey(group, record.version);
+  // No lease: a quarantine must outlive the host that wrote it, until an operator clears it.
+  const result = await client
+    .if(key, 'Create', '==', 0)
+    .then(client.put(key).value(JSON.stringify(record)))
+    .else(client.get(key))
+    .commit();
+  if (result.succeeded) return record;
+  const existing = result.responses[0]?.response_range?.kvs[0]?.value.toString();
+  return (existing && parse<QuarantineRecord>(existing)) || record;
+}
+
+/** Deletes the quarantine of `version`; false if there was none. */
+export async function clearQuarantine(client: Etcd3, group: string, version: string): Promise<boolean> {
+  const result = await client.delete().key(badKey(group, version)).exec();
+  return Number(result.deleted) > 0;
+}
+
+/** Agents, quarantined versions and slots of a group, in three range reads. */
+export async function readStatus(client: Etcd3, group: string): Promise<FleetStatus> {
+  const [agents, bad, slots] = await Promise.all([
+    client.getAll().prefix(agentsPrefix(group)).strings(),
+    client.getAll().prefix(badPrefix(group)).strings(),
+    client.getAll().prefix(slotsPrefix(group)).strings(),
+  ]);
+  return {
+    agents: values<AgentRecord>(agents).sort((a, b) => a.id.localeCompare(b.id)),
+    quarantined: values<QuarantineRecord>(bad).sort((a, b) => a.time.localeCompare(b.time)),
+    slots: values<SlotRecord>(slots).sort((a, b) => a.index - b.index),
+  };
+}
+
+function values<T>(entries: Record<string, string>): T[] {
+  return Object.values(entries)
+    .map((text) => parse<T>(text))
+    .filter((value): value is T => value !== null);
+}
+
+function parse<T>(text: string): T | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null ? (value as T) : null;
+  } catch {
+    return null;
+  }
+}

@@ -113,9 +113,9 @@ async function mirrorSound(git: GitRunner, dir: string, url: string, commit: str
   try {
     // A full fsck reads every object (a truncated pack passes a connectivity check); the
     // mirror is shallow, so this is one commit's worth, and it runs only after a failure.
-    await git(['fsck', '--no-dangling', '--no-progress'], { gitDir: dir });
+    await git(['fsck', '--no-dangling', '--no-progress'], { gitDir: dir, local: true });
     if (commit && (await hasCommit(git, dir, commit))) {
-      await git(['rev-list', '--quiet', '--objects', '--missing=error', commit], { gitDir: dir });
+      await git(['rev-list', '--quiet', '--objects', '--missing=error', commit], { gitDir: dir, local: true });
     }
     return true;
   } catch (error) {

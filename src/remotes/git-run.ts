@@ -34,7 +34,15 @@ export interface GitCommandOptions {
   gitDir?: string;
   /** Extra environment, e.g. `GIT_INDEX_FILE`. */
   env?: Record<string, string>;
+  /**
+   * A command that never touches the network (checkout, fsck): it may be silent for as long
+   * as a large tree takes, so it gets `localTimeoutMs` instead of the network budget.
+   */
+  local?: boolean;
 }
+
+/** Silence allowed to a local command before it is considered stuck. */
+export const localTimeoutMs = 10 * 60_000;
 
 /** Runs one git command and returns its standard output. */
 export type GitRunner = (args: string[], options?: GitCommandOptions) => Promise<string>;
@@ -47,9 +55,10 @@ export function createGitRunner(options: GitRunnerOptions): GitRunner {
   const block = options.connectTimeoutMs + options.readTimeoutMs;
   const display = options.location.display;
   return async (args, command = {}) => {
+    const limit = command.local ? Math.max(block, localTimeoutMs) : block;
     const git = simpleGit({
       baseDir: options.cwd,
-      timeout: { block },
+      timeout: { block: limit },
       ...(options.signal ? { abort: options.signal } : {}),
       // We set these variables ourselves (the SSH command from the config, URL rewriting for
       // credentials); the operator's GIT_CONFIG_GLOBAL/SYSTEM paths are honoured.
@@ -61,7 +70,7 @@ export function createGitRunner(options: GitRunnerOptions): GitRunner {
     try {
       return await git.env(fullEnv).raw(args);
     } catch (error) {
-      throw toRemoteError(error, args[0] ?? 'git', block, display, options.location.secrets);
+      throw toRemoteError(error, args[0] ?? 'git', limit, display, options.location.secrets);
     }
   };
 }

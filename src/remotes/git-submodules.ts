@@ -71,7 +71,7 @@ export async function checkoutSubmodules(
     await mkdir(target, { recursive: true });
     const sub = await withMirror(ctx.git, gitDir, url, ctx.logger, async () => {
       const bytes = await fetchCommit(ctx.git, gitDir, link.commit, undefined, ctx.display);
-      const tree = await checkoutTree(ctx.git, gitDir, `${link.commit}^{tree}`, target, join(ctx.cacheDir));
+      const tree = await checkoutTree(ctx.git, gitDir, `${link.commit}^{tree}`, target, ctx.cacheDir);
       return { bytes, tree };
     }, link.commit).catch((error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);

@@ -53,14 +53,14 @@ export async function checkoutTree(git: GitRunner, gitDir: string, tree: string,
   const index = join(scratchDir, `index-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     const env = { GIT_INDEX_FILE: index };
-    await git(['read-tree', tree], { gitDir, env });
+    await git(['read-tree', tree], { gitDir, env, local: true });
     // checkout-index refuses paths with `..` or `.git` and never writes through a symlink it
     // created, which is what keeps a hostile tree inside `into`.
-    await git(['checkout-index', '--all', '--force'], { gitDir, env: { ...env, GIT_WORK_TREE: into } });
+    await git(['checkout-index', '--all', '--force'], { gitDir, env: { ...env, GIT_WORK_TREE: into }, local: true });
   } finally {
     await rm(index, { force: true });
   }
-  const listing = await git(['ls-tree', '-r', '-z', '--full-tree', tree], { gitDir });
+  const listing = await git(['ls-tree', '-r', '-z', '--full-tree', tree], { gitDir, local: true });
   let files = 0;
   const gitlinks: Gitlink[] = [];
   for (const entry of listing.split('\0')) {

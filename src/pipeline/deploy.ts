@@ -236,7 +236,7 @@ async function adoptDirectory(ctx: RunContext): Promise<string> {
 /** Removes releases beyond retention (never the current or previous one). */
 async function prune(ctx: RunContext): Promise<void> {
   const { state } = ctx;
-  const releases = Object.entries(state.releases).map(([id, r]) => ({ id, status: r.status }));
+  const releases = Object.entries(state.releases).map(([id, r]) => ({ id, status: r.status, createdAt: r.createdAt }));
   for (const id of planPrune(releases, { current: state.current, previous: state.previous }, ctx.app.keep)) {
     try {
       await ctx.store.remove(id);

@@ -103,6 +103,19 @@ test('retention: keep = 2 over five deploys leaves current and previous only', a
   assert.deepEqual(readTree(layout.link), { 'n.txt': '5' });
 });
 
+test('retention keeps the newest releases even when several are made within one second', async () => {
+  const { layout, remote } = withSource({ 'n.txt': '0' });
+  writeFileSync(layout.config, 'keep = 4\n');
+  // Seven quick deploys: release ids share their one-second stamp, so only the recorded
+  // creation time tells which are the newest.
+  for (let n = 1; n <= 7; n++) {
+    writeTree(remote, { 'n.txt': String(n) });
+    assert.equal((await layout.fetch(remote)).code, 0);
+  }
+  const kept = layout.releases().map((id) => Number(readTree(join(layout.releasesDir, id))['n.txt'])).sort();
+  assert.deepEqual(kept, [4, 5, 6, 7]);
+});
+
 test('a real directory at LOCAL is kept as a release, reachable as previous', async () => {
   const { layout, remote } = withSource({ 'index.html': 'new' });
   mkdirSync(layout.link);

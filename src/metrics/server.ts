@@ -72,6 +72,8 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     });
     server.listen(at.port, at.host, () => resolve());
   });
+  // Past start-up, a listener error must be logged, not crash the agent it reports on.
+  server.on('error', (error) => log.error({ err: messageOf(error) }, 'metrics listener error'));
   const bound = server.address() as AddressInfo;
   const address = format({ host: bound.address, port: bound.port });
   log.info({ address }, 'serving /healthz and /metrics');

@@ -12,6 +12,9 @@ import { ExitCode, LockBusyError, UsageError, exitCodeOf, messageOf } from './er
 import { createLogger, type Logger } from './log.js';
 import { checkOnce, exitCodeOfOutcome, type CheckOutcome } from './pipeline/check.js';
 import { readStatus } from './status.js';
+import { AgentMetrics } from './metrics/registry.js';
+import { HealthTracker } from './metrics/health.js';
+import { startMetricsServer } from './metrics/server.js';
 
 /** Where the CLI writes; injectable so tests can run it in-process. */
 export interface CliIo {
@@ -164,8 +167,38 @@ async function fetchOnce(apps: AppConfig[], args: ParsedArgs, logger: Logger, io
 
 async function daemon(load: () => LoadedConfig, logger: Logger): Promise<number> {
   const stop = stopSignal(logger);
-  const daemon = startDaemon({ loadConfig: load, logger, signal: stop.signal });
-  const pidFiles = await writePidFiles(load().apps);
+  const initial = load();
+  const listen = initial.apps[0]?.listen;
+  const metrics = listen ? new AgentMetrics() : undefined;
+  const health = listen ? new HealthTracker(initial.apps.map((a) => ({ name: a.name, schedule: a.schedule }))) : undefined;
+  let server: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
+  if (listen && metrics && health) {
+    for (const status of await readStatus(initial.apps)) metrics.seed(status);
+    server = await startMetricsServer({ listen, metrics, health: () => health.report(), logger });
+    logger.info({ address: server.address }, 'health and metrics listening');
+  }
+  const daemon = startDaemon({
+    loadConfig: () => {
+      const config = load();
+      health?.setApps(config.apps.map((a) => ({ name: a.name, schedule: a.schedule })));
+      return config;
+    },
+    logger,
+    signal: stop.signal,
+    ...(metrics && health
+      ? {
+          onOutcome: (o: CheckOutcome) => {
+            metrics.observe(o);
+            health.record(o);
+          },
+          events: {
+            onHooks: (app, phase, runs) => runs.forEach((r) => metrics.observeHook(app, phase, r.durationMs)),
+            onDownload: (app, ms, bytes) => metrics.observeDownload(app, ms, bytes),
+          },
+        }
+      : {}),
+  });
+  const pidFiles = await writePidFiles(initial.apps);
   const onHup = () => daemon.reload();
   const onUsr1 = () => daemon.checkNow();
   process.on('SIGHUP', onHup);
@@ -173,6 +206,7 @@ async function daemon(load: () => LoadedConfig, logger: Logger): Promise<number>
   await daemon.done;
   process.off('SIGHUP', onHup);
   process.off('SIGUSR1', onUsr1);
+  await server?.close();
   await removePidFiles(pidFiles);
   stop.dispose();
   return ExitCode.ok;

@@ -4,6 +4,7 @@ import type { AppConfig } from '../config/types.js';
 import { LockBusyError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import { checkOnce, type CheckOutcome } from '../pipeline/check.js';
+import type { PipelineEvents } from '../pipeline/context.js';
 
 /** Options for `startDaemon`. */
 export interface DaemonOptions {
@@ -14,6 +15,8 @@ export interface DaemonOptions {
   signal: AbortSignal;
   /** Called after every check, e.g. for metrics. */
   onOutcome?: (outcome: CheckOutcome) => void;
+  /** Measurements from inside each check (hook and download durations). */
+  events?: PipelineEvents;
 }
 
 /** A running daemon. */
@@ -55,7 +58,7 @@ export function startDaemon(options: DaemonOptions): Daemon {
         if (signal.aborted) return;
       }
       try {
-        const outcome = await checkOnce({ app, logger, signal });
+        const outcome = await checkOnce({ app, logger, signal, ...(options.events ? { events: options.events } : {}) });
         options.onOutcome?.(outcome);
       } catch (error) {
         // Remote and hook errors are outcomes; what lands here (busy lock, a bug) must still

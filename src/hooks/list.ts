@@ -19,6 +19,8 @@ const leftoverSuffixes = [
   '.rpmnew', '.rpmsave', '.rpmorig',
   '.ucf-old', '.ucf-new', '.ucf-dist',
   '.orig', '.bak', '.swp',
+  // Shipped examples (etc/*.d/*.example) must stay inert even if someone makes them executable.
+  '.example', '.sample', '.disabled',
 ];
 
 /** Why a name is never run whatever the file is, or null when the name is acceptable. */

@@ -19,12 +19,23 @@ export interface RunContext {
   statePath: string;
   signal?: AbortSignal;
   now: () => Date;
+  events: PipelineEvents;
   /** Saves `state` atomically. */
   save(): Promise<void>;
 }
 
+/** Callbacks for measurements (metrics); all optional. */
+export interface PipelineEvents {
+  /** A hook phase ran (also when it failed), with each hook's duration. */
+  onHooks?(app: string, phase: 'pre-update' | 'post-update', runs: readonly { hook: string; durationMs: number }[]): void;
+  /** A fetch finished: how long it took and the bytes it transferred. */
+  onDownload?(app: string, durationMs: number, bytes: number): void;
+}
+
 /** Options shared by the pipeline's entry points. */
 export interface RunOptions {
+  /** Measurements, e.g. for /metrics. */
+  events?: PipelineEvents;
   app: AppConfig;
   logger: Logger;
   signal?: AbortSignal;
@@ -53,6 +64,7 @@ export async function createRunContext(options: RunOptions): Promise<RunContext>
     statePath: path,
     ...(options.signal ? { signal: options.signal } : {}),
     now: options.now ?? (() => new Date()),
+    events: options.events ?? {},
     save: () => writeState(path, ctx.state),
   };
   ctx.state.remote = remote.display;

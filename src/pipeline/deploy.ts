@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HookError, UpdateFailedError, messageOf } from '../errors.js';
-import { outputTailOf, runHooks } from '../hooks/index.js';
+import { HookRunError, outputTailOf, runHooks, type HookRunResult, type RunHooksOptions } from '../hooks/index.js';
 import { makeReleaseId } from '../release/release-id.js';
 import { planPrune } from '../release/retention.js';
 import type { LinkState } from '../release/store.js';
@@ -32,8 +32,10 @@ export async function deploy(ctx: RunContext, observation: Observation, link: Li
 
   const staging = await store.createStaging();
   let fetched;
+  const fetchStarted = Date.now();
   try {
     fetched = await ctx.remote.fetch(version, staging, ctx.remoteCtx);
+    ctx.events.onDownload?.(ctx.app.name, Date.now() - fetchStarted, fetched.bytesDownloaded);
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
     throw error;
@@ -88,7 +90,7 @@ export async function activate(ctx: RunContext, pending: InProgressRecord, optio
     }
   };
   try {
-    await runHooks({
+    await runPhase(ctx, {
       dirs: hookDirs(ctx, 'pre-update', releaseId),
       phase: 'pre-update',
       cwd: store.pathOf(releaseId),
@@ -126,7 +128,7 @@ export async function confirm(ctx: RunContext, pending: InProgressRecord): Promi
   const existing = state.releases[releaseId];
   const record = { version, contentId: pending.contentId, createdAt: existing?.createdAt ?? ctx.now().toISOString(), detail: pending.detail };
   try {
-    const result = await runHooks({
+    const result = await runPhase(ctx, {
       dirs: hookDirs(ctx, 'post-update', releaseId),
       phase: 'post-update',
       cwd: store.pathOf(releaseId),
@@ -172,7 +174,7 @@ async function revert(ctx: RunContext, failedId: string, previous: string | null
   // The app restarts on the old code: the same post-update hooks run for the restored release.
   const version = state.releases[previous]?.version ?? 'unknown';
   try {
-    await runHooks({
+    await runPhase(ctx, {
       dirs: hookDirs(ctx, 'post-update', previous),
       phase: 'post-update',
       cwd: store.pathOf(previous),
@@ -182,6 +184,18 @@ async function revert(ctx: RunContext, failedId: string, previous: string | null
     });
   } catch (error) {
     logger.error({ release: previous, err: messageOf(error) }, 'post-update hooks failed again for the restored release; it stays current');
+  }
+}
+
+/** Runs one phase's hooks, reporting their durations (of the hooks that ran, also on failure). */
+async function runPhase(ctx: RunContext, options: RunHooksOptions): Promise<HookRunResult> {
+  try {
+    const result = await runHooks(options);
+    ctx.events.onHooks?.(ctx.app.name, options.phase, result.ran);
+    return result;
+  } catch (error) {
+    if (error instanceof HookRunError) ctx.events.onHooks?.(ctx.app.name, options.phase, error.ran);
+    throw error;
   }
 }
 

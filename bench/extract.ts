@@ -130,12 +130,12 @@ function vmHwmMiB(pid: number): number {
 }
 
 /**
- * Compiles the extractor with tsc into `bench/.data/dist`: the child runs plain JavaScript, as
+ * Compiles the extractor with tsc into `bench/.data/extract-dist`: the child runs plain JavaScript, as
  * the agent does in production (through tsx the process starts 30+ MiB bigger).
  */
 function compileExtractor(): Promise<string> {
   const root = join(dataDir, '..', '..');
-  const outDir = join(dataDir, 'dist');
+  const outDir = join(dataDir, 'extract-dist');
   rmSync(outDir, { recursive: true, force: true });
   const args = ['--outDir', outDir, '--rootDir', join(root, 'src'), '--module', 'nodenext', '--moduleResolution', 'nodenext'];
   args.push('--target', 'es2022', '--skipLibCheck', '--types', 'node', join(root, 'src/extract/zip.ts'));

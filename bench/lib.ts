@@ -82,10 +82,27 @@ export async function buildCli(): Promise<void> {
   if (!existsSync(join(rootDir, 'dist', 'cli.js'))) throw new Error('tsc did not produce dist/cli.js');
 }
 
-/** The environment for the agent and the baselines: without `REPO_DEPLOY_*` settings of this shell. */
+/**
+ * Variables of an interactive shell (and of `npm run`, which sets `EDITOR`) that a systemd
+ * service does not have. simple-git refuses to run git while any of them is set, so the git
+ * remote fails under them; the bench measures the agent as it runs on a host, without them.
+ */
+const shellOnly = ['EDITOR', 'VISUAL', 'PAGER', 'GIT_EDITOR', 'GIT_PAGER', 'GIT_ASKPASS', 'SSH_ASKPASS', 'GIT_SEQUENCE_EDITOR'];
+let warnedShellOnly = false;
+
+/** The environment for the agent and the baselines: no `REPO_DEPLOY_*`, `npm_*` or shell-only settings. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('REPO_DEPLOY_')) env[key] = value;
+  const dropped: string[] = [];
+  for (const [key, value] of Object.entries(process.env)) {
+    if (key.startsWith('REPO_DEPLOY_') || key.startsWith('npm_')) continue;
+    if (shellOnly.includes(key)) dropped.push(key);
+    else env[key] = value;
+  }
+  if (dropped.length && !warnedShellOnly) {
+    warnedShellOnly = true;
+    progress(`note: running the agent without ${dropped.join(', ')} (a service has none; simple-git refuses to run git with them)`);
+  }
   return { ...env, ...extra };
 }
 

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { simpleGit, GitPluginError } from 'simple-git';
 import { RemoteError } from '../errors.js';
 import { formatDuration } from '../util/duration.js';
@@ -39,6 +40,13 @@ export interface GitCommandOptions {
    * as a large tree takes, so it gets `localTimeoutMs` instead of the network budget.
    */
   local?: boolean;
+  /** Written to git's standard input (e.g. object ids for `cat-file --batch`). */
+  input?: string;
+  /**
+   * `latin1` returns git's output byte for byte (one char per byte): for paths and symlink
+   * targets, which are bytes and need not be UTF-8. Default `utf8`.
+   */
+  encoding?: 'utf8' | 'latin1';
 }
 
 /** Silence allowed to a local command before it is considered stuck. */
@@ -68,6 +76,10 @@ export function createGitRunner(options: GitRunnerOptions): GitRunner {
     });
     const fullEnv = { ...env, ...(command.gitDir ? { GIT_DIR: command.gitDir } : {}), ...command.env };
     try {
+      // simple-git can neither feed standard input nor return raw bytes.
+      if (command.input !== undefined || command.encoding === 'latin1') {
+        return await spawnGit(args, { cwd: options.cwd, env: fullEnv, limit, signal: options.signal, input: command.input, encoding: command.encoding ?? 'utf8' });
+      }
       return await git.env(fullEnv).raw(args);
     } catch (error) {
       throw toRemoteError(error, args[0] ?? 'git', limit, display, options.location.secrets);
@@ -88,6 +100,60 @@ export function scrubGitText(text: string, secrets: readonly string[]): string {
   );
   const oneLine = scrubbed.trim().split(/\r?\n/).filter((l) => l.trim() !== '').join('; ');
   return oneLine.length > 600 ? `…${oneLine.slice(-600)}` : oneLine;
+}
+
+interface SpawnOptions {
+  cwd: string;
+  env: Record<string, string>;
+  /** Silence allowed, as simple-git's block timeout: reset by any output. */
+  limit: number;
+  signal: AbortSignal | undefined;
+  input: string | undefined;
+  encoding: 'utf8' | 'latin1';
+}
+
+// Failures are raised as simple-git's would be (a timeout or an abort as a GitPluginError), so
+// `toRemoteError` and `isTimeoutOrAbort` treat both paths alike.
+function spawnGit(args: string[], options: SpawnOptions): Promise<string> {
+  return new Promise((resolve, reject) => {
+    if (options.signal?.aborted) {
+      reject(new GitPluginError(undefined, 'abort', 'aborted'));
+      return;
+    }
+    const child = spawn('git', args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let failure: Error | undefined;
+    const stop = (error: Error) => {
+      failure ??= error;
+      child.kill('SIGKILL');
+    };
+    let timer = setTimeout(() => stop(new GitPluginError(undefined, 'timeout', 'timed out')), options.limit);
+    const alive = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => stop(new GitPluginError(undefined, 'timeout', 'timed out')), options.limit);
+    };
+    const onAbort = () => stop(new GitPluginError(undefined, 'abort', 'aborted'));
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    child.stdout.on('data', (chunk: Buffer) => (out.push(chunk), alive()));
+    child.stderr.on('data', (chunk: Buffer) => (err.push(chunk), alive()));
+    // git may exit before reading all its input (a bad id): that is reported by its status.
+    child.stdin.on('error', () => {});
+    child.stdin.end(options.input ?? '');
+    child.once('error', (error) => {
+      // Could not start: 'close' may never come. A settled promise ignores later calls.
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      reject(failure ?? error);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      if (failure) reject(failure);
+      else if (code !== 0) reject(new Error(Buffer.concat(err).toString() || `exit status ${code}`));
+      else resolve(Buffer.concat(out).toString(options.encoding));
+    });
+  });
 }
 
 function toRemoteError(error: unknown, sub: string, block: number, display: string, secrets: readonly string[]): RemoteError {

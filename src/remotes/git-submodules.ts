@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Logger } from 'pino';
-import { RemoteError } from '../errors.js';
+import { RemoteError, VerificationError } from '../errors.js';
 import { definitiveError, fetchCommit, withMirror } from './git-mirror.js';
 import type { GitRunner } from './git-run.js';
+import type { ReleaseLinks } from './git-links.js';
 import { checkoutTree, type Gitlink } from './git-tree.js';
 
 /**
@@ -27,6 +28,8 @@ export interface SubmoduleParent {
   commit: string;
   /** Path of the checked-out tree inside the parent repository (`''` = root). */
   subdir: string;
+  /** Path of the parent's checkout relative to the release root (`''` or absent = the root). */
+  releasePath?: string;
 }
 
 /** Everything `checkoutSubmodules` needs besides the parent. */
@@ -39,6 +42,8 @@ export interface SubmoduleContext {
   logger: Logger;
   /** True when the deployed remote is itself `file://`: only then may submodules be local. */
   allowLocal: boolean;
+  /** The release's symlinks: each submodule's are checked against them before checkout. */
+  links: ReleaseLinks;
 }
 
 /** Totals for the submodules written. */
@@ -68,18 +73,23 @@ export async function checkoutSubmodules(
     const url = submoduleUrl(declared, parent.url, ctx, repoPath);
     const gitDir = join(ctx.cacheDir, 'modules', `${createHash('sha256').update(url).digest('hex').slice(0, 16)}.git`);
     const target = join(into, link.path);
+    const releasePath = parent.releasePath ? `${parent.releasePath}/${link.path}` : link.path;
     await mkdir(target, { recursive: true });
+    // Link paths are kept as bytes (latin1, see git-links.ts); the prefix must match them.
+    const place = { links: ctx.links, prefix: Buffer.from(releasePath, 'utf8').toString('latin1') };
     const sub = await withMirror(ctx.git, gitDir, url, ctx.logger, async () => {
       const bytes = await fetchCommit(ctx.git, gitDir, link.commit, undefined, ctx.display);
-      const tree = await checkoutTree(ctx.git, gitDir, `${link.commit}^{tree}`, target, ctx.cacheDir);
+      const tree = await checkoutTree(ctx.git, gitDir, `${link.commit}^{tree}`, target, ctx.cacheDir, place);
       return { bytes, tree };
     }, link.commit).catch((error: unknown) => {
+      // Refused content stays a refusal (exit 1 as verification, not as a transport error).
+      if (error instanceof VerificationError) throw error;
       const message = error instanceof Error ? error.message : String(error);
       throw definitiveError(new RemoteError(ctx.display, `submodule "${repoPath}" at ${link.commit}: ${message}`));
     });
     result.files += sub.tree.files;
     result.bytesDownloaded += sub.bytes;
-    const nested = await checkoutSubmodules({ gitDir, url, commit: link.commit, subdir: '' }, sub.tree.gitlinks, target, ctx, depth + 1);
+    const nested = await checkoutSubmodules({ gitDir, url, commit: link.commit, subdir: '', releasePath }, sub.tree.gitlinks, target, ctx, depth + 1);
     result.files += nested.files;
     result.bytesDownloaded += nested.bytesDownloaded;
   }

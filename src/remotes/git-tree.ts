@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RemoteError } from '../errors.js';
+import { definitiveError } from './git-mirror.js';
+import { readLinkTargets, type ReleaseLinks } from './git-links.js';
 import type { GitRunner } from './git-run.js';
 
 /**
@@ -45,11 +47,50 @@ export async function subdirTree(git: GitRunner, gitDir: string, commit: string,
   return id;
 }
 
+/** Where a tree goes in the release, for the symlink check. */
+export interface TreePlace {
+  /** The release's symlinks so far; this tree's are added and checked before checkout. */
+  links: ReleaseLinks;
+  /** Path of `into` relative to the release root (`''` = the root itself). */
+  prefix: string;
+}
+
 /**
  * Writes `tree` into `into` (existing, empty). Uses a private index file in `scratchDir`, so the
- * mirror's own state is never involved and two checkouts never share an index.
+ * mirror's own state is never involved and two checkouts never share an index. The tree's
+ * symlinks are checked first (`place`): a link leading outside the release throws
+ * `VerificationError` and nothing is written.
  */
-export async function checkoutTree(git: GitRunner, gitDir: string, tree: string, into: string, scratchDir: string): Promise<CheckedOutTree> {
+export async function checkoutTree(
+  git: GitRunner,
+  gitDir: string,
+  tree: string,
+  into: string,
+  scratchDir: string,
+  place: TreePlace,
+): Promise<CheckedOutTree> {
+  // latin1: paths are bytes; see git-links.ts.
+  const listing = await git(['ls-tree', '-r', '-z', '--full-tree', tree], { gitDir, local: true, encoding: 'latin1' });
+  let files = 0;
+  const gitlinks: Gitlink[] = [];
+  const links = new Map<string, string>();
+  for (const entry of listing.split('\0')) {
+    const m = /^(\d+) (\w+) ([0-9a-f]+)\t(.*)$/s.exec(entry);
+    if (!m) continue;
+    if (m[2] === 'commit') gitlinks.push({ path: Buffer.from(m[4]!, 'latin1').toString('utf8'), commit: m[3]! });
+    else if (m[2] === 'blob') {
+      files += 1;
+      if (m[1] === '120000') links.set(m[4]!, m[3]!);
+    }
+  }
+  const targets = await readLinkTargets(git, gitDir, links);
+  try {
+    place.links.add(place.prefix, targets);
+  } catch (error) {
+    // A rebuilt mirror would hold the same tree: no retry.
+    throw definitiveError(error as Error);
+  }
+
   const index = join(scratchDir, `index-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     const env = { GIT_INDEX_FILE: index };
@@ -59,15 +100,6 @@ export async function checkoutTree(git: GitRunner, gitDir: string, tree: string,
     await git(['checkout-index', '--all', '--force'], { gitDir, env: { ...env, GIT_WORK_TREE: into }, local: true });
   } finally {
     await rm(index, { force: true });
-  }
-  const listing = await git(['ls-tree', '-r', '-z', '--full-tree', tree], { gitDir, local: true });
-  let files = 0;
-  const gitlinks: Gitlink[] = [];
-  for (const entry of listing.split('\0')) {
-    const m = /^(\d+) (\w+) ([0-9a-f]+)\t(.*)$/s.exec(entry);
-    if (!m) continue;
-    if (m[2] === 'commit') gitlinks.push({ path: m[4]!, commit: m[3]! });
-    else if (m[2] === 'blob') files += 1;
   }
   return { files, gitlinks };
 }

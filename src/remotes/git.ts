@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { fetchCommit, withMirror } from './git-mirror.js';
 import { resolveRef } from './git-refs.js';
 import { createGitRunner, type GitRunner } from './git-run.js';
+import { ReleaseLinks } from './git-links.js';
 import { checkoutSubmodules } from './git-submodules.js';
 import { checkoutTree, subdirTree } from './git-tree.js';
 import { isGitUrl, parseGitUrl, type GitLocation } from './git-url.js';
+import { verifyFetchedCommit } from './git-verify.js';
 import type { FetchResult, Observation, Remote, RemoteConfig, RemoteContext, RemoteKind } from './types.js';
 
 /**
@@ -15,6 +17,10 @@ import type { FetchResult, Observation, Remote, RemoteConfig, RemoteContext, Rem
  * shallow into a bare mirror in the cache; the release holds the tree of the subdirectory at
  * that commit, with submodules, and no `.git`. The content id is the subdirectory's tree id,
  * so a commit that leaves the subdirectory alone makes no release (the monorepo no-op).
+ *
+ * With `git-allowed-signers`, the commit is verified (signed commit, or signed tag) as soon as
+ * it is in the mirror, before its tree is read for either purpose; symlinks leading outside
+ * the release refuse it before checkout (DESIGN §10).
  */
 
 /** The git kind, registered in `index.ts`. */
@@ -45,12 +51,17 @@ export class GitRemote implements Remote {
     return { version: resolved.commit, detail: { commit: resolved.commit, ref: resolved.ref } };
   }
 
-  /** Fetches `version` (a commit id) into the mirror and returns `git-tree:<subdir tree id>`. */
+  /**
+   * Fetches `version` (a commit id) into the mirror and returns `git-tree:<subdir tree id>`.
+   * Verified like `fetch`: an unsigned commit must fail here, not be recorded as seen because
+   * its tree happens to equal the current release's.
+   */
   async contentIdOf(version: string, ctx: RemoteContext): Promise<string> {
     const git = this.runner(ctx);
     const gitDir = this.mirrorDir(ctx);
     const tree = await withMirror(git, gitDir, this.location.cleanUrl, ctx.logger, async () => {
       await fetchCommit(git, gitDir, version, this.location.ref, this.display);
+      await verifyFetchedCommit({ git, gitDir, location: this.location, commit: version }, this.config.verify);
       return subdirTree(git, gitDir, version, this.location.subdir, this.display);
     }, version);
     return `git-tree:${tree}`;
@@ -65,20 +76,24 @@ export class GitRemote implements Remote {
       // A retry after rebuilding the mirror starts from an empty directory again.
       if (attempt++ > 0) await emptyDir(into);
       const bytes = await fetchCommit(git, gitDir, version, this.location.ref, this.display);
+      // Verified before anything is read out of the commit, let alone written.
+      const signed = await verifyFetchedCommit({ git, gitDir, location: this.location, commit: version }, this.config.verify);
+      if (signed.signedBy) ctx.logger.info({ commit: version, ...signed }, 'git signature verified');
       const tree = await subdirTree(git, gitDir, version, this.location.subdir, this.display);
-      const written = await checkoutTree(git, gitDir, tree, into, ctx.cacheDir);
+      const links = new ReleaseLinks(`commit ${version} of ${this.display}`);
+      const written = await checkoutTree(git, gitDir, tree, into, ctx.cacheDir, { links, prefix: '' });
       const result: FetchResult = {
         contentId: `git-tree:${tree}`,
         bytesDownloaded: bytes,
         files: written.files,
-        detail: { commit: version, tree },
+        detail: { commit: version, tree, ...signed },
       };
       if (this.config.gitSubmodules !== false && written.gitlinks.length > 0) {
         const sub = await checkoutSubmodules(
           { gitDir, url: this.location.cleanUrl, commit: version, subdir: this.location.subdir },
           written.gitlinks,
           into,
-          { git, cacheDir: ctx.cacheDir, display: this.display, logger: ctx.logger, allowLocal: this.location.scheme === 'file' },
+          { git, cacheDir: ctx.cacheDir, display: this.display, logger: ctx.logger, allowLocal: this.location.scheme === 'file', links },
         );
         result.files += sub.files;
         result.bytesDownloaded += sub.bytesDownloaded;

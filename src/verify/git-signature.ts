@@ -73,6 +73,14 @@ export async function verifyTagSignature(gitDir: string, tagName: string, allowe
     }
     throw new VerificationError(`${subject} could not be verified against ${allowedSignersFile}: ${lastLines(out)}`);
   }
+  // The signature covers the name written inside the tag object, not the ref it is published
+  // under: an old signed `v1` re-published as `v2` would otherwise deploy old code as new.
+  const object = await git(gitDir, ['cat-file', 'tag', ref], env);
+  const signedName = /^tag (.*)$/m.exec(object.stdout.split('\n\n')[0] ?? '')?.[1];
+  const name = ref.slice('refs/tags/'.length);
+  if (signedName !== name) {
+    throw new VerificationError(`${subject} holds a tag object signed under the name ${JSON.stringify(signedName ?? '')}: a signed tag published under another name is refused`);
+  }
   const target = await git(gitDir, ['rev-parse', '--verify', '--end-of-options', `${ref}^{commit}`], env);
   return { ...parseGood(result.stderr), ...(target.code === 0 ? { commit: target.stdout.trim() } : {}) };
 }

@@ -238,7 +238,7 @@ async function discard(ctx: RunContext, releaseId: string): Promise<void> {
 /** Makes a real directory found at `current` a release (kept, never deleted). */
 async function adoptDirectory(ctx: RunContext): Promise<string> {
   const id = makeReleaseId(ctx.now(), 'adopted', (i) => i in ctx.state.releases);
-  ctx.state.releases[id] = { version: 'adopted', createdAt: ctx.now().toISOString(), status: 'good' };
+  ctx.state.releases[id] = { version: 'adopted', createdAt: ctx.now().toISOString(), status: 'good', adopted: true };
   // Recorded as current first: if we die between the two renames, recovery re-creates the link.
   ctx.state.current = id;
   await ctx.save();
@@ -250,7 +250,10 @@ async function adoptDirectory(ctx: RunContext): Promise<string> {
 /** Removes releases beyond retention (never the current or previous one). */
 async function prune(ctx: RunContext): Promise<void> {
   const { state } = ctx;
-  const releases = Object.entries(state.releases).map(([id, r]) => ({ id, status: r.status, createdAt: r.createdAt }));
+  // An adopted directory held the host's files before repo-deploy: never pruned (DESIGN §5).
+  const releases = Object.entries(state.releases)
+    .filter(([, r]) => !r.adopted)
+    .map(([id, r]) => ({ id, status: r.status, createdAt: r.createdAt }));
   for (const id of planPrune(releases, { current: state.current, previous: state.previous }, ctx.app.keep)) {
     try {
       await ctx.store.remove(id);

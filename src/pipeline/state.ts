@@ -14,6 +14,8 @@ export interface ReleaseRecord {
   status: 'good' | 'failed';
   /** Facts for status: ETag, commit, trusted comment. */
   detail?: Record<string, string>;
+  /** A directory found at `current` before the first deploy: kept for ever. */
+  adopted?: boolean;
 }
 
 /** The result of the last check, for `status`. */

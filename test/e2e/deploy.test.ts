@@ -131,9 +131,13 @@ test('a real directory at LOCAL is kept as a release, reachable as previous', as
   assert.deepEqual(readTree(join(layout.releasesDir, s.previous.id)), { 'index.html': 'hand-made', 'data/keep.db': 'precious' });
   assert.equal(readTree(layout.deployDir)['current.previous']!.trim(), join(layout.releasesDir, s.previous.id));
 
-  // The next update keeps it on disk (keep defaults to 5).
-  writeTree(remote, { 'index.html': 'newer' });
-  assert.equal((await layout.fetch(remote)).code, 0);
+  // Never deleted: not even after more updates than `keep` allows.
+  writeFileSync(layout.config, 'keep = 1\n');
+  for (const n of [1, 2, 3]) {
+    writeTree(remote, { 'index.html': `newer ${n}` });
+    assert.equal((await layout.fetch(remote)).code, 0);
+  }
   assert.ok(layout.releases().includes(s.previous.id));
+  assert.equal(layout.releases().length, 3, 'adopted + previous + current');
   assert.equal(readTree(join(layout.releasesDir, s.previous.id))['data/keep.db'], 'precious');
 });

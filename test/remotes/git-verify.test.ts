@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { VerificationError } from '../../src/errors.js';
 import type { Remote } from '../../src/remotes/types.js';
 import { makeTestRemote, readTree, testContext } from './conformance.js';
+import { makeLayout } from '../support/cli.js';
 import { startGitDaemon } from '../support/git-daemon.js';
 import { startCountingProxy } from '../support/git-proxy.js';
 import { TestRepo } from '../support/git-repos.js';
@@ -186,6 +187,8 @@ describe('git remote: symlinks', () => {
       'web/home': { symlink: '../index.html' },
       'web/self': { symlink: './index.html' },
       'up': { symlink: 'web/..' },
+      'données/lien-é': { symlink: '../fichier-ü' },
+      'fichier-ü': 'ü',
     });
     const remote = remoteFor(repo.url);
     const ctx = testContext();
@@ -195,6 +198,7 @@ describe('git remote: symlinks', () => {
     assert.equal(tree['web/home'], '-> ../index.html');
     assert.equal(tree['web/self'], '-> ./index.html');
     assert.equal(tree['up'], '-> web/..');
+    assert.equal(tree['données/lien-é'], '-> ../fichier-ü');
   });
 
   const escaping: Array<[string, Record<string, { symlink: string } | string>, string, RegExp]> = [
@@ -202,6 +206,7 @@ describe('git remote: symlinks', () => {
     ['climbing out', { 'conf/passwd': { symlink: '../../etc/passwd' } }, '', /symlink "conf\/passwd" -> "..\/..\/etc\/passwd" leads outside the release/],
     ['through another link', { 'd/up': { symlink: '..' }, 'x': { symlink: 'd/up/..' } }, '', /symlink "x" -> "d\/up\/.." leads outside the release/],
     ['out of the deployed subdirectory', { 'web/api': { symlink: '../api/server.js' }, 'api/server.js': 'api' }, '/web', /symlink "api" -> "..\/api\/server.js" leads outside the release/],
+    ['with non-ASCII names', { 'données/lien-é': { symlink: '../../ailleurs-ü' } }, '', /symlink "données\/lien-é" -> "..\/..\/ailleurs-ü" leads outside the release/],
     ['a loop', { 'a': { symlink: 'b/x' }, 'b': { symlink: 'a/y' } }, '', /is part of a symlink loop/],
   ];
   for (const [name, files, subdir, pattern] of escaping) {
@@ -241,5 +246,28 @@ describe('git remote: symlinks', () => {
       assert.match(error.message, /symlink "s\/x" -> "..\/d\/up\/.." leads outside the release/);
       return true;
     });
+  });
+});
+
+describe('git remote: through the CLI', () => {
+  it('unsigned: exit 1, no release, status says why; signed: deployed with the signer recorded', async () => {
+    const layout = makeLayout();
+    writeFileSync(layout.config, `git-allowed-signers = ${signers}\n`);
+    const repo = TestRepo.create();
+    const unsigned = repo.commit('unsigned', app);
+    const refusedRun = await layout.fetch(repo.url);
+    assert.equal(refusedRun.code, 1, refusedRun.stderr);
+    assert.match(refusedRun.stderr, new RegExp(`commit ${unsigned} is not signed`));
+    assert.equal(layout.currentId(), null);
+    assert.deepEqual(layout.releases(), []);
+    assert.match((await layout.status(repo.url)).lastCheck?.error ?? '', /is not signed/);
+
+    const signed = signedCommit(repo, trusted, 'signed', { 'index.html': 'signed' });
+    const run = await layout.fetch(repo.url);
+    assert.equal(run.code, 0, run.stderr);
+    const status = await layout.status(repo.url);
+    assert.equal(status.current?.version, signed);
+    const record = status.releases.find((r) => r.id === layout.currentId()) as { detail?: Record<string, string> } | undefined;
+    assert.equal(record?.detail?.signedBy, trusted.fingerprint);
   });
 });

@@ -8,7 +8,7 @@ import { planPrune } from '../release/retention.js';
 import type { LinkState } from '../release/store.js';
 import type { Observation } from '../remotes/types.js';
 import type { RunContext } from './context.js';
-import { hookEnv } from './hook-env.js';
+import { hookEnv, type HookEnvInput } from './hook-env.js';
 import type { InProgressRecord } from './state.js';
 
 /** How a deploy ended when it did not throw. */
@@ -90,15 +90,9 @@ export async function activate(ctx: RunContext, pending: InProgressRecord, optio
     }
   };
   try {
-    await runPhase(ctx, {
-      dirs: hookDirs(ctx, 'pre-update', releaseId),
-      phase: 'pre-update',
-      cwd: store.pathOf(releaseId),
-      env: hookEnv(ctx, { phase: 'pre-update', releaseId, version, previousId: previous }),
-      timeoutMs: ctx.app.hookTimeoutMs,
-      logger: logger.child({ version }),
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
-    });
+    // Only pre-update hooks stop early on a stop request: post-update hooks always run to
+    // the end, so the app is never left half-restarted.
+    await runPhase(ctx, { phase: 'pre-update', releaseId, version, previousId: previous }, ctx.signal);
   } catch (error) {
     state.lastHookOutput = outputTailOf(error);
     await stopHere();
@@ -128,14 +122,7 @@ export async function confirm(ctx: RunContext, pending: InProgressRecord): Promi
   const existing = state.releases[releaseId];
   const record = { version, contentId: pending.contentId, createdAt: existing?.createdAt ?? ctx.now().toISOString(), detail: pending.detail };
   try {
-    const result = await runPhase(ctx, {
-      dirs: hookDirs(ctx, 'post-update', releaseId),
-      phase: 'post-update',
-      cwd: store.pathOf(releaseId),
-      env: hookEnv(ctx, { phase: 'post-update', releaseId, version, previousId: previous }),
-      timeoutMs: ctx.app.hookTimeoutMs,
-      logger: logger.child({ version }),
-    });
+    const result = await runPhase(ctx, { phase: 'post-update', releaseId, version, previousId: previous });
     state.lastHookOutput = result.outputTail;
   } catch (error) {
     state.lastHookOutput = outputTailOf(error);
@@ -174,21 +161,26 @@ async function revert(ctx: RunContext, failedId: string, previous: string | null
   // The app restarts on the old code: the same post-update hooks run for the restored release.
   const version = state.releases[previous]?.version ?? 'unknown';
   try {
-    await runPhase(ctx, {
-      dirs: hookDirs(ctx, 'post-update', previous),
-      phase: 'post-update',
-      cwd: store.pathOf(previous),
-      env: hookEnv(ctx, { phase: 'post-update', releaseId: previous, version, previousId: failedId, revert: true }),
-      timeoutMs: ctx.app.hookTimeoutMs,
-      logger: logger.child({ version }),
-    });
+    await runPhase(ctx, { phase: 'post-update', releaseId: previous, version, previousId: failedId, revert: true });
   } catch (error) {
     logger.error({ release: previous, err: messageOf(error) }, 'post-update hooks failed again for the restored release; it stays current');
   }
 }
 
-/** Runs one phase's hooks, reporting their durations (of the hooks that ran, also on failure). */
-async function runPhase(ctx: RunContext, options: RunHooksOptions): Promise<HookRunResult> {
+/**
+ * Runs one phase's hooks for a release (cwd = the release, environment from `hookEnv`),
+ * reporting their durations — of the hooks that ran, also on failure.
+ */
+async function runPhase(ctx: RunContext, input: HookEnvInput, signal?: AbortSignal): Promise<HookRunResult> {
+  const options: RunHooksOptions = {
+    dirs: hookDirs(ctx, input.phase, input.releaseId),
+    phase: input.phase,
+    cwd: ctx.store.pathOf(input.releaseId),
+    env: hookEnv(ctx, input),
+    timeoutMs: ctx.app.hookTimeoutMs,
+    logger: ctx.logger.child({ version: input.version }),
+    ...(signal ? { signal } : {}),
+  };
   try {
     const result = await runHooks(options);
     ctx.events.onHooks?.(ctx.app.name, options.phase, result.ran);

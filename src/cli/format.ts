@@ -31,7 +31,9 @@ function formatApp(s: AppStatus): string {
 }
 
 function release(r: ReleaseInfo): string {
-  const extra = r.detail?.trustedComment ? `, signed: ${r.detail.trustedComment}` : '';
+  const signed = r.detail?.trustedComment ?? (r.detail?.signedBy ? `${r.detail.signer ?? 'key'} ${r.detail.signedBy}${r.detail.signedTag ? ` (tag ${r.detail.signedTag})` : ''}` : undefined);
+  const commit = r.detail?.commit && r.detail.ref ? `, ${r.detail.ref} at ${r.detail.commit.slice(0, 12)}` : '';
+  const extra = `${commit}${signed ? `, signed: ${signed}` : ''}`;
   return `${r.id} (version ${r.version}${r.status === 'good' ? '' : `, ${r.status}`}${extra})`;
 }
 

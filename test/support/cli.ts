@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -208,7 +209,7 @@ export function isExecutable(path: string): boolean {
  * Writes an executable shell hook. Every hook made this way first appends
  * `NAME PHASE RELEASE REVERT` to `<root>/hooks.log` (read back with `hookRuns`), then runs `body`.
  */
-export function writeHook(layout: Layout, phase: 'pre' | 'post', name: string, body = '', mode = 0o755): string {
+export function writeHook(layout: Pick<Layout, 'root' | 'pre' | 'post'>, phase: 'pre' | 'post', name: string, body = '', mode = 0o755): string {
   const path = join(phase === 'pre' ? layout.pre : layout.post, name);
   const log = join(layout.root, 'hooks.log');
   writeFileSync(path, `#!/bin/sh\necho "${name} $REPO_DEPLOY_PHASE $REPO_DEPLOY_RELEASE $REPO_DEPLOY_REVERT" >> '${log}'\n${body}\n`, { mode });
@@ -224,7 +225,7 @@ export interface HookRun {
 }
 
 /** What the hooks written by `writeHook` recorded, in order. */
-export function hookRuns(layout: Layout): HookRun[] {
+export function hookRuns(layout: Pick<Layout, 'root'>): HookRun[] {
   const path = join(layout.root, 'hooks.log');
   if (!existsSync(path)) return [];
   return readFileSync(path, 'utf8').trim().split('\n').filter(Boolean).map((line) => {
@@ -284,4 +285,137 @@ export function startBackground(args: readonly string[], options: CliOptions = {
     },
     exited,
   };
+}
+
+/** One app of a multi-app layout; usable with `writeHook` and `hookRuns` (its own hooks.log). */
+export interface AppLayout {
+  name: string;
+  /** `<root>/<name>`: holds the app's remote dir, hook dirs and hooks.log. */
+  root: string;
+  /** A local directory remote (`<root>/<name>/src`). */
+  remote: string;
+  deployDir: string;
+  link: string;
+  releasesDir: string;
+  pre: string;
+  post: string;
+  /** Release `current` points at (basename), or null. */
+  currentId(): string | null;
+  /** Published release ids, sorted. */
+  releases(): string[];
+}
+
+/** Several `[app NAME]` sections in one config file, each with its own remote, link and hooks. */
+export interface AppsLayout {
+  root: string;
+  cache: string;
+  config: string;
+  apps: Record<string, AppLayout>;
+  /**
+   * Rewrites the config: `top` lines first (with `cache`), then one section per app holding its
+   * remote, local and hook dirs plus `perApp[name]` lines.
+   */
+  writeConfig(top?: string, perApp?: Record<string, string>): void;
+  /** `-c CONFIG` then `rest`, run in the root. */
+  run(rest: readonly string[], options?: CliOptions): Promise<CliResult>;
+  /** `status --json`, parsed, by app name. */
+  status(): Promise<Record<string, AppStatusJson>>;
+}
+
+/** Makes a multi-app layout in a new temp dir; every app's remote starts empty. */
+export function makeAppsLayout(names: readonly string[]): AppsLayout {
+  const root = testdir();
+  const apps: Record<string, AppLayout> = {};
+  for (const name of names) {
+    const appRoot = join(root, name);
+    const deployDir = join(root, 'deploy', name);
+    const app: AppLayout = {
+      name,
+      root: appRoot,
+      remote: join(appRoot, 'src'),
+      deployDir,
+      link: join(deployDir, 'current'),
+      releasesDir: join(deployDir, 'releases'),
+      pre: join(appRoot, 'pre-update.d'),
+      post: join(appRoot, 'post-update.d'),
+      currentId() {
+        try {
+          return readlinkSync(app.link).replace(/^releases\//, '');
+        } catch {
+          return null;
+        }
+      },
+      releases: () => listDir(app.releasesDir).filter((n) => !n.startsWith('.')).sort(),
+    };
+    for (const dir of [app.remote, app.pre, app.post, deployDir]) mkdirSync(dir, { recursive: true });
+    apps[name] = app;
+  }
+  const layout: AppsLayout = {
+    root,
+    cache: join(root, 'cache'),
+    config: join(root, 'repo-deploy.cfg'),
+    apps,
+    writeConfig(top = '', perApp = {}) {
+      const sections = Object.values(apps).map((a) =>
+        [`[app ${a.name}]`, `remote = ${a.remote}`, `local = ${a.link}`, `pre-hooks = ${a.pre}`, `post-hooks = ${a.post}`, perApp[a.name] ?? ''].join('\n'),
+      );
+      writeFileSync(layout.config, `cache = ${layout.cache}\n${top}\n\n${sections.join('\n\n')}\n`);
+    },
+    run: (rest, options = {}) => runCli(['-c', layout.config, ...rest], { cwd: root, ...options }),
+    async status() {
+      const r = await layout.run(['status', '--json']);
+      if (r.code !== 0) throw new Error(`status exited ${r.code}: ${r.stderr}`);
+      return Object.fromEntries((JSON.parse(r.stdout) as AppStatusJson[]).map((s) => [s.app, s]));
+    },
+  };
+  layout.writeConfig();
+  return layout;
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (for a `listen =` the CLI binds itself). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** One sample of the Prometheus text format. */
+export interface MetricSample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Parses Prometheus text exposition into samples; throws on a line that is neither. */
+export function parseMetrics(text: string): MetricSample[] {
+  const samples: MetricSample[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim() || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) throw new Error(`not a Prometheus sample line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/g)) {
+      labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
+    }
+    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return samples;
+}
+
+/**
+ * Runs the CLI, again while it exits 75 (busy): an operator command racing a daemon's check for
+ * the app's lock is told to try again, which is what an operator would do. Returns the last
+ * result and how many busy answers came first.
+ */
+export async function runCliUntilFree(args: readonly string[], options: CliOptions = {}, tries = 20): Promise<CliResult & { busy: number }> {
+  for (let busy = 0; ; busy++) {
+    const result = await runCli(args, options);
+    if (result.code !== 75 || busy + 1 >= tries) return { ...result, busy };
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -1,10 +1,8 @@
 import { VerificationError } from '../errors.js';
+import { checkLinkTarget } from '../util/symlink-check.js';
 import { readAt } from './central-directory.js';
 import { dataStart, decodeSync } from './entry-data.js';
 import type { PlannedEntry } from './plan.js';
-
-/** Hops through other symlinks allowed while resolving one target (Linux's MAXSYMLINKS). */
-const maxHops = 40;
 
 /**
  * Reads every symlink entry's target and refuses the archive when one is absolute, empty,
@@ -22,36 +20,7 @@ export function readLinkTargets(fd: number, links: readonly PlannedEntry[], data
     targets.set(link.path, data.toString('utf8'));
   }
   for (const [path, target] of targets) {
-    const refuse = (why: string) => new VerificationError(`refusing zip ${archive}: symlink ${JSON.stringify(path)} -> ${JSON.stringify(target)} ${why}`);
-    if (target === '') throw refuse('has an empty target');
-    if (target.includes('\0')) throw refuse('has a NUL byte in its target');
-    if (target.startsWith('/')) throw refuse('has an absolute target');
-    const verdict = resolve(path, target, targets);
-    if (verdict !== 'inside') throw refuse(verdict === 'loop' ? 'is part of a symlink loop' : 'leads outside the release');
+    checkLinkTarget(path, target, targets, (why) => new VerificationError(`refusing zip ${archive}: symlink ${JSON.stringify(path)} -> ${JSON.stringify(target)} ${why}`));
   }
   return targets;
-}
-
-/** Resolves `target` as seen from the link at `path`, following links in `targets`. */
-function resolve(path: string, target: string, targets: ReadonlyMap<string, string>): 'inside' | 'outside' | 'loop' {
-  const stack = path.split('/').slice(0, -1);
-  const queue = target.split('/');
-  let hops = 0;
-  while (queue.length > 0) {
-    const part = queue.shift()!;
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (stack.length === 0) return 'outside';
-      stack.pop();
-      continue;
-    }
-    stack.push(part);
-    const next = targets.get(stack.join('/'));
-    if (next === undefined) continue;
-    if (++hops > maxHops) return 'loop';
-    if (next.startsWith('/')) return 'outside';
-    stack.pop();
-    queue.unshift(...next.split('/'));
-  }
-  return 'inside';
 }

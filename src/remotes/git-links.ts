@@ -1,4 +1,5 @@
 import { VerificationError } from '../errors.js';
+import { checkLinkTarget } from '../util/symlink-check.js';
 import type { GitRunner } from './git-run.js';
 
 /**
@@ -13,7 +14,6 @@ import type { GitRunner } from './git-run.js';
  */
 
 /** Hops through other symlinks allowed while resolving one target (Linux's MAXSYMLINKS). */
-const maxHops = 40;
 
 /**
  * Every symlink of one release (the tree, and the trees of its submodules), by path relative
@@ -42,14 +42,8 @@ export class ReleaseLinks {
     }
     for (const path of added) {
       const target = this.targets.get(path)!;
-      const refuse = (why: string) =>
-        new VerificationError(`refusing ${this.what}: symlink ${JSON.stringify(display(path))} -> ${JSON.stringify(display(target))} ${why}`);
-      if (target === '') throw refuse('has an empty target');
-      // symlink(2) would cut the target at the NUL: refuse rather than guess what it means.
-      if (target.includes('\0')) throw refuse('has a NUL byte in its target');
-      if (target.startsWith('/')) throw refuse('has an absolute target');
-      const verdict = resolveLink(path, target, this.targets);
-      if (verdict !== 'inside') throw refuse(verdict === 'loop' ? 'is part of a symlink loop' : 'leads outside the release');
+      checkLinkTarget(path, target, this.targets, (why) =>
+        new VerificationError(`refusing ${this.what}: symlink ${JSON.stringify(display(path))} -> ${JSON.stringify(display(target))} ${why}`));
     }
   }
 }
@@ -79,30 +73,6 @@ export async function readLinkTargets(git: GitRunner, gitDir: string, links: Rea
   }
   for (const [path, id] of links) targets.set(path, blobs.get(id)!);
   return targets;
-}
-
-/** Resolves `target` as seen from the link at `path`, following the links in `targets`. */
-function resolveLink(path: string, target: string, targets: ReadonlyMap<string, string>): 'inside' | 'outside' | 'loop' {
-  const stack = path.split('/').slice(0, -1);
-  const queue = target.split('/');
-  let hops = 0;
-  while (queue.length > 0) {
-    const part = queue.shift()!;
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (stack.length === 0) return 'outside';
-      stack.pop();
-      continue;
-    }
-    stack.push(part);
-    const next = targets.get(stack.join('/'));
-    if (next === undefined) continue;
-    if (++hops > maxHops) return 'loop';
-    if (next.startsWith('/')) return 'outside';
-    stack.pop();
-    queue.unshift(...next.split('/'));
-  }
-  return 'inside';
 }
 
 // Bytes back to text for messages (invalid UTF-8 shows as replacement characters).

@@ -5,7 +5,7 @@
 // with nothing new, timed, with the git connections it opened counted by a proxy.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanEnv, emptyHookDirs, expectVersion, progress, round, run, runCli, scratch, sh, writeTextTree } from './lib.js';
+import { cleanEnv, deployPhases, emptyHookDirs, expectVersion, progress, round, run, runCli, scratch, sh, writeTextTree, type DeployPhases } from './lib.js';
 import { startGitDaemon, startGitProxy } from './servers.js';
 
 /** Options for `benchGit`. */
@@ -26,6 +26,8 @@ export interface GitBenchResult {
   idle_check_git_connections: number;
   idle_check_git_ls_refs: number;
   idle_check_git_fetches: number;
+  /** Where the agent's best run spent its time (see `DeployPhases`), when its log said. */
+  git_agent_phases_ms?: DeployPhases;
 }
 
 const files = 2000;
@@ -67,6 +69,7 @@ export async function benchGit(options: GitBenchOptions = {}): Promise<GitBenchR
     expectVersion(join(cli, 'current'), 'git-v0');
 
     const agent: number[] = [];
+    const phases: Array<DeployPhases | undefined> = [];
     const baseline: number[] = [];
     for (let i = 1; i <= runs; i++) {
       await newCommit(work, i, git);
@@ -74,7 +77,9 @@ export async function benchGit(options: GitBenchOptions = {}): Promise<GitBenchR
       const version = `git-v${i}`;
       for (const side of i % 2 === 1 ? (['agent', 'baseline'] as const) : (['baseline', 'agent'] as const)) {
         if (side === 'agent') {
-          agent.push((await runCli(cliArgs, { env })).seconds);
+          const result = await runCli(cliArgs, { env });
+          agent.push(result.seconds);
+          phases.push(deployPhases(result));
           expectVersion(join(agentDir, 'current'), version);
         } else {
           const result = await sh(
@@ -95,6 +100,8 @@ export async function benchGit(options: GitBenchOptions = {}): Promise<GitBenchR
     if (!/up to date/.test(idle.stdout)) progress(`warning: the idle git check did not say "up to date": ${idle.stdout.trim()}`);
     progress(`git idle check: ${(idle.seconds * 1000).toFixed(0)} ms, ${seen.connections} connection(s): ${seen.lsRefs} ls-refs, ${seen.fetches} fetch(es)`);
     const best = { agent: Math.min(...agent), baseline: Math.min(...baseline) };
+    const bestPhases = phases[agent.indexOf(best.agent)];
+    if (bestPhases) progress(`git agent phases (best run, ms): ${JSON.stringify(bestPhases)}`);
     return {
       git_deploy_ratio_vs_git_cli: round(best.agent / best.baseline),
       git_deploy_seconds: round(best.agent),
@@ -104,6 +111,7 @@ export async function benchGit(options: GitBenchOptions = {}): Promise<GitBenchR
       idle_check_git_connections: seen.connections,
       idle_check_git_ls_refs: seen.lsRefs,
       idle_check_git_fetches: seen.fetches,
+      ...(bestPhases ? { git_agent_phases_ms: bestPhases } : {}),
     };
   } finally {
     await proxy.stop();

@@ -3,7 +3,7 @@
 // cost of an idle check (`-f` on an unchanged remote) as the server saw it.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanEnv, emptyHookDirs, expectVersion, ensureZip, mib, progress, round, runCli, scratch, sh } from './lib.js';
+import { cleanEnv, deployPhases, emptyHookDirs, expectVersion, type DeployPhases, ensureZip, mib, progress, round, runCli, scratch, sh } from './lib.js';
 import { startStaticServer } from './servers.js';
 
 /** Options for `benchHttp`. */
@@ -23,6 +23,8 @@ export interface HttpBenchResult {
   idle_check_requests_http: number;
   idle_check_body_bytes_http: number;
   idle_check_ms_http: number;
+  /** Where the agent's best run spent its time (see `DeployPhases`), when its log said. */
+  http_agent_phases_ms?: DeployPhases;
 }
 
 /** Serves a generated zip and times first deploys of it by the agent and by curl + unzip. */
@@ -42,6 +44,7 @@ export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBen
   const env = cleanEnv();
   try {
     const agent: number[] = [];
+    const phases: Array<DeployPhases | undefined> = [];
     const baseline: number[] = [];
     let lastAgentDir = '';
     for (let i = 0; i < runs; i++) {
@@ -52,6 +55,7 @@ export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBen
           const cache = join(work, `cache-${i}`);
           const result = await runCli(['-c', config, '-f', '--cache', cache, '--pre-hooks', hooks.pre, '--post-hooks', hooks.post, url, join(dir, 'current')], { env });
           agent.push(result.seconds);
+          phases.push(deployPhases(result));
           if (lastAgentDir) rmSync(lastAgentDir, { recursive: true, force: true });
           lastAgentDir = dir;
         } else {
@@ -71,6 +75,8 @@ export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBen
     if (!/up to date/.test(idle.stdout)) progress(`warning: the idle http check did not say "up to date": ${idle.stdout.trim()}`);
     progress(`http idle check: ${seen.requests} request(s) [${seen.statuses.join(', ')}], ${seen.bodyBytes} body bytes, ${(idle.seconds * 1000).toFixed(0)} ms`);
     const best = { agent: Math.min(...agent), baseline: Math.min(...baseline) };
+    const bestPhases = phases[agent.indexOf(best.agent)];
+    if (bestPhases) progress(`http agent phases (best run, ms): ${JSON.stringify(bestPhases)}`);
     return {
       http_deploy_ratio_vs_curl_unzip: round(best.agent / best.baseline),
       http_deploy_seconds: round(best.agent),
@@ -80,6 +86,7 @@ export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBen
       idle_check_requests_http: seen.requests,
       idle_check_body_bytes_http: seen.bodyBytes,
       idle_check_ms_http: Math.round(idle.seconds * 1000),
+      ...(bestPhases ? { http_agent_phases_ms: bestPhases } : {}),
     };
   } finally {
     await server.stop();

@@ -36,11 +36,15 @@ export interface RunResult {
   stderr: string;
   /** Wall time from spawn to exit. */
   seconds: number;
+  /** Epoch milliseconds at spawn and at exit, to place the agent's log timestamps. */
+  startedAt: number;
+  endedAt: number;
 }
 
 /** Runs a command to completion; rejects (with its stderr) when it does not exit 0. */
 export async function run(command: string, args: readonly string[], options: SpawnOptions & { allowFail?: boolean } = {}): Promise<RunResult> {
   const start = process.hrtime.bigint();
+  const startedAt = Date.now();
   const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -48,7 +52,9 @@ export async function run(command: string, args: readonly string[], options: Spa
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const result = await new Promise<RunResult>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, seconds: Number(process.hrtime.bigint() - start) / 1e9 }));
+    child.on('close', (code, signal) =>
+      resolve({ code, signal, stdout, stderr, seconds: Number(process.hrtime.bigint() - start) / 1e9, startedAt, endedAt: Date.now() }),
+    );
   });
   if (result.code !== 0 && !options.allowFail) {
     const tail = (result.stderr || result.stdout).trim().split('\n').slice(-5).join('\n');
@@ -110,6 +116,37 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 export function expectVersion(current: string, version: string): void {
   const seen = readFileSync(join(current, 'version.txt'), 'utf8').trim();
   if (seen !== version) throw new Error(`expected version ${version} in ${current}, found ${seen}`);
+}
+
+/** Where a deploy's wall time went, from the agent's own log lines (milliseconds). */
+export interface DeployPhases {
+  /** Spawn to "new version, deploying": node start-up, config, lock, the version check. */
+  startCheck: number;
+  /** Download (or git fetch) and extraction into staging. */
+  fetch: number;
+  /** Publishing the release (a `sync -f` of the filesystem) and the swap. */
+  publishSwap: number;
+  /** Post-update hooks, state, pruning, until "deployed". */
+  finish: number;
+  /** "deployed" to process exit. */
+  exit: number;
+}
+
+/** Reads the phases of one deploy from its pino lines; undefined when a line is missing. */
+export function deployPhases(result: RunResult): DeployPhases | undefined {
+  const at: Record<string, number> = {};
+  for (const line of `${result.stderr}\n${result.stdout}`.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const entry = JSON.parse(line) as { msg?: string; time?: string | number };
+      if (entry.msg && entry.time !== undefined) at[entry.msg] ??= new Date(entry.time).getTime();
+    } catch {
+      // Not a log line.
+    }
+  }
+  const [t0, t1, t2, t3] = ['new version, deploying', 'fetched new version', 'swapped current to release', 'deployed'].map((m) => at[m]);
+  if (t0 === undefined || t1 === undefined || t2 === undefined || t3 === undefined) return undefined;
+  return { startCheck: t0 - result.startedAt, fetch: t1 - t0, publishSwap: t2 - t1, finish: t3 - t2, exit: result.endedAt - t3 };
 }
 
 /** Empty hook directories, so the CLI runs no hooks and reads no system directories. */

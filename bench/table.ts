@@ -77,6 +77,10 @@ export function renderTable(f: Figures): string {
   const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
   const title = `repo-deploy bench${f.quick ? ' (quick)' : ''}: ${String(f.machine_cpus)} cpus, ${String(f.machine_mem_gib)} GiB, data on ${String(f.machine_disk)}, node ${String(f.node)}`;
   const out = [title, line(all[0]!), line(widths.map((w) => '-'.repeat(w))), ...all.slice(1).map(line)];
+  for (const kind of ['http', 'git']) {
+    const p = f[`${kind}_agent_phases_ms`] as Record<string, number> | undefined;
+    if (p) out.push(`${kind} deploy, agent's best run (ms): start-up+check ${p.startCheck}, fetch+extract ${p.fetch}, publish (sync -f)+swap ${p.publishSwap}, finish ${p.finish}, exit ${p.exit}`);
+  }
   const errors = f.errors as Record<string, string> | undefined;
   for (const [name, reason] of Object.entries(errors ?? {})) out.push(`${name}: did not run: ${reason}`);
   return out.join('\n');

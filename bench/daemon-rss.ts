@@ -6,7 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanEnv, cliBin, emptyHookDirs, ensureZip, expectVersion, procStatusMiB, progress, round, runCli, scratch, sleep } from './lib.js';
+import { ensureZip } from './data.js';
+import { cleanEnv, cliBin, emptyHookDirs, expectVersion, procStatusMiB, progress, round, runCli, scratch, sleep } from './lib.js';
 import { startStaticServer } from './servers.js';
 
 /** Options for `benchDaemonRss`. */

@@ -5,7 +5,8 @@
 // with nothing new, timed, with the git connections it opened counted by a proxy.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanEnv, deployPhases, emptyHookDirs, expectVersion, progress, round, run, runCli, scratch, sh, writeTextTree, type DeployPhases } from './lib.js';
+import { writeTextTree } from './data.js';
+import { cleanEnv, deployPhases, emptyHookDirs, expectVersion, progress, round, run, runCli, scratch, sh, type DeployPhases } from './lib.js';
 import { startGitDaemon, startGitProxy } from './servers.js';
 
 /** Options for `benchGit`. */

@@ -3,7 +3,8 @@
 // cost of an idle check (`-f` on an unchanged remote) as the server saw it.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanEnv, deployPhases, emptyHookDirs, expectVersion, type DeployPhases, ensureZip, mib, progress, round, runCli, scratch, sh } from './lib.js';
+import { ensureZip, mib } from './data.js';
+import { cleanEnv, deployPhases, emptyHookDirs, expectVersion, type DeployPhases, progress, round, runCli, scratch, sh } from './lib.js';
 import { startStaticServer } from './servers.js';
 
 /** Options for `benchHttp`. */

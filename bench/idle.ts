@@ -8,7 +8,8 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { cleanEnv, emptyHookDirs, ensureZip, expectVersion, progress, runCli, scratch } from './lib.js';
+import { ensureZip } from './data.js';
+import { cleanEnv, emptyHookDirs, expectVersion, progress, runCli, scratch } from './lib.js';
 
 /** What `benchIdleS3` measured. */
 export interface IdleS3Result {

@@ -15,6 +15,9 @@ export function createEtcdClient(config: FleetConfig): Etcd3 {
     // Every unary call gets a deadline so an unreachable or hung etcd turns into an error within
     // a known bound; streams (watches, lease keepalives) are long-lived and manage themselves.
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + requestTimeoutMs }),
+    // The default watch reconnect back-off grows to 30 s, and its pending timer keeps a
+    // finished `-f` run alive that long after an outage; 5 s is plenty for a few watchers.
+    faultHandling: { watchBackoff: backoff(250, 5_000) },
   };
   if (config.auth) options.auth = { username: config.auth.username, password: config.auth.password };
   const credentials = tlsCredentials(config);
@@ -47,4 +50,14 @@ function tlsCredentials(config: FleetConfig): IOptions['credentials'] {
     ...(certChain ? { certChain } : {}),
     ...(privateKey ? { privateKey } : {}),
   };
+}
+
+/** A doubling back-off from `ms` up to `max`, in the shape the etcd3 client expects. */
+interface Backoff {
+  readonly duration: number;
+  next(): Backoff;
+}
+
+function backoff(ms: number, max: number): Backoff {
+  return { duration: ms, next: () => backoff(Math.min(ms * 2, max), max) };
 }

@@ -78,7 +78,7 @@ export function slotHandle(client: Etcd3, taken: TakenSlot, logger: Logger): Slo
 /**
  * Resolves on the next slot release seen by a watch on the slots prefix, or a lost watch
  * connection (so the caller retries at once and finds out whether etcd is still there).
- * `stop()` cancels the watch; the promise then never resolves.
+ * `stop()` cancels the watch.
  */
 export function watchSlotReleases(client: Etcd3, group: string): { next(): Promise<void>; stop(): Promise<void> } {
   let wake: (() => void) | null = null;
@@ -90,21 +90,13 @@ export function watchSlotReleases(client: Etcd3, group: string): { next(): Promi
       w();
     } else pending = true;
   };
-  let watcher: Watcher | null = null;
-  let stopped = false;
-  const created = client
-    .watch()
-    .prefix(slotsPrefix(group))
-    .only('delete')
-    .create()
-    .then((w) => {
-      watcher = w;
-      w.on('delete', fire);
-      w.on('disconnected', fire);
-      w.on('error', fire);
-      if (stopped) void w.cancel().catch(() => {});
-    })
-    .catch(fire);
+  // `watcher()` rather than `create()`: it hands back the Watcher at once, so it can be
+  // cancelled even while etcd is unreachable and the watch never connects; a watcher left
+  // attached would keep the client reconnecting (and the process alive) forever.
+  const watcher: Watcher = client.watch().prefix(slotsPrefix(group)).only('delete').watcher();
+  watcher.on('delete', fire);
+  watcher.on('disconnected', fire);
+  watcher.on('error', fire);
   return {
     next() {
       if (pending) {
@@ -114,10 +106,9 @@ export function watchSlotReleases(client: Etcd3, group: string): { next(): Promi
       return new Promise<void>((resolve) => (wake = resolve));
     },
     async stop() {
-      stopped = true;
       wake = null;
-      await Promise.race([created, delay(100)]);
-      if (watcher) await (watcher as Watcher).cancel().catch(() => {});
+      // Detaching a connected watcher waits for etcd's answer; never wait long for it.
+      await Promise.race([watcher.cancel().catch(() => {}), delay(1_000)]);
     },
   };
 }

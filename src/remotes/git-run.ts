@@ -172,7 +172,10 @@ function gitEnv(options: GitRunnerOptions): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
     // A repository or index inherited from a hook's environment must never be touched.
-    if (value !== undefined && !/^GIT_(DIR|WORK_TREE|INDEX_FILE|OBJECT_DIRECTORY|ALTERNATE_OBJECT_DIRECTORIES|NAMESPACE|COMMON_DIR)$/.test(key)) {
+    // Editors, pagers and askpass programs are for people at a terminal: the agent never
+    // prompts (GIT_TERMINAL_PROMPT=0), and simple-git refuses to run git at all while they are
+    // set, so an operator's `PAGER=less` would otherwise break every git remote.
+    if (value !== undefined && !/^(GIT_(DIR|WORK_TREE|INDEX_FILE|OBJECT_DIRECTORY|ALTERNATE_OBJECT_DIRECTORIES|NAMESPACE|COMMON_DIR|PAGER|EDITOR|ASKPASS|SEQUENCE_EDITOR)|EDITOR|VISUAL|PAGER|SSH_ASKPASS)$/.test(key)) {
       env[key] = value;
     }
   }

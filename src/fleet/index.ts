@@ -13,3 +13,4 @@ export {
   type Slot,
   type AcquireOptions,
 } from './types.js';
+export { enterRollout, leaveRollout, type RolloutDecision } from './rollout-gate.js';

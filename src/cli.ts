@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { runDemo } from './cli/demo.js';
 import { commandHelp, mainHelp } from './cli/help.js';
 import { appCommands, parseArgs, type ParsedArgs } from './cli/args.js';
@@ -94,13 +95,21 @@ function loadForCommand(args: ParsedArgs, io: CliIo): { config: LoadedConfig; lo
   const base = { ...(args.config ? { configFile: args.config } : {}), env: io.env, cwd: io.cwd };
   if (appCommands.includes(args.command) && args.positionals.length === 1) {
     const { remote: _named, ...flags } = args.flags;
+    const name = args.positionals[0]!;
+    let unknown: UsageError | undefined;
     try {
       const config = loadConfig({ ...base, flags });
-      const app = config.apps.find((a) => a.name === args.positionals[0]);
+      const app = config.apps.find((a) => a.name === name);
       if (app) return { config, load: () => loadConfig({ ...base, flags }), apps: [app] };
+      // With [app NAME] sections, a bare word that is no app and no path is a mistyped app
+      // name: read as REMOTE it would show or act on a made-up default app.
+      if (config.apps.some((a) => a.name !== 'default') && /^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(name) && !existsSync(resolve(io.cwd, name))) {
+        unknown = new UsageError(`no app ${name} in ${config.file ?? 'the configuration'}: configured apps are ${config.apps.map((a) => a.name).join(', ')}`);
+      }
     } catch {
       // Not an app name after all: fall through and read it as REMOTE.
     }
+    if (unknown) throw unknown;
   }
   const load = () => loadConfig({ ...base, flags: args.flags });
   const config = load();
@@ -198,11 +207,13 @@ async function daemon(load: () => LoadedConfig, logger: Logger): Promise<number>
         }
       : {}),
   });
-  const pidFiles = await writePidFiles(initial.apps);
   const onHup = () => daemon.reload();
   const onUsr1 = () => daemon.checkNow();
   process.on('SIGHUP', onHup);
+  // Before the pid files exist: `check` may signal as soon as it finds one, and SIGUSR1's
+  // default action would end the daemon.
   process.on('SIGUSR1', onUsr1);
+  const pidFiles = await writePidFiles(initial.apps);
   await daemon.done;
   process.off('SIGHUP', onHup);
   process.off('SIGUSR1', onUsr1);

@@ -27,6 +27,8 @@ export interface AppStatus {
   lastCheck?: CheckRecord;
   lastSuccessAt?: string;
   failing?: FailingRecord;
+  /** Set by a rollback: the release held and the remote versions not redeployed until `resume`. */
+  hold?: { releaseId: string; fromVersions: string[]; at: string };
   /** An update a crash interrupted (settled by the next run). */
   interrupted?: { releaseId: string; version: string; phase: string };
   lastHookOutput: string[];
@@ -66,8 +68,19 @@ async function readAppStatus(app: AppConfig): Promise<AppStatus> {
     ...(state.lastCheck ? { lastCheck: state.lastCheck } : {}),
     ...(state.lastSuccessAt ? { lastSuccessAt: state.lastSuccessAt } : {}),
     ...(state.failing ? { failing: state.failing } : {}),
+    ...(state.hold ? { hold: state.hold } : {}),
     ...(state.inProgress ? { interrupted: { releaseId: state.inProgress.releaseId, version: state.inProgress.version, phase: state.inProgress.phase } } : {}),
     lastHookOutput: state.lastHookOutput ?? [],
-    releases: (await store.list()).map(info),
+    releases: (await store.list()).map(info).sort((a, b) => timeOf(a).localeCompare(timeOf(b))),
   };
+}
+
+/**
+ * When a release was made, for listing oldest first: ids sort by the second only, and two
+ * releases of one second would otherwise sort by their version suffix.
+ */
+function timeOf(r: ReleaseInfo): string {
+  if (r.createdAt) return r.createdAt;
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/.exec(r.id);
+  return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.000Z` : '';
 }

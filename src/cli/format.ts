@@ -21,6 +21,10 @@ function formatApp(s: AppStatus): string {
   if (s.failing) {
     rows.push(['failing', `${s.failing.version}: ${s.failing.failures} failure(s), next try ${s.failing.nextTryAt}`]);
   }
+  if (s.hold) {
+    // Right after a rollback the last check still names the version rolled back from: say it is held.
+    rows.push(['held', `at ${s.hold.releaseId} since ${s.hold.at} by a rollback (not redeploying ${s.hold.fromVersions.join(', ') || 'the version rolled back from'}); repo-deploy resume${s.app === 'default' ? '' : ` ${s.app}`} lifts it`]);
+  }
   if (s.interrupted) rows.push(['interrupted', `${s.interrupted.releaseId} (${s.interrupted.phase}); the next run settles it`]);
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`);

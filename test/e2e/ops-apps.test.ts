@@ -109,3 +109,19 @@ test('-f with two apps: both deployed, exit 0; one blocked -> exit 1 and the oth
   assert.equal(hookRuns(web).filter((h) => h.phase === 'post-update').length, 2);
   for (const line of second.logs) assert.ok(appOf(line) === 'web' || appOf(line) === 'api', `log line without app: ${JSON.stringify(line)}`);
 });
+
+test('named apps without hook settings use <config dir>/NAME/pre-update.d and post-update.d', async () => {
+  const layout = makeAppsLayout(['web', 'api']);
+  const { web, api } = layout.apps as Record<'web' | 'api', (typeof layout.apps)[string]>;
+  // makeAppsLayout puts each app's hook dirs at <config dir>/NAME/…: the defaults, so leave them out.
+  const sections = [web, api].map((a) => `[app ${a.name}]\nremote = ${a.remote}\nlocal = ${a.link}\n`).join('\n');
+  writeFileSync(layout.config, `cache = ${layout.cache}\n${sections}`);
+  writeTree(web.remote, { 'v.txt': 'web v1' });
+  writeTree(api.remote, { 'v.txt': 'api v1' });
+  writeHook(web, 'pre', '10-pre');
+  writeHook(api, 'post', '10-post');
+  const r = await layout.run(['-f']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(hookRuns(web).map((h) => `${h.name} ${h.phase} ${h.release}`), [`10-pre pre-update ${web.currentId()}`]);
+  assert.deepEqual(hookRuns(api).map((h) => `${h.name} ${h.phase} ${h.release}`), [`10-post post-update ${api.currentId()}`]);
+});

@@ -84,6 +84,18 @@ test('status (both apps, text and --json), status APP, releases APP, check-confi
   assert.deepEqual(snapshot([web, api]), before);
 });
 
+test('an unknown app name: exit 2 naming it and the configured apps, never a made-up default app', async () => {
+  const { layout, web } = await deployedApps();
+  const before = snapshot([web]);
+  for (const command of ['status', 'releases', 'rollback', 'resume', 'check']) {
+    const r = await layout.run([command, 'wbe']);
+    assert.equal(r.code, 2, `${command}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, /no app wbe in \S+repo-deploy\.cfg: configured apps are web, api/, command);
+    assert.equal(r.stdout, '', command);
+  }
+  assert.deepEqual(snapshot([web]), before);
+});
+
 test('--help of every operator command: exit 0, usage on stdout; status and releases offer --json', async () => {
   for (const command of ['status', 'releases', 'check-config', 'rollback', 'resume', 'check']) {
     const r = await runCli([command, '--help']);

@@ -48,6 +48,12 @@ test('rollback with the daemon running: hooks run, the version rolled back from 
   assert.deepEqual(readTree(web.link), { 'v.txt': 'web v1' });
   assert.deepEqual(hookRuns(web).slice(hooksBefore).map((h) => `${h.name} ${h.phase} ${h.release}`), [`10-pre pre-update ${v1}`, `10-post post-update ${v1}`]);
   const rolledBackAt = Date.now();
+  // Before the daemon's next check, status already says the app is held and from what.
+  const justHeld = (await layout.status()).web!;
+  assert.equal(justHeld.hold?.releaseId, v1);
+  assert.ok(justHeld.hold?.fromVersions.includes(v2Version), JSON.stringify(justHeld.hold));
+  const heldText = await layout.run(['status', 'web']);
+  assert.match(heldText.stdout, new RegExp(`^held +at ${v1} since \\S+ by a rollback \\(not redeploying [^)]*${v2Version}[^)]*\\); repo-deploy resume web lifts it$`, 'm'));
 
   // Several ticks later the daemon still holds v1 and says so.
   const held = await waitForStatus(layout, 'a held check 3 s after the rollback', (s) => s.lastCheck?.result === 'held' && Date.parse(s.lastCheck.at) > rolledBackAt + 3_000);
@@ -70,6 +76,7 @@ test('rollback with the daemon running: hooks run, the version rolled back from 
   const after = (await layout.status()).web!;
   assert.equal(after.current?.version, v2Version);
   assert.equal(after.previous?.id, v1);
+  assert.equal(after.hold, undefined, 'resume lifted the hold');
   const again = await operate(layout, ['resume', 'web']);
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, /web: was not held/);

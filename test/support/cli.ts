@@ -133,6 +133,7 @@ export interface AppStatusJson {
   lastCheck?: { at: string; result: string; version?: string; error?: string };
   lastSuccessAt?: string;
   failing?: { version: string; failures: number; nextTryAt: string; reason: string };
+  hold?: { releaseId: string; fromVersions: string[]; at: string };
   interrupted?: { releaseId: string };
   lastHookOutput: string[];
   releases: { id: string; version: string; status: string }[];

@@ -108,7 +108,10 @@ export function watchSlotReleases(client: Etcd3, group: string): { next(): Promi
     async stop() {
       wake = null;
       // Detaching a connected watcher waits for etcd's answer; never wait long for it.
-      await Promise.race([watcher.cancel().catch(() => {}), delay(1_000)]);
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, 1_000)));
+      await Promise.race([watcher.cancel().catch(() => {}), bound]);
+      clearTimeout(timer);
     },
   };
 }

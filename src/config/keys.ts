@@ -1,4 +1,5 @@
 import cron from 'node-cron';
+import { parseEndpoints } from '../fleet/keys.js';
 import { parseDuration } from '../util/duration.js';
 
 /**
@@ -86,6 +87,11 @@ const listen: KeySpec['parse'] = (raw) => {
   return m && Number(m[2]) <= 65535 ? ok(m[1] ? raw.trim() : `127.0.0.1:${m[2]}`) : no('PORT or HOST:PORT, e.g. 127.0.0.1:9464');
 };
 
+const etcdEndpoints: KeySpec['parse'] = (raw) => {
+  const parsed = parseEndpoints(raw);
+  return Array.isArray(parsed) ? ok(parsed) : no(parsed.error);
+};
+
 /** The keys, in the order the sample config documents them. */
 export const keySpecs: readonly KeySpec[] = [
   { name: 'remote', aliases: ['repository'], parse: text },
@@ -119,6 +125,17 @@ export const keySpecs: readonly KeySpec[] = [
   { name: 'release-hooks', parse: boolean },
   { name: 'owner', parse: owner },
   { name: 'listen', parse: listen, global: true },
+  { name: 'etcd', parse: etcdEndpoints },
+  { name: 'etcd-user', parse: text },
+  { name: 'etcd-password', parse: text, secret: true },
+  { name: 'etcd-ca', parse: text, path: true },
+  { name: 'etcd-cert', parse: text, path: true },
+  { name: 'etcd-key', parse: text, path: true },
+  { name: 'rollout-group', parse: text },
+  { name: 'max-parallel', parse: positiveInt(1, 100_000) },
+  { name: 'lease-ttl', parse: duration(2000) },
+  { name: 'rollout-unavailable', parse: oneOf('wait', 'deploy') },
+  { name: 'rollout-wait', parse: duration(0) },
 ];
 
 /** Finds the spec for a key name or alias. */

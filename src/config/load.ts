@@ -212,6 +212,21 @@ function buildApp(name: string, layer: RawLayer, configDir: string, issues: Conf
     owner: get<string | undefined>('owner', undefined),
     listen: get<string | undefined>('listen', undefined),
   };
+  if (values.has('etcd')) {
+    const user = get<string | undefined>('etcd-user', undefined);
+    const password = get<string | undefined>('etcd-password', undefined);
+    const tls = { ca: get<string | undefined>('etcd-ca', undefined), cert: get<string | undefined>('etcd-cert', undefined), key: get<string | undefined>('etcd-key', undefined) };
+    app.rollout = {
+      endpoints: get<string[]>('etcd', []),
+      ...(user && password ? { auth: { username: user, password } } : {}),
+      ...(tls.ca || tls.cert || tls.key ? { tls: Object.fromEntries(Object.entries(tls).filter(([, v]) => v)) } : {}),
+      group: get('rollout-group', name),
+      maxParallel: get('max-parallel', 1),
+      leaseTtlMs: get('lease-ttl', 15_000),
+      unavailable: get<'wait' | 'deploy'>('rollout-unavailable', 'wait'),
+      waitMs: get('rollout-wait', 600_000),
+    };
+  }
   checkApp(app, layer, label, sourceOf, issues);
   return app;
 }
@@ -252,6 +267,13 @@ function checkApp(app: AppConfig, layer: RawLayer, label: string, sourceOf: (k: 
   }
   if (app.verify.minisignKey && !/^[A-Za-z0-9+/]{56}$/.test(app.verify.minisignKey)) {
     issue('minisign-key', 'expected the base64 public key line of a minisign .pub file (56 characters, starting RWS)');
+  }
+  if (Boolean(layer.get('etcd-user')) !== Boolean(layer.get('etcd-password'))) {
+    issue(layer.has('etcd-user') ? 'etcd-password' : 'etcd-user', 'etcd-user and etcd-password must be set together', true);
+  }
+  for (const key of ['etcd-ca', 'etcd-cert', 'etcd-key'] as const) {
+    const raw = layer.get(key);
+    if (raw && !isFile(resolve(raw.base, raw.raw))) issue(key, 'file not found: give the path of an existing PEM file');
   }
   if (app.owner && !ownerExists(app.owner)) {
     issue('owner', 'no such user or group on this host: create it, or give an existing user[:group]');

@@ -54,6 +54,24 @@ export interface AppConfig {
   owner?: string;
   /** `host:port` of the health and metrics listener (top level only), off when unset. */
   listen?: string;
+  /** Rolling updates and quarantine through etcd (issue 7); off when `etcd` is unset. */
+  rollout?: RolloutConfig;
+}
+
+/** Fleet coordination settings of one app. */
+export interface RolloutConfig {
+  endpoints: string[];
+  auth?: { username: string; password: string };
+  tls?: { ca?: string; cert?: string; key?: string };
+  /** Hosts sharing slots and quarantine (default: the app name). */
+  group: string;
+  /** Hosts allowed between swap and confirmed success at once. */
+  maxParallel: number;
+  leaseTtlMs: number;
+  /** etcd unreachable: `wait` (do not deploy) or `deploy` (availability over safety). */
+  unavailable: 'wait' | 'deploy';
+  /** How long a run waits for a free slot before giving up (exit 75 for `-f`). */
+  waitMs: number;
 }
 
 /** Limits that protect the host from a hostile or broken remote. */

@@ -4,7 +4,8 @@ import type { AppConfig } from '../config/types.js';
 import { LockBusyError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import { checkOnce, type CheckOutcome } from '../pipeline/check.js';
-import type { PipelineEvents } from '../pipeline/context.js';
+import { openFleet, type PipelineEvents } from '../pipeline/context.js';
+import type { Fleet } from '../fleet/fleet.js';
 
 /** Options for `startDaemon`. */
 export interface DaemonOptions {
@@ -43,6 +44,20 @@ export function startDaemon(options: DaemonOptions): Daemon {
     debug: () => undefined,
   } as never);
   const running = new Map<string, Promise<void>>();
+  // One fleet connection per app, for the daemon's lifetime: its lease carries this agent's
+  // registration between checks.
+  const fleets = new Map<string, Promise<Fleet | undefined>>();
+  const fleetOf = (app: AppConfig) => {
+    if (!fleets.has(app.name)) fleets.set(app.name, openFleet(app, logger));
+    return fleets.get(app.name)!;
+  };
+  /** Forgets the current connections now; closes them once the checks in progress ended. */
+  const closeFleets = async () => {
+    const open = [...fleets.values()];
+    fleets.clear();
+    await Promise.allSettled([...running.values()]);
+    await Promise.allSettled(open.map(async (f) => (await f)?.close()));
+  };
   let tasks: ScheduledTask[] = [];
   let apps: AppConfig[] = [];
 
@@ -58,7 +73,8 @@ export function startDaemon(options: DaemonOptions): Daemon {
         if (signal.aborted) return;
       }
       try {
-        const outcome = await checkOnce({ app, logger, signal, ...(options.events ? { events: options.events } : {}) });
+        const fleet = await fleetOf(app);
+        const outcome = await checkOnce({ app, logger, signal, ...(options.events ? { events: options.events } : {}), ...(fleet ? { fleet } : {}) });
         options.onOutcome?.(outcome);
       } catch (error) {
         // Remote and hook errors are outcomes; what lands here (busy lock, a bug) must still
@@ -86,6 +102,7 @@ export function startDaemon(options: DaemonOptions): Daemon {
       for (const task of tasks) void task.destroy();
       logger.info({ running: [...running.keys()] }, 'stopping, waiting for checks in progress to reach a safe point');
       await Promise.allSettled([...running.values()]);
+      await closeFleets();
       logger.info('stopped');
       resolve();
     };
@@ -98,6 +115,8 @@ export function startDaemon(options: DaemonOptions): Daemon {
       try {
         const config = options.loadConfig();
         logger.info('configuration reloaded');
+        // Fleet settings may have changed; checks in progress keep the connection they hold.
+        void closeFleets();
         schedule(config);
       } catch (error) {
         logger.error({ err: messageOf(error) }, 'configuration not reloaded, keeping the old one');

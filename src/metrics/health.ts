@@ -14,6 +14,8 @@ export const overdueFactor = 3;
 const healthyResults = {
   'up-to-date': true, deployed: true, held: true, stopped: true,
   blocked: false, reverted: false, failed: false, 'backing-off': false,
+  // A quarantined version or a busy rollout leaves the host on its (good) current release.
+  quarantined: true, busy: true,
 } satisfies Record<CheckResult, boolean>;
 
 /** What `/healthz` needs to know about one app. */

@@ -22,6 +22,8 @@ const resultKinds = {
   failed: { deploy: true, success: false, versionIsCurrent: false },
   'backing-off': { deploy: false, success: false, versionIsCurrent: false },
   stopped: { deploy: true, success: false, versionIsCurrent: false },
+  quarantined: { deploy: false, success: false, versionIsCurrent: false },
+  busy: { deploy: true, success: false, versionIsCurrent: false },
 } satisfies Record<CheckResult, { deploy: boolean; success: boolean; versionIsCurrent: boolean }>;
 const allResults = Object.keys(resultKinds) as CheckResult[];
 

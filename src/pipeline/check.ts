@@ -1,5 +1,7 @@
 import { RepoDeployError, UpdateFailedError, messageOf } from '../errors.js';
-import { createRunContext, type RunContext, type RunOptions } from './context.js';
+import { FleetUnavailableError, SlotTimeoutError, VersionQuarantinedError } from '../fleet/errors.js';
+import type { Fleet } from '../fleet/fleet.js';
+import { createRunContext, openFleet, type RunContext, type RunOptions } from './context.js';
 import { deploy } from './deploy.js';
 import { acquireLock } from './lock.js';
 import { planCheck, recordFailure } from './plan.js';
@@ -33,12 +35,30 @@ export interface CheckOptions extends RunOptions {
  */
 export async function checkOnce(options: CheckOptions): Promise<CheckOutcome> {
   const lock = await acquireLock(options.app.deployDir, options.app.name);
+  // A run without a long-lived fleet (`-f`) opens its own and closes it, which also revokes
+  // its lease: its registration and any slot go at once.
+  const ownFleet = options.fleet || options.dryRun ? undefined : await openFleet(options.app, options.logger);
+  const fleet = options.fleet ?? ownFleet;
   try {
-    const ctx = await createRunContext(options);
+    const ctx = await createRunContext({ ...options, ...(fleet ? { fleet } : {}) });
     if (!options.dryRun) await recover(ctx);
-    return await checkLocked(ctx, options.dryRun ?? false);
+    const outcome = await checkLocked(ctx, options.dryRun ?? false);
+    if (fleet && !options.dryRun) await reportToFleet(ctx, fleet, outcome);
+    return outcome;
   } finally {
+    await ownFleet?.close().catch(() => undefined);
     await lock.release();
+  }
+}
+
+/** Registers this agent's version and last check with the fleet (best effort). */
+async function reportToFleet(ctx: RunContext, fleet: Fleet, outcome: CheckOutcome): Promise<void> {
+  const release = outcome.releaseId;
+  const version = release ? ctx.state.releases[release]?.version : undefined;
+  try {
+    await fleet.report({ ...(version ? { version } : {}), ...(release ? { release } : {}), lastCheckAt: ctx.now().toISOString(), result: outcome.result });
+  } catch (error) {
+    ctx.logger.warn({ err: messageOf(error) }, 'could not report to the fleet');
   }
 }
 
@@ -82,6 +102,11 @@ async function checkLocked(ctx: RunContext, dryRun: boolean): Promise<CheckOutco
     return outcome('deployed', { version });
   }
 
+  if (ctx.fleet) {
+    // Checked before fetching, so a quarantined version costs no download and no hooks.
+    const blocked = await fleetGate(ctx, version);
+    if (blocked) return record(outcome(blocked.result, { version, error: blocked.error, ...(link.kind === 'release' ? { releaseId: link.id } : {}) }));
+  }
   log.info({ previous: plan.previous, ...observation.detail }, 'new version, deploying');
   // A new remote version ends a rollback's hold.
   delete state.hold;
@@ -90,11 +115,40 @@ async function checkLocked(ctx: RunContext, dryRun: boolean): Promise<CheckOutco
     if (done.result === 'stopped') return record(outcome('stopped', { version }));
     return record(outcome(done.result, { version, releaseId: done.releaseId }));
   } catch (error) {
+    const current = await ctx.store.current();
+    const where = current.kind === 'release' ? { releaseId: current.id } : {};
+    // Waiting for the fleet is not the version's fault: no back-off, the next check retries.
+    if (error instanceof SlotTimeoutError || error instanceof FleetUnavailableError || error instanceof VersionQuarantinedError) {
+      const result: CheckResult = error instanceof SlotTimeoutError ? 'busy' : error instanceof VersionQuarantinedError ? 'quarantined' : 'failed';
+      log.warn({ err: messageOf(error), result }, 'update not deployed: fleet coordination');
+      return record(outcome(result, { version, error, ...where }));
+    }
     const result: CheckResult = error instanceof UpdateFailedError ? error.reason : 'failed';
     state.failing = recordFailure(state.failing, version, messageOf(error), ctx.now());
     log.error({ err: messageOf(error), result, nextTryAt: state.failing.nextTryAt }, 'update failed');
-    const current = await ctx.store.current();
-    return record(outcome(result, { version, error: asError(error), nextTryAt: state.failing.nextTryAt, ...(current.kind === 'release' ? { releaseId: current.id } : {}) }));
+    return record(outcome(result, { version, error: asError(error), nextTryAt: state.failing.nextTryAt, ...where }));
+  }
+}
+
+/**
+ * Asks the fleet whether `version` may be deployed here: not when another host quarantined it,
+ * nor when etcd cannot be reached and `rollout-unavailable = wait` (we cannot know we may).
+ */
+async function fleetGate(ctx: RunContext, version: string): Promise<{ result: CheckResult; error: Error } | null> {
+  try {
+    const record = await ctx.fleet!.quarantined(version);
+    if (!record) return null;
+    const error = new VersionQuarantinedError(record);
+    ctx.logger.warn({ version, host: record.host, at: record.time, reason: record.reason }, 'version quarantined by the fleet, not deploying it');
+    return { result: 'quarantined', error };
+  } catch (error) {
+    if (!(error instanceof FleetUnavailableError)) throw error;
+    if (ctx.app.rollout?.unavailable === 'deploy') {
+      ctx.logger.warn({ err: messageOf(error) }, 'etcd unreachable; rollout-unavailable = deploy, deploying without coordination');
+      return null;
+    }
+    ctx.logger.error({ err: messageOf(error) }, 'etcd unreachable: not deploying (set rollout-unavailable = deploy to choose availability)');
+    return { result: 'failed', error };
   }
 }
 

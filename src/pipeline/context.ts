@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { AppConfig } from '../config/types.js';
+import type { Fleet } from '../fleet/fleet.js';
 import type { Logger } from '../log.js';
 import { createRemote } from '../remotes/index.js';
 import type { Remote, RemoteContext } from '../remotes/types.js';
@@ -20,6 +21,7 @@ export interface RunContext {
   signal?: AbortSignal;
   now: () => Date;
   events: PipelineEvents;
+  fleet?: Fleet;
   /** Saves `state` atomically. */
   save(): Promise<void>;
 }
@@ -36,6 +38,11 @@ export interface PipelineEvents {
 export interface RunOptions {
   /** Measurements, e.g. for /metrics. */
   events?: PipelineEvents;
+  /**
+   * Fleet coordination for apps with `etcd` set. The daemon passes one that lives as long as it
+   * does (its lease carries the agent's registration); without one, a run opens its own.
+   */
+  fleet?: Fleet;
   app: AppConfig;
   logger: Logger;
   signal?: AbortSignal;
@@ -65,6 +72,7 @@ export async function createRunContext(options: RunOptions): Promise<RunContext>
     ...(options.signal ? { signal: options.signal } : {}),
     now: options.now ?? (() => new Date()),
     events: options.events ?? {},
+    ...(options.fleet ? { fleet: options.fleet } : {}),
     save: () => writeState(path, ctx.state),
   };
   ctx.state.remote = remote.display;
@@ -74,4 +82,12 @@ export async function createRunContext(options: RunOptions): Promise<RunContext>
 /** The cache directory private to one remote: keyed by its URL so two apps never share one. */
 export function remoteCacheDir(app: AppConfig, kind: string): string {
   return join(app.cacheDir, kind, createHash('sha256').update(app.remote).digest('hex').slice(0, 16));
+}
+
+/** Opens the fleet coordination of an app (no etcd request is made until it is used). */
+export async function openFleet(app: AppConfig, logger: Logger): Promise<Fleet | undefined> {
+  if (!app.rollout) return undefined;
+  const { Fleet } = await import('../fleet/fleet.js');
+  const { waitMs: _waitMs, ...rollout } = app.rollout;
+  return Fleet.connect({ ...rollout, agentId: app.id }, logger.child({ app: app.name }));
 }

@@ -3,6 +3,10 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HookError, UpdateFailedError, messageOf } from '../errors.js';
 import { HookRunError, outputTailOf, runHooks, type HookRunResult, type RunHooksOptions } from '../hooks/index.js';
+// Not '../fleet/index.js': that loads the etcd client, which hosts without a fleet never pay for.
+import { VersionQuarantinedError } from '../fleet/errors.js';
+import { enterRollout, leaveRollout, type RolloutDecision } from '../fleet/rollout-gate.js';
+import type { Slot } from '../fleet/types.js';
 import { makeReleaseId } from '../release/release-id.js';
 import { planPrune } from '../release/retention.js';
 import type { LinkState } from '../release/store.js';
@@ -70,7 +74,7 @@ export async function deploy(ctx: RunContext, observation: Observation, link: Li
       throw error;
     }
   }
-  return activate(ctx, ctx.state.inProgress!, { discardOnBlock: true });
+  return activate(ctx, ctx.state.inProgress!, { discardOnBlock: true, coordinate: true });
 }
 
 /**
@@ -78,7 +82,11 @@ export async function deploy(ctx: RunContext, observation: Observation, link: Li
  * (a failure blocks), swap, post-update hooks (a failure reverts). Used for new releases and
  * for rollbacks. `pending` is already recorded in the state.
  */
-export async function activate(ctx: RunContext, pending: InProgressRecord, options: { discardOnBlock: boolean }): Promise<DeployResult> {
+export async function activate(
+  ctx: RunContext,
+  pending: InProgressRecord,
+  options: { discardOnBlock: boolean; coordinate: boolean },
+): Promise<DeployResult> {
   const { store, state, logger } = ctx;
   const { releaseId, version, previous } = pending;
   state.inProgress = pending;
@@ -105,11 +113,39 @@ export async function activate(ctx: RunContext, pending: InProgressRecord, optio
     return { result: 'stopped' };
   }
 
+  // With a fleet, take a rollout slot now: after the pre-update hooks passed, right before
+  // the swap, so at most max-parallel hosts sit between swap and confirmed success.
+  let slot: Slot | null = null;
+  if (options.coordinate && ctx.fleet) {
+    let decision: RolloutDecision;
+    try {
+      decision = await enterRollout(ctx.fleet, version, { ...(ctx.signal ? { signal: ctx.signal } : {}), deadlineMs: ctx.app.rollout!.waitMs }, logger.child({ version }));
+    } catch (error) {
+      await stopHere();
+      if (ctx.signal?.aborted) return { result: 'stopped' };
+      throw error;
+    }
+    if (!decision.proceed) {
+      await stopHere();
+      throw decision.reason === 'quarantined' ? new VersionQuarantinedError(decision.record) : decision.error;
+    }
+    slot = decision.slot;
+  }
+
   state.inProgress = { ...pending, phase: 'swapped' };
   await ctx.save();
   await store.swap(releaseId);
   logger.info({ version, release: releaseId, previous }, 'swapped current to release');
-  return confirm(ctx, state.inProgress);
+  if (!options.coordinate || !ctx.fleet) return confirm(ctx, state.inProgress);
+  try {
+    const result = await confirm(ctx, state.inProgress);
+    await leaveRollout(ctx.fleet, slot, version, { ok: true }, logger);
+    return result;
+  } catch (error) {
+    // A revert quarantines the version for the whole group before the slot is given back.
+    await leaveRollout(ctx.fleet, slot, version, { ok: false, reason: messageOf(error) }, logger);
+    throw error;
+  }
 }
 
 /**

@@ -43,7 +43,7 @@ export async function rollback(options: RollbackOptions): Promise<DeployResult &
       ...(record.contentId ? { contentId: record.contentId } : {}),
       ...(record.detail ? { detail: record.detail } : {}),
     };
-    const result = await activate(ctx, pending, { discardOnBlock: false });
+    const result = await activate(ctx, pending, { discardOnBlock: false, coordinate: false });
     if (result.result === 'deployed') {
       state.hold = { releaseId: target, fromVersions: [...new Set(fromVersions)], at: ctx.now().toISOString() };
       await ctx.save();

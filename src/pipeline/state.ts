@@ -27,7 +27,19 @@ export interface CheckRecord {
 }
 
 /** Outcome names used in state, logs and `status`. */
-export type CheckResult = 'up-to-date' | 'deployed' | 'held' | 'blocked' | 'reverted' | 'failed' | 'backing-off' | 'stopped';
+export type CheckResult =
+  | 'up-to-date'
+  | 'deployed'
+  | 'held'
+  | 'blocked'
+  | 'reverted'
+  | 'failed'
+  | 'backing-off'
+  | 'stopped'
+  /** The fleet quarantined this version (another host reverted it). */
+  | 'quarantined'
+  /** No rollout slot came free in time; retried at the next check. */
+  | 'busy';
 
 /** A version that failed, and when it may be tried again. */
 export interface FailingRecord {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { runDemo } from './cli/demo.js';
+import { runFleetCommand } from './cli/fleet.js';
 import { commandHelp, mainHelp } from './cli/help.js';
 import { appCommands, parseArgs, type ParsedArgs } from './cli/args.js';
 import { removePidFiles, requestCheck, writePidFiles } from './cli/daemon-pid.js';
@@ -80,6 +81,13 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     case 'resume':
     case 'check':
       return operate(args, apps, logger, io);
+    case 'fleet':
+      try {
+        return await runFleetCommand(args.positionals, apps, args.json, logger, io.stdout);
+      } catch (error) {
+        io.stderr(`repo-deploy: ${messageOf(error)}`);
+        return exitCodeOf(error);
+      }
     case 'run':
       if (args.fetch || args.dryRun) return fetchOnce(apps, args, logger, io);
       return daemon(load, logger);

@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.js';
 
 /** Subcommands; anything else in first position is a REMOTE (use `./status` for a path). */
-export const subcommands = ['run', 'status', 'releases', 'check-config', 'rollback', 'resume', 'check', 'demo'] as const;
+export const subcommands = ['run', 'status', 'releases', 'check-config', 'rollback', 'resume', 'check', 'fleet', 'demo'] as const;
 
 /** Subcommands whose single positional may name an app (`rollback web`). */
 export const appCommands: readonly Subcommand[] = ['status', 'releases', 'rollback', 'resume', 'check'];
@@ -96,6 +96,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     out.command = positionals.shift() as Subcommand;
   }
   out.positionals = [...positionals];
+  // `fleet status [APP]`, `fleet clear VERSION [APP]`: words, not REMOTE and LOCAL.
+  if (out.command === 'fleet') return out;
   if (positionals.length > 2) throw new UsageError(`invalid arguments: expected at most REMOTE and LOCAL, got ${positionals.length} (${positionals.slice(2).join(' ')})`);
   const [remote, local] = positionals;
   if (remote !== undefined) {

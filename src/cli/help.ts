@@ -30,6 +30,10 @@ commands:
                         held until the remote's version changes or resume
   resume [APP]          lift a rollback's hold
   check [APP]           ask the running daemon to check now (SIGUSR1)
+  fleet status [APP] [--json]
+                        agents, rollout slots and quarantined versions in etcd
+  fleet clear VERSION [APP]
+                        lift the quarantine of VERSION
   demo [DIR]            try it: deploy a local example remote into DIR (default ./.demo)
 
 exit codes: 0 up to date or deployed; 1 the update failed (fetch, verification, blocked,
@@ -72,5 +76,11 @@ Lifts a rollback's hold: the next check deploys the remote's version again.`,
 Asks the running daemon to check now. The daemon records its pid in
 <deploy dir>/.repo-deploy/daemon.pid; check sends it SIGUSR1, and the daemon checks all its
 apps at once (an unchanged remote costs one request). Exit 1 when no daemon is running.`,
+  fleet: `usage: repo-deploy fleet status [APP] [--json] [options]
+       repo-deploy fleet clear VERSION [APP] [options]
+
+For apps with etcd = URL: status lists every agent of the app's rollout group (version, last
+check), the rollout slots held and the quarantined versions (host, time, reason); clear lifts
+the quarantine of VERSION so hosts deploy it again.`,
   run: mainHelp,
 };

@@ -49,7 +49,6 @@ test('daemon, two apps: api hangs in a post-update hook, web still deploys a new
   assert.deepEqual(deployed('api'), [], 'api never finished while its hook hung');
   // The daemon does not pile up checks of the hung app: it skips them, naming the app.
   await daemon.waitForLog('api tick skipped', (l) => /still running, skipping/.test(l.msg) && appOf(l) === 'api');
-  assert.ok(!daemon.logs.some((l) => /still running, skipping/.test(l.msg) && appOf(l) === 'web'), 'web was never skipped');
 
   // The hang ends (as if the operator killed it): killed by a signal counts as a failure, the
   // first deploy is reverted; the next tick retries and, no longer hanging, deploys.

@@ -46,3 +46,19 @@ function lockName(deployDir: string): string {
   }
   return `\0repo-deploy/${createHash('sha256').update(dir).digest('hex').slice(0, 32)}`;
 }
+
+/**
+ * Like `acquireLock`, but retries for up to `waitMs`: for operator commands (`rollback`,
+ * `resume`) that should not fail because the daemon is in the middle of a routine check.
+ */
+export async function acquireLockWaiting(deployDir: string, app: string, waitMs: number): Promise<Lock> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return await acquireLock(deployDir, app);
+    } catch (error) {
+      if (!(error instanceof LockBusyError) || Date.now() >= deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}

@@ -2,7 +2,10 @@ import { existsSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { createRunContext, type RunOptions } from './context.js';
 import { activate, type DeployResult } from './deploy.js';
-import { acquireLock } from './lock.js';
+import { acquireLockWaiting } from './lock.js';
+
+/** How long an operator command waits for a check in progress to end. */
+const operatorLockWaitMs = 30_000;
 import { recover } from './recover.js';
 
 /** Options for `rollback`. */
@@ -17,7 +20,7 @@ export interface RollbackOptions extends RunOptions {
  * changes again, or `resume` lifts the hold. Throws `UsageError` for an unknown release.
  */
 export async function rollback(options: RollbackOptions): Promise<DeployResult & { from?: string }> {
-  const lock = await acquireLock(options.app.deployDir, options.app.name);
+  const lock = await acquireLockWaiting(options.app.deployDir, options.app.name, operatorLockWaitMs);
   try {
     const ctx = await createRunContext(options);
     await recover(ctx);
@@ -56,7 +59,7 @@ export async function rollback(options: RollbackOptions): Promise<DeployResult &
 
 /** Lifts a rollback's hold, so the next check deploys the remote's version again. */
 export async function resume(options: RunOptions): Promise<boolean> {
-  const lock = await acquireLock(options.app.deployDir, options.app.name);
+  const lock = await acquireLockWaiting(options.app.deployDir, options.app.name, operatorLockWaitMs);
   try {
     const ctx = await createRunContext(options);
     const held = Boolean(ctx.state.hold);

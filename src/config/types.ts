@@ -1,3 +1,5 @@
+import type { FleetConfig } from '../fleet/types.js';
+
 /**
  * The resolved configuration of one app, after flags, `REPO_DEPLOY_*` environment, the config
  * file and defaults have been merged and validated (see `load.ts`). Every module receives the
@@ -58,21 +60,14 @@ export interface AppConfig {
   rollout?: RolloutConfig;
 }
 
-/** Fleet coordination settings of one app. */
-export interface RolloutConfig {
-  endpoints: string[];
-  auth?: { username: string; password: string };
-  tls?: { ca?: string; cert?: string; key?: string };
-  /** Hosts sharing slots and quarantine (default: the app name). */
-  group: string;
-  /** Hosts allowed between swap and confirmed success at once. */
-  maxParallel: number;
-  leaseTtlMs: number;
-  /** etcd unreachable: `wait` (do not deploy) or `deploy` (availability over safety). */
-  unavailable: 'wait' | 'deploy';
+/**
+ * Fleet coordination settings of one app: what `Fleet.connect` takes (the agent id comes from
+ * `id`), plus how long a run waits for a slot.
+ */
+export type RolloutConfig = Omit<FleetConfig, 'agentId' | 'requestTimeoutMs'> & {
   /** How long a run waits for a free slot before giving up (exit 75 for `-f`). */
   waitMs: number;
-}
+};
 
 /** Limits that protect the host from a hostile or broken remote. */
 export interface Limits {

@@ -144,10 +144,12 @@ async function streamEntry(file: PlannedEntry, start: number, ctx: WriteContext,
 }
 
 /**
- * Stored data: two reused buffers, the next chunk read on the thread pool while this one is
- * checked and written. No per-chunk allocation, so RSS stays flat however big the entry.
+ * Reads `size` bytes from `start` through two reused buffers: the next chunk is read on the
+ * thread pool while `handle` checks and writes this one. No per-chunk allocation, so RSS
+ * stays flat however big the entry. `handle` must be done with a chunk when its promise
+ * settles: the buffer is read into again after that.
  */
-async function copyStored(start: number, size: number, ctx: WriteContext, consume: (chunk: Buffer) => void): Promise<void> {
+async function readDoubleBuffered(start: number, size: number, ctx: WriteContext, handle: (chunk: Buffer) => void | Promise<void>): Promise<void> {
   const buffers = [Buffer.allocUnsafe(streamChunk), Buffer.allocUnsafe(streamChunk)];
   const readChunk = (at: number, into: Buffer) => readAsync(ctx.fd, into, 0, Math.min(streamChunk, size - at), start + at);
   let at = 0;
@@ -159,7 +161,7 @@ async function copyStored(start: number, size: number, ctx: WriteContext, consum
       at += bytesRead;
       if (ctx.signal?.aborted) throw ctx.signal.reason;
       if (at < size) pending = readChunk(at, buffers[(turn + 1) % 2]!);
-      consume(buffer.subarray(0, bytesRead));
+      await handle(buffer.subarray(0, bytesRead));
     }
   } finally {
     // The caller closes the archive's fd next: no read may still be using it.
@@ -167,9 +169,14 @@ async function copyStored(start: number, size: number, ctx: WriteContext, consum
   }
 }
 
+/** Stored data, copied as read. */
+function copyStored(start: number, size: number, ctx: WriteContext, consume: (chunk: Buffer) => void): Promise<void> {
+  return readDoubleBuffered(start, size, ctx, consume);
+}
+
 /**
- * Deflated data: the same two reused input buffers, each written to zlib and awaited (the
- * write callback fires once zlib has consumed the chunk) before it is read into again.
+ * Deflated data: each chunk is written to zlib and awaited (the write callback fires once
+ * zlib has consumed it) before its buffer is read into again.
  */
 async function inflateStream(start: number, size: number, ctx: WriteContext, consume: (chunk: Buffer) => void): Promise<void> {
   const inflater = createInflateRaw({ chunkSize: 256 * 1024 });
@@ -188,30 +195,19 @@ async function inflateStream(start: number, size: number, ctx: WriteContext, con
   failed.catch(() => {}); // observed through the races below
   const ended = once(inflater, 'end');
   ended.catch(() => {});
-  const buffers = [Buffer.allocUnsafe(streamChunk), Buffer.allocUnsafe(streamChunk)];
-  const readChunk = (at: number, into: Buffer) => readAsync(ctx.fd, into, 0, Math.min(streamChunk, size - at), start + at);
-  let at = 0;
-  let pending = readChunk(0, buffers[0]!);
   try {
-    for (let turn = 0; at < size; turn++) {
-      const { bytesRead, buffer } = await pending;
-      if (bytesRead === 0) throw new Error('unexpected end of archive');
-      at += bytesRead;
-      if (ctx.signal?.aborted) throw ctx.signal.reason;
-      if (at < size) pending = readChunk(at, buffers[(turn + 1) % 2]!);
+    await readDoubleBuffered(start, size, ctx, async (chunk) => {
       const written = new Promise<void>((resolve, reject) => {
-        inflater.write(buffer.subarray(0, bytesRead), (error) => (error ? reject(error) : resolve()));
+        inflater.write(chunk, (error) => (error ? reject(error) : resolve()));
       });
       written.catch(() => {});
       await Promise.race([written, failed]);
-    }
+    });
     inflater.end();
     await Promise.race([ended, failed]);
   } catch (error) {
     throw consumeError ?? error;
   } finally {
     inflater.destroy();
-    // The caller closes the archive's fd next: no read may still be using it.
-    await pending.catch(() => {});
   }
 }

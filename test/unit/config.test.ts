@@ -3,7 +3,7 @@ import { mkdirSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError, type ConfigIssue } from '../../src/errors.js';
 import { testdir } from '../support/tmp.js';
 
 function load(files: Record<string, string>, extra: Parameters<typeof loadConfig>[0] = {}) {
@@ -75,9 +75,9 @@ test('every error is reported at once, naming file, key, value and what is accep
     assert.equal(error.issues.length, 5);
     assert.match(error.message, /5 problems/);
     for (const key of ['keep', 'hook-timeout', 'schedule', 'frobnicate', 'git-submodules']) {
-      const issue = error.issues.find((i) => i.key === key);
-      assert.ok(issue, `no issue for ${key}`);
-      assert.equal(issue.source, file);
+      const found: ConfigIssue | undefined = error.issues.find((i) => i.key === key);
+      assert.ok(found, `no issue for ${key}`);
+      assert.equal(found.source, file);
     }
     assert.match(error.message, /keep = "many": expected a whole number from 1 to 1000/);
     assert.match(error.message, /hook-timeout = "soon": expected seconds or a duration such as 90s/);

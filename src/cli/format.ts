@@ -1,9 +1,30 @@
 import type { CheckOutcome } from '../pipeline/check.js';
 import type { AppStatus, ReleaseInfo } from '../status.js';
 
-/** Human-readable `status`: one block per app. */
+/** Human-readable `status`: a table of all apps, then one block of details per app. */
 export function formatStatus(statuses: readonly AppStatus[]): string {
-  return statuses.map(formatApp).join('\n\n');
+  return [summaryTable(statuses), ...statuses.map(formatApp)].join('\n\n');
+}
+
+/** One row per app: the facts an operator scans first. */
+function summaryTable(statuses: readonly AppStatus[]): string {
+  const rows = [
+    ['APP', 'CURRENT', 'VERSION', 'LAST CHECK', 'RESULT', 'NEXT TRY'],
+    ...statuses.map((s) => [
+      s.app,
+      s.current?.id ?? (s.linkState === 'release' ? '?' : '-'),
+      shorten(s.current?.version ?? '-'),
+      s.lastCheck?.at ?? 'never',
+      s.hold ? 'held' : (s.lastCheck?.result ?? '-'),
+      s.failing?.nextTryAt ?? '-',
+    ]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+function shorten(version: string): string {
+  return version.length > 24 ? `${version.slice(0, 23)}…` : version;
 }
 
 function formatApp(s: AppStatus): string {

@@ -34,8 +34,13 @@ test('status (both apps, text and --json), status APP, releases APP, check-confi
 
   const text = await layout.run(['status']);
   assert.equal(text.code, 0, text.stderr);
-  const blocks = text.stdout.trim().split('\n\n');
+  const [table, ...blocks] = text.stdout.trim().split('\n\n');
   assert.equal(blocks.length, 2, text.stdout);
+  // A table of all apps first: one row each, current release and last result.
+  const rows = table!.split('\n');
+  assert.match(rows[0]!, /^APP +CURRENT +VERSION +LAST CHECK +RESULT +NEXT TRY$/);
+  assert.match(rows[1]!, new RegExp(`^web +${webV2} +\\S+ +\\S+ +deployed +-$`));
+  assert.match(rows[2]!, new RegExp(`^api +${apiV1} +\\S+ +\\S+ +up-to-date +-$`));
   assert.match(blocks[0]!, /^app +web$/m);
   assert.match(blocks[0]!, new RegExp(`^current +${webV2} \\(version \\S+\\)$`, 'm'));
   assert.match(blocks[0]!, new RegExp(`^previous +${webV1} `, 'm'));

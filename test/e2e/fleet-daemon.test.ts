@@ -40,7 +40,14 @@ test('daemon: with etcd down a new version waits (log, status, /healthz say why)
   await daemon.waitForLog('not deploying for etcd', (l) => daemon.logs.indexOf(l) >= seen && /etcd unreachable: not deploying/.test(l.msg), 20_000);
   assert.equal(h1.layout.currentId(), v1, 'current release kept while etcd is down');
   assert.equal(deployed(), 'v1');
-  const health = await healthz(port);
+  // The log line comes before the check ends (the agent still tries to report to the
+  // fleet, which waits for etcd's request timeout): poll until the outcome is recorded.
+  let health = await healthz(port);
+  const until = Date.now() + 15_000;
+  while (health.code !== 503 && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 200));
+    health = await healthz(port);
+  }
   assert.equal(health.code, 503);
   assert.match(health.body.reason ?? '', /etcd unreachable/);
   assert.match((await statusOf(h1)).lastCheck?.error ?? '', /etcd unreachable/);

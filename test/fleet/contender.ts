@@ -6,21 +6,10 @@
 import { appendFileSync } from 'node:fs';
 import { Fleet } from '../../src/fleet/index.js';
 import { createLogger } from '../../src/log.js';
+import type { ContenderOptions } from './spawn-contender.js';
 
-interface Options {
-  endpoint: string;
-  group: string;
-  agentId: string;
-  maxParallel: number;
-  leaseTtlMs: number;
-  version: string;
-  holdMs: number;
-  recordFile: string;
-  deadlineMs?: number;
-  mode?: 'slot' | 'report';
-}
 
-const options = JSON.parse(process.argv[2]!) as Options;
+const options = JSON.parse(process.argv[2]!) as ContenderOptions;
 const logger = createLogger();
 const fleet = await Fleet.connect(
   {

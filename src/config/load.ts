@@ -3,7 +3,9 @@ import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import ini from 'ini';
-import { ConfigError, type ConfigIssue } from '../errors.js';
+import { ConfigError, messageOf, type ConfigIssue } from '../errors.js';
+import { warnIfSecretsReadable } from '../verify/config-permissions.js';
+import { parseMinisignKey } from '../verify/minisign.js';
 import { createRemote } from '../remotes/index.js';
 import { defaultLimits, type AppConfig } from './types.js';
 import { envNameOf, findKey, keySpecs, type KeySpec } from './keys.js';
@@ -81,10 +83,8 @@ export function loadConfig(inputs: ConfigInputs = {}): LoadedConfig {
   }
   checkDistinctDirs(apps, issues);
   if (issues.length) throw new ConfigError(issues);
-  if (fileResult.path && fileResult.hasSecrets) {
-    const warning = secretsReadableWarning(fileResult.path);
-    if (warning) warnings.push(warning);
-  }
+  const warning = fileResult.path ? warnIfSecretsReadable(fileResult.path, fileResult.hasSecrets) : undefined;
+  if (warning) warnings.push(warning);
   return { ...(fileResult.path ? { file: fileResult.path } : {}), apps, warnings };
 }
 
@@ -261,12 +261,20 @@ function checkApp(app: AppConfig, layer: RawLayer, label: string, sourceOf: (k: 
   }
   if (layer.has('minisign-key-file')) {
     const raw = layer.get('minisign-key-file')!;
-    const key = readMinisignKeyFile(resolve(raw.base, raw.raw));
-    if (key.ok) app.verify.minisignKey = key.value;
-    else issue('minisign-key-file', key.accepted);
+    try {
+      // The whole .pub file is a valid key text for the verifier (it skips the comment line).
+      app.verify.minisignKey = readFileSync(resolve(raw.base, raw.raw), 'utf8');
+    } catch (error) {
+      issue('minisign-key-file', `cannot read the minisign public key file: ${(error as NodeJS.ErrnoException).code ?? messageOf(error)}`);
+    }
   }
-  if (app.verify.minisignKey && !/^[A-Za-z0-9+/]{56}$/.test(app.verify.minisignKey)) {
-    issue('minisign-key', 'expected the base64 public key line of a minisign .pub file (56 characters, starting RWS)');
+  if (app.verify.minisignKey) {
+    // Parsed exactly as the verifier will, so a bad key fails here rather than at the first deploy.
+    try {
+      parseMinisignKey(app.verify.minisignKey);
+    } catch (error) {
+      issue(layer.has('minisign-key-file') ? 'minisign-key-file' : 'minisign-key', messageOf(error));
+    }
   }
   if (Boolean(layer.get('etcd-user')) !== Boolean(layer.get('etcd-password'))) {
     issue(layer.has('etcd-user') ? 'etcd-password' : 'etcd-user', 'etcd-user and etcd-password must be set together', true);
@@ -283,15 +291,6 @@ function checkApp(app: AppConfig, layer: RawLayer, label: string, sourceOf: (k: 
   }
 }
 
-function readMinisignKeyFile(path: string): { ok: true; value: string } | { ok: false; accepted: string } {
-  try {
-    const lines = readFileSync(path, 'utf8').split(/\r?\n/).filter((l) => l.trim() && !l.startsWith('untrusted comment:'));
-    return lines.length ? { ok: true, value: lines[0]!.trim() } : { ok: false, accepted: 'the file holds no public key line' };
-  } catch (error) {
-    return { ok: false, accepted: `cannot read the minisign public key file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
-  }
-}
-
 function checkDistinctDirs(apps: AppConfig[], issues: ConfigIssue[]): void {
   const seen = new Map<string, string>();
   for (const app of apps) {
@@ -301,18 +300,6 @@ function checkDistinctDirs(apps: AppConfig[], issues: ConfigIssue[]): void {
     }
     seen.set(app.deployDir, app.name);
   }
-}
-
-function secretsReadableWarning(path: string): string | undefined {
-  try {
-    const mode = statSync(path).mode;
-    if (mode & 0o044) {
-      return `config file ${path} holds aws-secret-key and is readable by other users: run chmod 600 ${path}`;
-    }
-  } catch {
-    // Unreadable now means it was removed since we read it; nothing to warn about.
-  }
-  return undefined;
 }
 
 /** A relative local path (not a URL, not scp-like `user@host:path`): resolved like other paths. */

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -156,7 +157,23 @@ test('a config holding a secret and readable by others gets a warning naming the
   const dir = testdir({ 'repo-deploy.cfg': 'remote = https://e.com/a.zip\naws-access-key = AKIAEXAMPLE\naws-secret-key = secret123\n' });
   const file = join(dir, 'repo-deploy.cfg');
   chmodSync(file, 0o644);
-  assert.match(loadConfig({ configFile: file, cwd: dir }).warnings.join(), /readable by other users: run chmod 600/);
+  assert.match(loadConfig({ configFile: file, cwd: dir }).warnings.join(), /readable by its group and all users \(mode 0644\); run: chmod 600 /);
   chmodSync(file, 0o600);
   assert.deepEqual(loadConfig({ configFile: file, cwd: dir }).warnings, []);
+});
+
+test('minisign keys are checked at load time, naming the key they came from', () => {
+  const { publicKey } = generateKeyPairSync('ed25519');
+  const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
+  const line = Buffer.concat([Buffer.from('Ed'), Buffer.alloc(8, 7), raw]).toString('base64');
+  const pub = `untrusted comment: minisign public key 0707070707070707\n${line}\n`;
+  const good = load({ 'repo-deploy.cfg': 'remote = https://e.com/a.zip\nminisign-key-file = key.pub\n', 'key.pub': pub });
+  assert.equal(good.config.apps[0]!.verify.minisignKey, pub);
+  assert.equal(load({ 'repo-deploy.cfg': `remote = https://e.com/a.zip\nminisign-key = ${line}\n` }).config.apps[0]!.verify.minisignKey, line);
+  assert.match(issuesOf(() => load({ 'repo-deploy.cfg': 'remote = https://e.com/a.zip\nminisign-key = RWSnotakey\n' }))[0]!, /^minisign-key: pinned minisign key is malformed/);
+  assert.match(
+    issuesOf(() => load({ 'repo-deploy.cfg': 'remote = https://e.com/a.zip\nminisign-key-file = key.pub\n', 'key.pub': 'untrusted comment: x\ngarbage\n' }))[0]!,
+    /^minisign-key-file: pinned minisign key is malformed/,
+  );
+  assert.match(issuesOf(() => load({ 'repo-deploy.cfg': 'remote = https://e.com/a.zip\nminisign-key-file = missing.pub\n' }))[0]!, /^minisign-key-file: cannot read the minisign public key file: ENOENT/);
 });

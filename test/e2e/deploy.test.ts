@@ -2,20 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lstatSync, mkdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hookRuns, makeLayout, readTree, writeHook, type Layout } from '../support/cli.js';
+import { hookRuns, readTree, withSource, writeHook } from '../support/cli.js';
 import { writeTree } from '../support/tmp.js';
 
 // End-to-end: the built CLI deploying a local directory remote, asserting the link, the
 // releases on disk, `status --json` and what hooks left behind.
-
-/** A layout with a source directory holding `files` as the remote. */
-function withSource(files: Record<string, string>): { layout: Layout; remote: string } {
-  const layout = makeLayout();
-  const remote = join(layout.root, 'src');
-  mkdirSync(remote);
-  writeTree(remote, files);
-  return { layout, remote };
-}
 
 test('first deploy: exit 0, current is a relative link to releases/<id>, content right', async () => {
   const { layout, remote } = withSource({ 'index.html': 'v1', 'lib/app.js': 'one' });

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeLayout, runCli, startBackground, type Background, type CliOptions, type CliResult, type Layout } from '../support/cli.js';
+import { makeLayout, runCli, startBackground, type AppStatusJson, type Background, type CliOptions, type CliResult, type Layout } from '../support/cli.js';
 import { testdir, writeTree } from '../support/tmp.js';
 
 /**
@@ -122,4 +122,16 @@ export function maxConcurrent(events: readonly TimelineEvent[]): number {
     max = Math.max(max, now);
   }
   return max;
+}
+
+/** An agent's `status --json` for its one app. */
+export async function statusOf(agent: Agent): Promise<AppStatusJson> {
+  const r = await agent.run(['status', '--json']);
+  if (r.code !== 0) throw new Error(`status of ${agent.id} exited ${r.code}: ${r.stderr}`);
+  return (JSON.parse(r.stdout) as AppStatusJson[])[0]!;
+}
+
+/** The version an agent's `current` serves (every test version writes `v.txt`). */
+export function deployed(agent: Agent): string {
+  return readFileSync(join(agent.layout.link, 'v.txt'), 'utf8');
 }

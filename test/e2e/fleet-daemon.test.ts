@@ -2,20 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, waitFor, type AppStatusJson } from '../support/cli.js';
+import { freePort, waitFor } from '../support/cli.js';
 import { startEtcd } from '../support/etcd.js';
-import { makeFleet, type Agent } from './fleet-agents.js';
+import { makeFleet, statusOf, type Agent } from './fleet-agents.js';
 
 // End-to-end: the daemon through an etcd outage. It keeps serving its current release, says
 // why it does not deploy in its log, `status` and `/healthz`, and deploys once etcd is back.
 
 const etcd = await startEtcd();
-
-async function statusOf(agent: Agent): Promise<AppStatusJson> {
-  const r = await agent.run(['status', '--json']);
-  assert.equal(r.code, 0, r.stderr);
-  return (JSON.parse(r.stdout) as AppStatusJson[])[0]!;
-}
 
 async function healthz(port: number): Promise<{ code: number; body: { status: string; reason?: string } }> {
   const res = await fetch(`http://127.0.0.1:${port}/healthz`);

@@ -2,25 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hookRuns, waitFor, writeHook, type AppStatusJson, type Background } from '../support/cli.js';
+import { hookRuns, waitFor, writeHook, type Background } from '../support/cli.js';
 import { startEtcd } from '../support/etcd.js';
-import { makeFleet, type Agent } from './fleet-agents.js';
+import { deployed, makeFleet, statusOf, type Agent } from './fleet-agents.js';
 
 // End-to-end: what an agent does when it cannot get a rollout slot — etcd stopping while it
 // waits, etcd down before it starts (`rollout-unavailable = wait` and `= deploy`), and the only
 // slot held longer than `rollout-wait`.
 
 const etcd = await startEtcd();
-
-async function statusOf(agent: Agent): Promise<AppStatusJson> {
-  const r = await agent.run(['status', '--json']);
-  assert.equal(r.code, 0, r.stderr);
-  return (JSON.parse(r.stdout) as AppStatusJson[])[0]!;
-}
-
-function deployed(agent: Agent): string {
-  return readFileSync(join(agent.layout.link, 'v.txt'), 'utf8');
-}
 
 /** Starts `agent -f` with a post hook that sleeps until killed; resolves once it is in it. */
 async function holdSlot(agent: Agent): Promise<{ run: Background; kill(): Promise<void> }> {

@@ -1,26 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { hookRuns, writeHook, type AppStatusJson } from '../support/cli.js';
+import { hookRuns, writeHook } from '../support/cli.js';
 import { startEtcd } from '../support/etcd.js';
-import { makeFleet, type Agent } from './fleet-agents.js';
+import { deployed, makeFleet, statusOf, type Agent } from './fleet-agents.js';
 
 // End-to-end quarantine through the built CLI and a real etcd: a version whose post-update
 // hook fails on the first host is reverted there and deployed nowhere else, until an operator
 // lifts the quarantine with `repo-deploy fleet clear`.
 
 const etcd = await startEtcd();
-
-async function statusOf(agent: Agent): Promise<AppStatusJson> {
-  const r = await agent.run(['status', '--json']);
-  assert.equal(r.code, 0, r.stderr);
-  return (JSON.parse(r.stdout) as AppStatusJson[])[0]!;
-}
-
-function deployed(agent: Agent): string {
-  return readFileSync(join(agent.layout.link, 'v.txt'), 'utf8');
-}
 
 interface FleetStatusJson {
   group: string;

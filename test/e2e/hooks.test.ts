@@ -1,20 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hookRuns, makeLayout, readTree, writeHook, type Layout } from '../support/cli.js';
+import { hookRuns, readTree, withSource, writeHook, type Layout } from '../support/cli.js';
 import { writeTree } from '../support/tmp.js';
 
 // End-to-end: pre-update hooks that block, post-update hooks that revert, which hooks run in
 // what order, their environment, working directory and timeout.
-
-function withSource(files: Record<string, string>): { layout: Layout; remote: string } {
-  const layout = makeLayout();
-  const remote = join(layout.root, 'src');
-  mkdirSync(remote);
-  writeTree(remote, files);
-  return { layout, remote };
-}
 
 /** Deploys `v1`, then changes the source to `v2` (not yet deployed). */
 async function deployedV1(): Promise<{ layout: Layout; remote: string; first: string }> {

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSyn
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after } from 'node:test';
-import { testdir } from './tmp.js';
+import { testdir, writeTree } from './tmp.js';
 
 /**
  * Runs the built CLI (`bin/repo-deploy` -> `dist/cli.js`) in child processes for the
@@ -419,4 +419,13 @@ export async function runCliUntilFree(args: readonly string[], options: CliOptio
     if (result.code !== 75 || busy + 1 >= tries) return { ...result, busy };
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A layout whose remote is a local source directory holding `files` (at `<root>/src`). */
+export function withSource(files: Record<string, string>): { layout: Layout; remote: string } {
+  const layout = makeLayout();
+  const remote = join(layout.root, 'src');
+  mkdirSync(remote);
+  writeTree(remote, files);
+  return { layout, remote };
 }

@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 
 /**
  * What an HTTP remote keeps in its cache directory between runs: the validators of the last
@@ -57,16 +55,5 @@ export async function saveState(cacheDir: string, state: HttpCacheState): Promis
   const keep = `sha256-${state.sha256}.zip`;
   for (const name of await readdir(cacheDir)) {
     if (name.startsWith('sha256-') && name.endsWith('.zip') && name !== keep) await rm(join(cacheDir, name), { force: true });
-  }
-}
-
-/** sha256 of the file at `path` (hex), or undefined when it cannot be read. */
-export async function hashFile(path: string): Promise<string | undefined> {
-  const hash = createHash('sha256');
-  try {
-    await pipeline(createReadStream(path), hash);
-    return hash.digest('hex');
-  } catch {
-    return undefined;
   }
 }

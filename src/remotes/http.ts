@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { RemoteError } from '../errors.js';
 import { redactUrl } from '../util/redact.js';
 import { downloadTo, unpackArchive } from './archive.js';
-import { archivePath, hashFile, loadState, saveState, urlKeyOf, type HttpCacheState } from './http-cache.js';
+import { digestFile } from '../verify/digest-file.js';
+import { archivePath, loadState, saveState, urlKeyOf, type HttpCacheState } from './http-cache.js';
 import { httpGet, readSmallBody, type HttpResponse } from './http-request.js';
 import type { FetchResult, Observation, Remote, RemoteConfig, RemoteContext, RemoteKind } from './types.js';
 
@@ -28,6 +29,8 @@ class HttpRemote implements Remote {
   readonly kind = 'http';
   readonly display: string;
   private readonly urlKey: string;
+  /** sha256 of the archive this object stored itself (in this run's check): already verified. */
+  private storedNow: string | undefined;
 
   constructor(private readonly url: string, private readonly config: RemoteConfig) {
     try {
@@ -57,9 +60,10 @@ class HttpRemote implements Remote {
   async fetch(version: string, into: string, ctx: RemoteContext): Promise<FetchResult> {
     let state = await this.cachedState(ctx);
     let bytesDownloaded = 0;
-    // The cache is trusted only if it still hashes to what was recorded: a disk error or a
-    // stray edit must not become a release.
-    if (!state || state.version !== version || (await hashFile(archivePath(ctx.cacheDir, state.sha256))) !== state.sha256) {
+    // An archive left by an earlier run is trusted only if it still hashes to what was
+    // recorded: a disk error or a stray edit must not become a release. One this run's check
+    // just downloaded was hashed while streaming; hashing it again would read it twice.
+    if (!state || state.version !== version || (state.sha256 !== this.storedNow && !(await hashesTo(archivePath(ctx.cacheDir, state.sha256), state.sha256)))) {
       state = await this.store(await this.get(this.url, {}, ctx), ctx);
       bytesDownloaded = state.bytes;
       if (state.version !== version) {
@@ -129,6 +133,7 @@ class HttpRemote implements Remote {
       ...(lastModified ? { lastModified } : {}),
     };
     await saveState(ctx.cacheDir, state);
+    this.storedNow = state.sha256;
     ctx.logger.debug({ url: this.display, version: state.version, bytes: download.bytes }, 'http remote downloaded');
     return state;
   }
@@ -157,4 +162,13 @@ function hintFor(status: number): string {
   if (status === 404 || status === 410) return ': check the URL';
   if (status === 401 || status === 403) return ': check the credentials';
   return '';
+}
+
+/** True when the file at `path` has sha256 `hex` (false when it cannot be read). */
+async function hashesTo(path: string, hex: string): Promise<boolean> {
+  try {
+    return (await digestFile(path, ['sha256'])).sha256?.toString('hex') === hex;
+  } catch {
+    return false;
+  }
 }

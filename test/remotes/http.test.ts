@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createHash } from 'node:crypto';
 import { RemoteError, VerificationError } from '../../src/errors.js';
@@ -82,6 +82,29 @@ test('http: the check is conditional and the fetch reuses its download', async (
     const [conditional] = server.log();
     assert.equal(conditional!.headers['if-none-match'], seen.detail!.etag);
     assert.equal(conditional!.status, 304);
+  });
+});
+
+test('http: an archive cached by an earlier run is re-hashed, and downloaded again when damaged', async () => {
+  await withServer(async (server) => {
+    const body = await zipOfFiles(files);
+    server.put('/app.zip', { body });
+    const ctx = testContext();
+    const seen = await makeTestRemote(`${server.origin}/app.zip`).check(ctx);
+    // Damage the cached archive: same size, one byte flipped (a disk error, a stray edit).
+    const [cached] = readdirSync(ctx.cacheDir).filter((n) => n.startsWith('sha256-') && n.endsWith('.zip'));
+    const path = `${ctx.cacheDir}/${cached}`;
+    const damaged = readFileSync(path);
+    damaged[damaged.length >> 1]! ^= 0xff;
+    writeFileSync(path, damaged);
+    server.resetCounters();
+    // A new run (a new remote object) does not trust what the earlier one left.
+    const into = testdir();
+    const result = await makeTestRemote(`${server.origin}/app.zip`).fetch(seen.version, into, ctx);
+    assert.deepEqual(server.requests(), { count: 1, bodyBytes: body.length });
+    assert.equal(result.bytesDownloaded, body.length);
+    assert.equal(result.contentId, `sha256:${createHash('sha256').update(body).digest('hex')}`);
+    assert.deepEqual(readTree(into), { 'a.txt': 'hello\n', 'run.sh': '#!/bin/sh\n' });
   });
 });
 

@@ -6,6 +6,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { RemoteError, VerificationError } from '../errors.js';
+import { digestFile } from '../verify/digest-file.js';
 import { downloadTo, unpackArchive } from './archive.js';
 import type { FetchResult, Observation, Remote, RemoteConfig, RemoteContext, RemoteKind } from './types.js';
 
@@ -101,13 +102,12 @@ class LocalRemote implements Remote {
     if (cached && cached.size === key.size && cached.mtimeNs === key.mtimeNs && cached.ctimeNs === key.ctimeNs && cached.ino === key.ino) {
       return cached.sha256;
     }
-    const hash = createHash('sha256');
+    let sha256: string;
     try {
-      await pipeline(createReadStream(this.path), hash);
+      sha256 = (await digestFile(this.path, ['sha256'])).sha256!.toString('hex');
     } catch (error) {
       throw new RemoteError(this.display, `cannot read ${this.path}: ${(error as Error).message}`, { cause: error });
     }
-    const sha256 = hash.digest('hex');
     await mkdir(ctx.cacheDir, { recursive: true });
     await writeFile(cacheFile, JSON.stringify({ ...key, sha256 }));
     ctx.logger.debug({ path: this.path, sha256 }, 'hashed local zip');

@@ -59,7 +59,7 @@ async function readAppStatus(app: AppConfig): Promise<AppStatus> {
   const previousId = state.previous && state.previous !== currentId ? state.previous : undefined;
   return {
     app: app.name,
-    remote: state.remote ?? createRemote(app.remote, app).display,
+    remote: createRemote(app.remote, app).display,
     link: app.local,
     linkState: link.kind,
     ...(currentId ? { current: info(currentId) } : {}),

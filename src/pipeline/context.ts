@@ -75,7 +75,6 @@ export async function createRunContext(options: RunOptions): Promise<RunContext>
     ...(options.fleet ? { fleet: options.fleet } : {}),
     save: () => writeState(path, ctx.state),
   };
-  ctx.state.remote = remote.display;
   return ctx;
 }
 

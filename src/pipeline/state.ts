@@ -83,8 +83,6 @@ export interface AppState {
   hold?: { releaseId: string; fromVersions: string[]; at: string };
   /** Tail of the last hook run's output. */
   lastHookOutput?: string[];
-  /** The remote, without credentials. */
-  remote?: string;
 }
 
 /** Path of the state file for a deploy directory. */

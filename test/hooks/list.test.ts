@@ -43,6 +43,13 @@ describe('listHooks', () => {
     for (const suffix of leftovers) assert.match(skipped.get(`10-restart${suffix}`)!, new RegExp(`leftover.*"\\${suffix}"`));
   });
 
+  it('never runs shipped examples, even when someone makes them executable', async () => {
+    const dir = testdir({ '50-restart-unit.example': exe(), '60-wait.sample': exe(), '70-old.disabled': exe(), '80-real': exe() });
+    const listing = await listHooks(dir);
+    assert.deepEqual(listing.run, ['80-real']);
+    assert.deepEqual(listing.skipped.map((s) => s.name).sort(), ['50-restart-unit.example', '60-wait.sample', '70-old.disabled']);
+  });
+
   it('runs executable files and symlinks to them, and says why the rest are ignored', async () => {
     const dir = testdir({
       '10-exe': exe(),

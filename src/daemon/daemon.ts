@@ -74,7 +74,9 @@ export function startDaemon(options: DaemonOptions): Daemon {
       }
       try {
         const fleet = await fleetOf(app);
-        const outcome = await checkOnce({ app, logger, signal, ...(options.events ? { events: options.events } : {}), ...(fleet ? { fleet } : {}) });
+        // Downloads and extraction run in child processes: the daemon lives for months and
+        // must give back what a deploy costs (issue 8: idle RSS).
+        const outcome = await checkOnce({ app, logger, signal, isolate: true, ...(options.events ? { events: options.events } : {}), ...(fleet ? { fleet } : {}) });
         options.onOutcome?.(outcome);
       } catch (error) {
         // Remote and hook errors are outcomes; what lands here (busy lock, a bug) must still

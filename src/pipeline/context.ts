@@ -4,6 +4,7 @@ import type { AppConfig } from '../config/types.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { Logger } from '../log.js';
 import { createRemote } from '../remotes/index.js';
+import { withFetchInChild } from '../remotes/isolated.js';
 import type { Remote, RemoteContext } from '../remotes/types.js';
 import { ReleaseStore } from '../release/store.js';
 import { readState, statePath, writeState, type AppState } from './state.js';
@@ -48,12 +49,18 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Clock, injectable for tests of back-off. */
   now?: () => Date;
+  /**
+   * Move bulk data in child processes (fetches, a check's download): set by long-lived
+   * callers (the daemon), whose memory would otherwise stay at the high-water mark of a deploy.
+   */
+  isolate?: boolean;
 }
 
 /** Builds the context of a run: remote, release store, state (read from disk). */
 export async function createRunContext(options: RunOptions): Promise<RunContext> {
   const { app } = options;
-  const remote = createRemote(app.remote, app);
+  const direct = createRemote(app.remote, app);
+  const remote = options.isolate ? withFetchInChild(direct, app.remote, app) : direct;
   const logger = options.logger.child({ app: app.name });
   const path = statePath(app.deployDir);
   const state = await readState(path);
@@ -66,6 +73,7 @@ export async function createRunContext(options: RunOptions): Promise<RunContext>
       cacheDir: remoteCacheDir(app, remote.kind),
       logger,
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.isolate ? { isolate: true } : {}),
     },
     state,
     statePath: path,

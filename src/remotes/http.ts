@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { RemoteError } from '../errors.js';
 import { redactUrl } from '../util/redact.js';
 import { downloadTo, unpackArchive } from './archive.js';
+import { checkInChild } from './isolated.js';
 import { digestFile } from '../verify/digest-file.js';
 import { archivePath, loadState, saveState, urlKeyOf, type HttpCacheState } from './http-cache.js';
 import { httpGet, readSmallBody, type HttpResponse } from './http-request.js';
@@ -52,6 +53,11 @@ class HttpRemote implements Remote {
       response.body.resume();
       ctx.logger.debug({ url: this.display, version: state.version }, 'http remote not modified');
       return observationOf(state);
+    }
+    if (ctx.isolate) {
+      // A body is coming: a child process asks again and downloads it (see RemoteContext).
+      response.body.destroy();
+      return checkInChild(this.url, this.config, this.display, ctx);
     }
     const stored = await this.store(response, ctx);
     return observationOf(stored);

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { RemoteError } from '../errors.js';
 import { redactUrl } from '../util/redact.js';
 import { downloadTo, unpackArchive } from './archive.js';
+import { checkInChild } from './isolated.js';
 import { cachePaths, dropCacheEntry, readCacheEntry, writeCacheEntry, type S3CacheEntry } from './s3-cache.js';
 import { createS3Client, type S3ClientHandle } from './s3-client.js';
 import { resolveCredentials, type ResolvedCredentials } from './s3-credentials.js';
@@ -18,7 +19,7 @@ import type { FetchResult, Observation, Remote, RemoteConfig, RemoteContext, Rem
 export const s3Kind: RemoteKind = {
   name: 's3',
   matches: isS3Url,
-  create: (url, config) => new S3Remote(parseS3Url(url), config),
+  create: (url, config) => new S3Remote(url, parseS3Url(url), config),
 };
 
 /** Sidecars (`.sha256`, `.minisig`) are a few hundred bytes; anything huge is not one. */
@@ -37,6 +38,8 @@ class S3Remote implements Remote {
   private loggedIdentity?: string;
 
   constructor(
+    /** As configured (it may hold credentials): only ever handed to a child process. */
+    private readonly url: string,
     private readonly location: S3Location,
     private readonly config: RemoteConfig,
   ) {
@@ -56,14 +59,24 @@ class S3Remote implements Remote {
     const cached = await readCacheEntry(ctx.cacheDir);
     const input: GetObjectCommandInput = { Bucket: this.location.bucket, Key: this.location.key };
     if (cached) input.IfNoneMatch = cached.etag;
-    let entry: S3CacheEntry;
+    let response: GetObjectCommandOutput;
     try {
-      const response = await this.get(session, input, ctx);
-      entry = await this.store(response, ctx);
+      response = await this.get(session, input, ctx);
     } catch (error) {
       // The SDK surfaces 304 Not Modified as an exception.
-      if (cached && statusOf(error) === 304) entry = cached;
-      else throw s3RemoteError(error, this.errorContext(session, this.location.key));
+      if (cached && statusOf(error) === 304) return { version: cached.version, detail: this.detail(session, cached) };
+      throw s3RemoteError(error, this.errorContext(session, this.location.key));
+    }
+    if (ctx.isolate) {
+      // A body is coming: a child process asks again and downloads it (see RemoteContext).
+      (response.Body as Readable | undefined)?.destroy();
+      return checkInChild(this.url, this.config, this.display, ctx);
+    }
+    let entry: S3CacheEntry;
+    try {
+      entry = await this.store(response, ctx);
+    } catch (error) {
+      throw s3RemoteError(error, this.errorContext(session, this.location.key));
     }
     return { version: entry.version, detail: this.detail(session, entry) };
   }

@@ -67,6 +67,11 @@ export interface RemoteContext {
   logger: Logger;
   /** Aborted when the agent stops; remotes end their I/O promptly. */
   signal?: AbortSignal;
+  /**
+   * Set in long-lived processes (the daemon): a check that finds a changed body has a child
+   * process download it (`checkInChild`), so the memory that costs goes back to the system.
+   */
+  isolate?: boolean;
 }
 
 /** A remote kind: recognises its URLs and builds a `Remote` for one. */

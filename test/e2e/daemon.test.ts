@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeLayout, readTree, startBackground, type LogLine } from '../support/cli.js';
+import { makeLayout, readTree, runCli, startBackground, type LogLine } from '../support/cli.js';
 import { writeTree } from '../support/tmp.js';
 
 // End-to-end: the daemon (no -f) on a one-second schedule: first deploy at start, picks up a
@@ -14,13 +14,19 @@ test('daemon: deploys, picks up new versions, survives a bad SIGHUP reload, stop
   mkdirSync(remote);
   writeTree(remote, { 'v.txt': 'v1' });
   writeFileSync(layout.config, 'schedule = */1 * * * * *\n');
-  const daemon = startBackground(layout.args(remote), { cwd: layout.root });
+  const daemon = startBackground([...layout.args(remote), '-v'], { cwd: layout.root });
   const deployedCount = () => daemon.logs.filter((l) => l.msg === 'deployed').length;
   const deployedNth = (n: number) => (_line: LogLine) => deployedCount() >= n;
 
   await daemon.waitForLog('first deploy', deployedNth(1));
   assert.deepEqual(readTree(layout.link), { 'v.txt': 'v1' });
   assert.ok(daemon.logs.every((l) => typeof l.level === 'string' && typeof l.msg === 'string'));
+  // The daemon fetches in a child process (issue 8: its memory goes back when the child exits).
+  const fetched = daemon.logs.find((l) => l.msg === 'fetched in a child process');
+  assert.ok(fetched, 'no fetch in a child process logged');
+  assert.equal(fetched.pid, daemon.child.pid);
+  assert.equal(typeof fetched.childPid, 'number');
+  assert.notEqual(fetched.childPid, daemon.child.pid);
 
   writeTree(remote, { 'v.txt': 'v2' });
   await daemon.waitForLog('second deploy', deployedNth(2));
@@ -44,4 +50,16 @@ test('daemon: deploys, picks up new versions, survives a bad SIGHUP reload, stop
   assert.ok(Date.now() - stopAt < 5_000, `stopped in ${Date.now() - stopAt} ms`);
   assert.ok(daemon.logs.some((l) => l.msg === 'stopped'));
   assert.deepEqual(layout.leftovers(), []);
+});
+
+test('a one-shot run (-f) fetches in its own process: it exits anyway, a child would only cost time', async () => {
+  const layout = makeLayout();
+  const remote = join(layout.root, 'src');
+  mkdirSync(remote);
+  writeTree(remote, { 'v.txt': 'v1' });
+  const run = await runCli([...layout.args(remote), '-f', '-v'], { cwd: layout.root });
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(readTree(layout.link), { 'v.txt': 'v1' });
+  assert.ok(run.logs.some((l) => l.msg === 'deployed'));
+  assert.ok(!run.logs.some((l) => l.msg === 'fetched in a child process'));
 });

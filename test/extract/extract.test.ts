@@ -4,13 +4,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { extractZip } from '../../src/extract/zip.js';
 import { VerificationError } from '../../src/errors.js';
 import { defaultLimits } from '../../src/config/types.js';
 import { entryLayout, makeZip, type MakeZipOptions, type ZipEntry } from '../support/zip.js';
-import { testdir, writeTree } from '../support/tmp.js';
+import { snapshot, testdir, writeTree } from '../support/tmp.js';
 
 // zip and unzip come from test/support/tools.mjs (run by the suite); missing, the test fails.
 const limits = defaultLimits;
@@ -24,24 +24,6 @@ async function extract(entries: ZipEntry[] | Buffer, options: MakeZipOptions = {
   return { archive, dest, run: () => extractZip(archive, dest, { limits }) };
 }
 
-/** Every path under `dir` with its type, permission bits, and content or link target. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  (function walk(at: string) {
-    for (const name of readdirSync(at).sort()) {
-      const path = join(at, name);
-      const st = lstatSync(path);
-      const mode = (st.mode & 0o7777).toString(8);
-      const rel = relative(dir, path);
-      if (st.isSymbolicLink()) out[rel] = `link ${readlinkSync(path)}`;
-      else if (st.isDirectory()) {
-        out[rel] = `dir ${mode}`;
-        walk(path);
-      } else out[rel] = `file ${mode} ${readFileSync(path, 'utf8')}`;
-    }
-  })(dir);
-  return out;
-}
 
 test('contents and modes: executables stay executable, 0644 stays, setuid dropped', async () => {
   const { dest, run } = await extract([

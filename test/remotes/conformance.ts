@@ -12,6 +12,7 @@ import { defaultLimits } from '../../src/config/types.js';
 import { RemoteError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { createRemote } from '../../src/remotes/index.js';
+import { withFetchInChild } from '../../src/remotes/isolated.js';
 import type { Remote, RemoteConfig, RemoteContext } from '../../src/remotes/types.js';
 import { testdir } from '../support/tmp.js';
 import yazl from 'yazl';
@@ -260,6 +261,32 @@ export function testRemoteConformance(name: string, makeFixture: () => Promise<R
         });
         const elapsed = Date.now() - started;
         assert.ok(elapsed < 10_000, `took ${elapsed} ms`);
+      });
+    });
+
+    test('daemon mode (fetch and changed bodies in a child process): same versions, files and costs', async () => {
+      await withFixture(makeFixture, async (fx) => {
+        await fx.publish(v1);
+        const direct = await remoteFor(fx.url).check(testContext());
+        const remote = withFetchInChild(remoteFor(fx.url), fx.url, testRemoteConfig(config));
+        const ctx: RemoteContext = { ...testContext(), isolate: true };
+        const first = await remote.check(ctx);
+        assert.equal(first.version, direct.version);
+        const into = testdir();
+        const r1 = await remote.fetch(first.version, into, ctx);
+        assert.deepEqual(readTree(into), textsOf(v1));
+        assert.ok(statSync(join(into, 'bin/start.sh')).mode & 0o100, 'executable lost its x bit');
+        // Unchanged, the check stays in this process and stays cheap.
+        fx.resetCounters();
+        assert.equal((await remote.check(ctx)).version, first.version);
+        if (fx.countsRequests !== false) assert.deepEqual(fx.requests(), { count: 1, bodyBytes: 0 });
+        await fx.publish(v2);
+        const second = await remote.check(ctx);
+        assert.notEqual(second.version, first.version);
+        const next = testdir();
+        const r2 = await remote.fetch(second.version, next, ctx);
+        assert.deepEqual(readTree(next), textsOf(v2));
+        assert.notEqual(r2.contentId, r1.contentId);
       });
     });
 

@@ -1,6 +1,6 @@
-import { mkdtempSync, mkdirSync, writeFileSync, chmodSync, symlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, chmodSync, symlinkSync, rmSync, lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { after } from 'node:test';
 
 /** A file in a fixture: text, or text with a mode, or a symlink. */
@@ -28,4 +28,23 @@ export function testdir(files: Record<string, FixtureEntry> = {}): string {
   writeTree(dir, files);
   after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** Every path under `dir` with its type, permission bits, and content or link target. */
+export function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  (function walk(at: string) {
+    for (const name of readdirSync(at).sort()) {
+      const path = join(at, name);
+      const st = lstatSync(path);
+      const mode = (st.mode & 0o7777).toString(8);
+      const rel = relative(dir, path);
+      if (st.isSymbolicLink()) out[rel] = `link ${readlinkSync(path)}`;
+      else if (st.isDirectory()) {
+        out[rel] = `dir ${mode}`;
+        walk(path);
+      } else out[rel] = `file ${mode} ${readFileSync(path, 'utf8')}`;
+    }
+  })(dir);
+  return out;
 }

@@ -6,7 +6,8 @@ import { makeLayout, readTree, startBackground, waitFor, writeHook, type LogLine
 import { makeZip, type ZipEntry } from '../support/zip.js';
 
 // End-to-end crash safety (DESIGN §8): a deploy of a 1,200-file zip with a slowish post hook
-// is killed with SIGKILL at random moments, alternating between two versions. After every
+// is killed with SIGKILL at random moments, alternating between two versions, by `-f` and
+// (every third run) by the daemon, whose fetch runs in a child process. After every
 // kill `current` is missing only if nothing was ever deployed, and otherwise points at a
 // complete release of one of the two versions; the next normal run settles everything.
 
@@ -72,7 +73,10 @@ test('crash safety: SIGKILL at random points never leaves current broken', async
     const n = i % 2;
     publish(n);
     const delay = Math.floor(Math.random() * windowMs);
-    const run = startBackground([...layout.args(remote), '-f'], { cwd: layout.root });
+    // Every third run is the daemon, whose fetch runs in a child process: killing the daemon
+    // must leave nothing behind either (the orphaned child stops writing and exits).
+    const daemon = i % 3 === 1;
+    const run = startBackground([...layout.args(remote), ...(daemon ? [] : ['-f'])], { cwd: layout.root });
     // Mostly from the first log line (the update itself); sometimes from the spawn, to also
     // hit start-up and the recovery of the previous kill.
     const fromSpawn = i % 5 === 4;
@@ -84,7 +88,7 @@ test('crash safety: SIGKILL at random points never leaves current broken', async
     lastSteps.set(step, (lastSteps.get(step) ?? 0) + 1);
     if (step !== 'not started' && step !== 'finished') midUpdate++;
 
-    const when = `kill ${i} ${delay} ms after the ${fromSpawn ? 'spawn' : 'first log line'} (last step: ${step})`;
+    const when = `kill ${i} of ${daemon ? 'the daemon' : '-f'} ${delay} ms after the ${fromSpawn ? 'spawn' : 'first log line'} (last step: ${step})`;
     const seen = currentVersion(when);
     if (seen === null) assert.equal(everDeployed, false, `${when}: current missing after a deploy`);
     else everDeployed = true;

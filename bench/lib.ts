@@ -90,8 +90,8 @@ export async function buildCli(): Promise<void> {
 
 /**
  * Variables of an interactive shell (and of `npm run`, which sets `EDITOR`) that a systemd
- * service does not have. simple-git refuses to run git while any of them is set, so the git
- * remote fails under them; the bench measures the agent as it runs on a host, without them.
+ * service does not have: the bench measures the agent and the baselines as they run on a
+ * host, without them.
  */
 const shellOnly = ['EDITOR', 'VISUAL', 'PAGER', 'GIT_EDITOR', 'GIT_PAGER', 'GIT_ASKPASS', 'SSH_ASKPASS', 'GIT_SEQUENCE_EDITOR'];
 let warnedShellOnly = false;
@@ -107,7 +107,7 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   }
   if (dropped.length && !warnedShellOnly) {
     warnedShellOnly = true;
-    progress(`note: running the agent without ${dropped.join(', ')} (a service has none; simple-git refuses to run git with them)`);
+    progress(`note: running the agent without ${dropped.join(', ')} (a service has none)`);
   }
   return { ...env, ...extra };
 }

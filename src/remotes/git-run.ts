@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { simpleGit, GitPluginError } from 'simple-git';
 import { RemoteError } from '../errors.js';
 import { formatDuration } from '../util/duration.js';
 import { redactText } from '../util/redact.js';
@@ -64,33 +63,26 @@ export function createGitRunner(options: GitRunnerOptions): GitRunner {
   const display = options.location.display;
   return async (args, command = {}) => {
     const limit = command.local ? Math.max(block, localTimeoutMs) : block;
-    const git = simpleGit({
-      baseDir: options.cwd,
-      timeout: { block: limit },
-      ...(options.signal ? { abort: options.signal } : {}),
-      // We set these variables ourselves (the SSH command from the config, URL rewriting for
-      // credentials); the operator's GIT_CONFIG_GLOBAL/SYSTEM paths are honoured.
-      unsafe: { allowUnsafeSshCommand: true, allowUnsafeConfigEnvCount: true, allowUnsafeConfigPaths: true },
-      // simple-git treats a non-zero exit with an empty stderr as success; we never do.
-      errors: (error, result) => error ?? (result.exitCode === 0 ? undefined : new Error(Buffer.concat(result.stdErr).toString() || `exit status ${result.exitCode}`)),
-    });
     const fullEnv = { ...env, ...(command.gitDir ? { GIT_DIR: command.gitDir } : {}), ...command.env };
     try {
-      // simple-git can neither feed standard input nor return raw bytes.
-      if (command.input !== undefined || command.encoding === 'latin1') {
-        return await spawnGit(args, { cwd: options.cwd, env: fullEnv, limit, signal: options.signal, input: command.input, encoding: command.encoding ?? 'utf8' });
-      }
-      return await git.env(fullEnv).raw(args);
+      return await spawnGit(args, { cwd: options.cwd, env: fullEnv, limit, signal: options.signal, input: command.input, encoding: command.encoding ?? 'utf8' });
     } catch (error) {
       throw toRemoteError(error, args[0] ?? 'git', limit, display, options.location.secrets);
     }
   };
 }
 
+/** A git command we ended: silent for too long, or the agent is stopping. */
+class GitStopped extends Error {
+  constructor(readonly reason: 'timeout' | 'abort') {
+    super(reason === 'timeout' ? 'timed out' : 'aborted');
+  }
+}
+
 /** True when `error` came from our timeout or from the agent stopping: retrying won't help. */
 export function isTimeoutOrAbort(error: unknown): boolean {
   const cause = error instanceof RemoteError ? error.cause : error;
-  return cause instanceof GitPluginError && (cause.plugin === 'timeout' || cause.plugin === 'abort');
+  return cause instanceof GitStopped;
 }
 
 /** Removes credentials from text git printed (URLs with user:password, known secrets). */
@@ -105,19 +97,20 @@ export function scrubGitText(text: string, secrets: readonly string[]): string {
 interface SpawnOptions {
   cwd: string;
   env: Record<string, string>;
-  /** Silence allowed, as simple-git's block timeout: reset by any output. */
+  /** Silence allowed: reset by any output. */
   limit: number;
   signal: AbortSignal | undefined;
   input: string | undefined;
   encoding: 'utf8' | 'latin1';
 }
 
-// Failures are raised as simple-git's would be (a timeout or an abort as a GitPluginError), so
-// `toRemoteError` and `isTimeoutOrAbort` treat both paths alike.
+// git straight from child_process, not through simple-git: simple-git waits a fixed 50 ms after
+// every command that printed nothing (`cat-file -e`, `read-tree`, `checkout-index`), which was
+// a quarter of a git deploy; it can neither feed standard input nor return raw bytes either.
 function spawnGit(args: string[], options: SpawnOptions): Promise<string> {
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) {
-      reject(new GitPluginError(undefined, 'abort', 'aborted'));
+      reject(new GitStopped('abort'));
       return;
     }
     const child = spawn('git', args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -128,12 +121,12 @@ function spawnGit(args: string[], options: SpawnOptions): Promise<string> {
       failure ??= error;
       child.kill('SIGKILL');
     };
-    let timer = setTimeout(() => stop(new GitPluginError(undefined, 'timeout', 'timed out')), options.limit);
+    let timer = setTimeout(() => stop(new GitStopped('timeout')), options.limit);
     const alive = () => {
       clearTimeout(timer);
-      timer = setTimeout(() => stop(new GitPluginError(undefined, 'timeout', 'timed out')), options.limit);
+      timer = setTimeout(() => stop(new GitStopped('timeout')), options.limit);
     };
-    const onAbort = () => stop(new GitPluginError(undefined, 'abort', 'aborted'));
+    const onAbort = () => stop(new GitStopped('abort'));
     options.signal?.addEventListener('abort', onAbort, { once: true });
     child.stdout.on('data', (chunk: Buffer) => (out.push(chunk), alive()));
     child.stderr.on('data', (chunk: Buffer) => (err.push(chunk), alive()));
@@ -157,10 +150,10 @@ function spawnGit(args: string[], options: SpawnOptions): Promise<string> {
 }
 
 function toRemoteError(error: unknown, sub: string, block: number, display: string, secrets: readonly string[]): RemoteError {
-  if (error instanceof GitPluginError && error.plugin === 'timeout') {
+  if (error instanceof GitStopped && error.reason === 'timeout') {
     return new RemoteError(display, `git ${sub} timed out: no answer for ${formatDuration(block)}`, { cause: error });
   }
-  if (error instanceof GitPluginError && error.plugin === 'abort') {
+  if (error instanceof GitStopped && error.reason === 'abort') {
     return new RemoteError(display, `git ${sub} aborted: the agent is stopping`, { cause: error });
   }
   const text = scrubGitText(error instanceof Error ? error.message : String(error), secrets);
@@ -173,8 +166,8 @@ function gitEnv(options: GitRunnerOptions): Record<string, string> {
   for (const [key, value] of Object.entries(process.env)) {
     // A repository or index inherited from a hook's environment must never be touched.
     // Editors, pagers and askpass programs are for people at a terminal: the agent never
-    // prompts (GIT_TERMINAL_PROMPT=0), and simple-git refuses to run git at all while they are
-    // set, so an operator's `PAGER=less` would otherwise break every git remote.
+    // prompts (GIT_TERMINAL_PROMPT=0), and an askpass program could still open a window or
+    // wait for an answer nobody gives.
     if (value !== undefined && !/^(GIT_(DIR|WORK_TREE|INDEX_FILE|OBJECT_DIRECTORY|ALTERNATE_OBJECT_DIRECTORIES|NAMESPACE|COMMON_DIR|PAGER|EDITOR|ASKPASS|SEQUENCE_EDITOR)|EDITOR|VISUAL|PAGER|SSH_ASKPASS)$/.test(key)) {
       env[key] = value;
     }

@@ -6,9 +6,9 @@ import { gitKind } from '../../src/remotes/git.js';
 import { gitConfig, gitContext, releaseDir } from '../support/git-context.js';
 import { TestRepo } from '../support/git-repos.js';
 
-// An operator's interactive environment (npm itself sets EDITOR) must not break git remotes:
-// simple-git refuses to run git while editor, pager or askpass variables are set. Each test
-// file runs in its own process, so setting them here touches nothing else.
+// An operator's interactive environment (npm itself sets EDITOR) must not break git remotes,
+// nor make git wait for an askpass program. Each test file runs in its own process, so setting
+// them here touches nothing else.
 test('git remote works with EDITOR, PAGER, GIT_PAGER, GIT_ASKPASS and SSH_ASKPASS set', async () => {
   Object.assign(process.env, { EDITOR: 'vi', VISUAL: 'vi', PAGER: 'less', GIT_PAGER: 'less', GIT_ASKPASS: '/bin/false', SSH_ASKPASS: '/bin/false' });
   const repo = TestRepo.create();

@@ -9,14 +9,13 @@ import type { AppConfig } from './config/types.js';
 import { resume, rollback } from './pipeline/rollback.js';
 import { formatOutcome, formatReleases, formatStatus } from './cli/format.js';
 import { loadConfig, type LoadedConfig } from './config/load.js';
-import { startDaemon } from './daemon/daemon.js';
 import { ExitCode, LockBusyError, UsageError, exitCodeOf, messageOf } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { checkOnce, exitCodeOfOutcome, type CheckOutcome } from './pipeline/check.js';
 import { readStatus } from './status.js';
-import { AgentMetrics } from './metrics/registry.js';
-import { HealthTracker } from './metrics/health.js';
-import { startMetricsServer } from './metrics/server.js';
+import type { AgentMetrics } from './metrics/registry.js';
+import type { HealthTracker } from './metrics/health.js';
+import type { MetricsServer } from './metrics/server.js';
 
 /** Where the CLI writes; injectable so tests can run it in-process. */
 export interface CliIo {
@@ -186,14 +185,11 @@ async function daemon(load: () => LoadedConfig, logger: Logger): Promise<number>
   const stop = stopSignal(logger);
   const initial = load();
   const listen = initial.apps[0]?.listen;
-  const metrics = listen ? new AgentMetrics() : undefined;
-  const health = listen ? new HealthTracker(initial.apps.map((a) => ({ name: a.name, schedule: a.schedule }))) : undefined;
-  let server: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
-  if (listen && metrics && health) {
-    for (const status of await readStatus(initial.apps)) metrics.seed(status);
-    server = await startMetricsServer({ listen, metrics, health: () => health.report(), logger });
-    logger.info({ address: server.address }, 'health and metrics listening');
-  }
+  // Loaded here, not at the top: a `-f` run from a timer never pays for the daemon's modules,
+  // nor a run without `listen` for the metrics (prom-client, ~40 ms of start-up).
+  const { startDaemon } = await import('./daemon/daemon.js');
+  const observed = listen ? await startObserving(listen, initial.apps, logger) : undefined;
+  const { metrics, health, server } = observed ?? {};
   const daemon = startDaemon({
     loadConfig: () => {
       const config = load();
@@ -229,6 +225,17 @@ async function daemon(load: () => LoadedConfig, logger: Logger): Promise<number>
   await removePidFiles(pidFiles);
   stop.dispose();
   return ExitCode.ok;
+}
+
+/** The metrics and health listener of the daemon (`listen`), seeded from the apps' state. */
+async function startObserving(listen: string, apps: AppConfig[], logger: Logger): Promise<{ metrics: AgentMetrics; health: HealthTracker; server: MetricsServer }> {
+  const [{ AgentMetrics }, { HealthTracker }, { startMetricsServer }] = await Promise.all([import('./metrics/registry.js'), import('./metrics/health.js'), import('./metrics/server.js')]);
+  const metrics = new AgentMetrics();
+  const health = new HealthTracker(apps.map((a) => ({ name: a.name, schedule: a.schedule })));
+  for (const status of await readStatus(apps)) metrics.seed(status);
+  const server = await startMetricsServer({ listen, metrics, health: () => health.report(), logger });
+  logger.info({ address: server.address }, 'health and metrics listening');
+  return { metrics, health, server };
 }
 
 /** SIGTERM / SIGINT abort the run; a second one exits at once. */

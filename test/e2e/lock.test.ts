@@ -2,21 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hookRuns, makeLayout, readTree, startBackground, waitFor, writeHook } from '../support/cli.js';
+import { alive, hookRuns, makeLayout, readTree, startBackground, waitFor, writeHook } from '../support/cli.js';
 import { writeTree } from '../support/tmp.js';
 
 // End-to-end: one run at a time per app. A second -f is refused with exit 75 at once; after
 // `kill -9` of the holder the next run takes the lock and cleans up what was left.
-
-/** True while process `pid` exists. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('lock: a second -f exits 75 at once; after kill -9 of the first a new -f cleans up and deploys', async () => {
   const layout = makeLayout();

@@ -13,6 +13,7 @@ import { RemoteError, VerificationError } from '../../src/errors.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import { withFetchInChild } from '../../src/remotes/isolated.js';
 import type { Remote, RemoteContext } from '../../src/remotes/types.js';
+import { alive } from '../support/cli.js';
 import { startHttpServer } from '../support/http-server.js';
 import { snapshot, testdir } from '../support/tmp.js';
 import { makeZip, type ZipEntry } from '../support/zip.js';
@@ -42,15 +43,6 @@ function emptyDir(): string {
   const dir = join(testdir(), 'release');
   mkdirSync(dir);
   return dir;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Pids of the remote-job children of `parent` (not tsx's esbuild service, also a child). */

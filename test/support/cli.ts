@@ -429,3 +429,13 @@ export function withSource(files: Record<string, string>): { layout: Layout; rem
   writeTree(remote, files);
   return { layout, remote };
 }
+
+/** True while process `pid` exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -27,7 +27,8 @@ function makeKey(dir: string, name: string): { pub: string; sec: string; line: s
   const r = minisign(['-G', '-W', '-p', pub, '-s', sec], dir);
   assert.equal(r.status, 0, r.out);
   const [comment, line] = readFileSync(pub, 'utf8').trim().split('\n');
-  return { pub, sec, line: line!, keyId: /([0-9A-F]{16})\s*$/.exec(comment!)![1]! };
+  // minisign prints the id without leading zeros (printf %llX): one key in 16 has fewer digits.
+  return { pub, sec, line: line!, keyId: /([0-9A-F]{1,16})\s*$/.exec(comment!)![1]!.padStart(16, '0') };
 }
 
 function sign(dir: string, sec: string, file: string, opts: { legacy?: boolean; comment?: string } = {}): void {

@@ -48,6 +48,9 @@ export interface GitCommandOptions {
   encoding?: 'utf8' | 'latin1';
 }
 
+/** After git exits, how long its output may take to drain before its status decides. */
+const exitDrainMs = 1000;
+
 /** Silence allowed to a local command before it is considered stuck. */
 export const localTimeoutMs = 10 * 60_000;
 
@@ -139,13 +142,28 @@ function spawnGit(args: string[], options: SpawnOptions): Promise<string> {
       options.signal?.removeEventListener('abort', onAbort);
       reject(failure ?? error);
     });
-    child.once('close', (code) => {
+    const settle = (code: number | null, signal: NodeJS.Signals | null) => {
       clearTimeout(timer);
+      clearTimeout(drain);
       options.signal?.removeEventListener('abort', onAbort);
       if (failure) reject(failure);
-      else if (code !== 0) reject(new Error(Buffer.concat(err).toString() || `exit status ${code}`));
+      else if (code !== 0) reject(new Error(Buffer.concat(err).toString() || (signal ? `killed by ${signal}` : `exit status ${code}`)));
       else resolve(Buffer.concat(out).toString(options.encoding));
+    };
+    let drain: NodeJS.Timeout | undefined;
+    // Normally 'close' follows 'exit' at once. A process git left behind holding its output
+    // (an ssh connection master, a credential helper) must not hold the check, and the lock,
+    // for ever: after git's exit its output gets a moment to drain, then the status decides.
+    child.once('exit', (code, signal) => {
+      // git has answered: silence from here on is the leftover process's, not git's.
+      clearTimeout(timer);
+      drain = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        settle(code, signal);
+      }, exitDrainMs);
     });
+    child.once('close', (code, signal) => settle(code, signal));
   });
 }
 

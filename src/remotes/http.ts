@@ -57,6 +57,9 @@ class HttpRemote implements Remote {
     if (ctx.isolate) {
       // A body is coming: a child process asks again and downloads it (see RemoteContext).
       response.body.destroy();
+      // Unless it is the cached one again (a server that ignores conditional requests): idle
+      // checks must not cost a child and a download each.
+      if (state && sameValidators(state, response.headers)) return observationOf(state);
       return checkInChild(this.url, this.config, this.display, ctx);
     }
     const stored = await this.store(response, ctx);
@@ -155,6 +158,13 @@ function versionOf(etag: string | undefined, length: number | undefined, lastMod
     return `meta:${createHash('sha256').update(`${length ?? ''}\0${lastModified}`).digest('hex').slice(0, 32)}`;
   }
   return `sha256:${sha256}`;
+}
+
+/** True when a 200's validators are those of the cached download (never without any). */
+function sameValidators(state: HttpCacheState, headers: HttpResponse['headers']): boolean {
+  if (state.etag) return headers.etag === state.etag;
+  const length = headers['content-length'];
+  return state.lastModified !== undefined && headers['last-modified'] === state.lastModified && length === String(state.bytes);
 }
 
 function observationOf(state: HttpCacheState): Observation {

@@ -70,6 +70,10 @@ class S3Remote implements Remote {
     if (ctx.isolate) {
       // A body is coming: a child process asks again and downloads it (see RemoteContext).
       (response.Body as Readable | undefined)?.destroy();
+      // Unless it is the cached one again (a store that ignores If-None-Match).
+      if (cached && response.ETag === cached.etag && versionOf(response).version === cached.version) {
+        return { version: cached.version, detail: this.detail(session, cached) };
+      }
       return checkInChild(this.url, this.config, this.display, ctx);
     }
     let entry: S3CacheEntry;
@@ -147,9 +151,7 @@ class S3Remote implements Remote {
       body?.destroy();
       throw new RemoteError(this.display, `s3 response for key "${this.location.key}" has no ${body ? 'etag' : 'body'}`);
     }
-    // "null" is the VersionId of objects written while versioning was off or suspended; it is
-    // reused by every such overwrite, so it says nothing about the content: use the ETag.
-    const versionId = response.VersionId && response.VersionId !== 'null' ? response.VersionId : undefined;
+    const { versionId } = versionOf(response);
     const version = versionId ?? etag;
     if (expected !== undefined && version !== expected) {
       body.destroy();
@@ -229,4 +231,12 @@ class S3Remote implements Remote {
     if (endpoint) detail.endpoint = endpoint;
     return detail;
   }
+}
+
+/** The version of a GetObject answer: its VersionId when versioned, else its ETag. */
+function versionOf(response: GetObjectCommandOutput): { version: string | undefined; versionId: string | undefined } {
+  // "null" is the VersionId of objects written while versioning was off or suspended; it is
+  // reused by every such overwrite, so it says nothing about the content: use the ETag.
+  const versionId = response.VersionId && response.VersionId !== 'null' ? response.VersionId : undefined;
+  return { version: versionId ?? response.ETag, versionId };
 }

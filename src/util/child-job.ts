@@ -99,8 +99,8 @@ export async function runChildJob<T>(entry: string, job: unknown, options: Child
 
 /**
  * The child's side: takes one job, runs `handler`, answers, and lets the process end. SIGTERM
- * (the parent stopping) and the parent's death abort the handler's signal: nobody wants the
- * result any more, and whatever it was writing is cleaned up by the next run.
+ * (the parent stopping) aborts the handler's signal; the parent's death ends the process. Either
+ * way nobody wants the result any more, and what it was writing is cleaned up by the next run.
  */
 export function serveChildJob(handler: (job: never, tools: { signal: AbortSignal; logger: Logger }) => Promise<unknown>): void {
   const controller = new AbortController();
@@ -110,7 +110,9 @@ export function serveChildJob(handler: (job: never, tools: { signal: AbortSignal
     setTimeout(() => process.exit(1), stopGraceMs).unref();
   };
   process.once('SIGTERM', () => stop('stopped by the agent'));
-  process.once('disconnect', () => stop('the agent is gone'));
+  // The agent gone (killed), its lock is free and the next run may already be recovering:
+  // stop writing at once. Also how the process ends after answering.
+  process.once('disconnect', () => process.exit());
   process.once('message', (envelope: Envelope) => {
     const logger = createLogger({ destination: relayDestination() });
     logger.level = envelope.level;

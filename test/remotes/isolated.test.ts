@@ -5,6 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -243,5 +245,33 @@ test('a child whose parent is killed stops writing and exits', async () => {
     assert.ok(settled < 4000, `stopped before the end (${settled} of 4000 small files)`);
   } finally {
     parent.kill('SIGKILL');
+  }
+});
+
+test('a server that ignores conditional requests costs no child and no download when nothing changed', async () => {
+  const body = await makeZip(entries);
+  let requests = 0;
+  // Always 200 with the full body, whatever If-None-Match says.
+  const server = createServer((_req, res) => {
+    requests++;
+    res.writeHead(200, { etag: '"same"', 'content-length': body.length });
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/app.zip`;
+    const { logger, lines } = capturingLogger();
+    const ctx = daemonContext(logger);
+    const remote = isolatedRemote(url);
+    const first = await remote.check(ctx);
+    assert.equal(lines.filter((l) => l.msg === 'http remote downloaded').length, 1);
+    requests = 0;
+    const again = await remote.check(ctx);
+    assert.deepEqual(again, first);
+    assert.equal(requests, 1, 'one request, its body dropped');
+    assert.equal(lines.filter((l) => l.msg === 'http remote downloaded').length, 1, 'no child downloaded it again');
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
   }
 });

@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeTextTree } from './data.js';
-import { cleanEnv, deployPhases, emptyHookDirs, expectVersion, progress, round, run, runCli, scratch, sh, type DeployPhases } from './lib.js';
+import { bestRounds, cleanEnv, deployPhases, emptyHookDirs, expectVersion, progress, round, run, runCli, scratch, sh, type DeployPhases } from './lib.js';
 import { startGitDaemon, startGitProxy } from './servers.js';
 
 /** Options for `benchGit`. */
@@ -100,9 +100,7 @@ export async function benchGit(options: GitBenchOptions = {}): Promise<GitBenchR
     const seen = { ...proxy.counters };
     if (!/up to date/.test(idle.stdout)) progress(`warning: the idle git check did not say "up to date": ${idle.stdout.trim()}`);
     progress(`git idle check: ${(idle.seconds * 1000).toFixed(0)} ms, ${seen.connections} connection(s): ${seen.lsRefs} ls-refs, ${seen.fetches} fetch(es)`);
-    const best = { agent: Math.min(...agent), baseline: Math.min(...baseline) };
-    const bestPhases = phases[agent.indexOf(best.agent)];
-    if (bestPhases) progress(`git agent phases (best run, ms): ${JSON.stringify(bestPhases)}`);
+    const best = bestRounds('git', agent, baseline, phases);
     return {
       git_deploy_ratio_vs_git_cli: round(best.agent / best.baseline),
       git_deploy_seconds: round(best.agent),
@@ -112,7 +110,7 @@ export async function benchGit(options: GitBenchOptions = {}): Promise<GitBenchR
       idle_check_git_connections: seen.connections,
       idle_check_git_ls_refs: seen.lsRefs,
       idle_check_git_fetches: seen.fetches,
-      ...(bestPhases ? { git_agent_phases_ms: bestPhases } : {}),
+      ...(best.phases ? { git_agent_phases_ms: best.phases } : {}),
     };
   } finally {
     await proxy.stop();

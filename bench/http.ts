@@ -4,7 +4,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureZip, mib } from './data.js';
-import { cleanEnv, deployPhases, emptyHookDirs, expectVersion, type DeployPhases, progress, round, runCli, scratch, sh } from './lib.js';
+import { bestRounds, cleanEnv, deployPhases, emptyHookDirs, expectVersion, type DeployPhases, progress, round, runCli, scratch, sh } from './lib.js';
 import { startStaticServer } from './servers.js';
 
 /** Options for `benchHttp`. */
@@ -75,9 +75,7 @@ export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBen
     const seen = { ...server.counters };
     if (!/up to date/.test(idle.stdout)) progress(`warning: the idle http check did not say "up to date": ${idle.stdout.trim()}`);
     progress(`http idle check: ${seen.requests} request(s) [${seen.statuses.join(', ')}], ${seen.bodyBytes} body bytes, ${(idle.seconds * 1000).toFixed(0)} ms`);
-    const best = { agent: Math.min(...agent), baseline: Math.min(...baseline) };
-    const bestPhases = phases[agent.indexOf(best.agent)];
-    if (bestPhases) progress(`http agent phases (best run, ms): ${JSON.stringify(bestPhases)}`);
+    const best = bestRounds('http', agent, baseline, phases);
     return {
       http_deploy_ratio_vs_curl_unzip: round(best.agent / best.baseline),
       http_deploy_seconds: round(best.agent),
@@ -87,7 +85,7 @@ export async function benchHttp(options: HttpBenchOptions = {}): Promise<HttpBen
       idle_check_requests_http: seen.requests,
       idle_check_body_bytes_http: seen.bodyBytes,
       idle_check_ms_http: Math.round(idle.seconds * 1000),
-      ...(bestPhases ? { http_agent_phases_ms: bestPhases } : {}),
+      ...(best.phases ? { http_agent_phases_ms: best.phases } : {}),
     };
   } finally {
     await server.stop();

@@ -177,3 +177,14 @@ export function procStatusMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * The best (fastest) round of each side, and the agent's phases in its best round (logged):
+ * best-of keeps a busy moment on a shared machine out of the ratio.
+ */
+export function bestRounds(kind: string, agent: number[], baseline: number[], phases: Array<DeployPhases | undefined>): { agent: number; baseline: number; phases?: DeployPhases } {
+  const best = { agent: Math.min(...agent), baseline: Math.min(...baseline) };
+  const bestPhases = phases[agent.indexOf(best.agent)];
+  if (bestPhases) progress(`${kind} agent phases (best run, ms): ${JSON.stringify(bestPhases)}`);
+  return bestPhases ? { ...best, phases: bestPhases } : best;
+}

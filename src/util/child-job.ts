@@ -104,12 +104,11 @@ export async function runChildJob<T>(entry: string, job: unknown, options: Child
  */
 export function serveChildJob(handler: (job: never, tools: { signal: AbortSignal; logger: Logger }) => Promise<unknown>): void {
   const controller = new AbortController();
-  const stop = (why: string) => {
-    controller.abort(new Error(why));
+  process.once('SIGTERM', () => {
+    controller.abort(new Error('stopped by the agent'));
     // A handler that ignores its signal still ends, a little later.
     setTimeout(() => process.exit(1), stopGraceMs).unref();
-  };
-  process.once('SIGTERM', () => stop('stopped by the agent'));
+  });
   // The agent gone (killed), its lock is free and the next run may already be recovering:
   // stop writing at once. Also how the process ends after answering.
   process.once('disconnect', () => process.exit());

@@ -4,14 +4,14 @@ import { runDemo } from './cli/demo.js';
 import { runFleetCommand } from './cli/fleet.js';
 import { commandHelp, mainHelp } from './cli/help.js';
 import { appCommands, parseArgs, type ParsedArgs } from './cli/args.js';
-import { removePidFiles, requestCheck, writePidFiles } from './cli/daemon-pid.js';
+import { claimApps, removePidFiles, requestCheck, waitForChecks, writePidFiles } from './cli/daemon-pid.js';
 import type { AppConfig } from './config/types.js';
 import { resume, rollback } from './pipeline/rollback.js';
 import { formatOutcome, formatReleases, formatStatus } from './cli/format.js';
 import { loadConfig, type LoadedConfig } from './config/load.js';
 import { ExitCode, LockBusyError, UsageError, exitCodeOf, messageOf } from './errors.js';
 import { createLogger, type Logger } from './log.js';
-import { checkOnce, exitCodeOfOutcome, type CheckOutcome } from './pipeline/check.js';
+import { checkOnce, exitCodeOfOutcome, exitCodeOfResult, type CheckOutcome } from './pipeline/check.js';
 import { readStatus } from './status.js';
 import type { AgentMetrics } from './metrics/registry.js';
 import type { HealthTracker } from './metrics/health.js';
@@ -24,6 +24,9 @@ export interface CliIo {
   env: Record<string, string | undefined>;
   cwd: string;
 }
+
+/** How long operator commands (`retry`) wait for a check in progress to end. */
+const operatorLockWaitMs = 30_000;
 
 const defaultIo: CliIo = {
   stdout: (t) => process.stdout.write(`${t}\n`),
@@ -80,6 +83,10 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     case 'resume':
     case 'check':
       return operate(args, apps, logger, io);
+    case 'retry':
+      // Like -f, but a version that is backing off is tried now, and a check in progress is
+      // waited for rather than reported busy.
+      return fetchOnce(apps, args, logger, io, { retry: true, lockWaitMs: operatorLockWaitMs });
     case 'fleet':
       try {
         return await runFleetCommand(args.positionals, apps, args.json, logger, io.stdout);
@@ -130,9 +137,13 @@ function loadForCommand(args: ParsedArgs, io: CliIo): { config: LoadedConfig; lo
 async function operate(args: ParsedArgs, apps: AppConfig[], logger: Logger, io: CliIo): Promise<number> {
   const app = apps[0]!;
   if (args.command === 'check') {
+    const since = new Date();
     const asked = await requestCheck(apps);
-    io.stdout(`asked the daemon (pid ${asked.join(', ')}) to check now`);
-    return ExitCode.ok;
+    if (args.noWait) {
+      io.stdout(`asked the daemon (pid ${asked.join(', ')}) to check now`);
+      return ExitCode.ok;
+    }
+    return reportChecks(apps, since, asked, io);
   }
   if (args.command === 'resume') {
     const held = await resume({ app, logger });
@@ -152,12 +163,38 @@ async function operate(args: ParsedArgs, apps: AppConfig[], logger: Logger, io: 
   return ExitCode.ok;
 }
 
-async function fetchOnce(apps: AppConfig[], args: ParsedArgs, logger: Logger, io: CliIo): Promise<number> {
+/**
+ * `check`: waits for the daemon to finish the check it was asked for (or the one it was
+ * running), prints each outcome as `-f` does and exits with `-f`'s codes.
+ */
+async function reportChecks(apps: AppConfig[], since: Date, asked: number[], io: CliIo): Promise<number> {
+  // A check may deploy: room for a download and both hook phases.
+  const timeoutMs = Math.max(...apps.map((a) => 2 * a.hookTimeoutMs + a.readTimeoutMs)) + 60_000;
+  const records = await waitForChecks(apps, since, timeoutMs);
+  let code: number = ExitCode.ok;
+  for (const [i, app] of apps.entries()) {
+    const record = records[i];
+    if (!record) {
+      io.stderr(`repo-deploy: ${app.name}: the daemon (pid ${asked.join(', ')}) did not finish a check within ${Math.round(timeoutMs / 1000)} s; see repo-deploy status`);
+      code = ExitCode.busy;
+      continue;
+    }
+    const outcome: CheckOutcome = { app: app.name, result: record.result, ...(record.version ? { version: record.version } : {}), ...(record.releaseId ? { releaseId: record.releaseId } : {}), ...(record.error ? { error: new Error(record.error) } : {}) };
+    const exit = exitCodeOfResult(record.result);
+    const line = formatOutcome(outcome);
+    if (exit === ExitCode.ok) io.stdout(line);
+    else io.stderr(`repo-deploy: ${line}`);
+    if (exit !== ExitCode.ok && code !== ExitCode.failed) code = exit;
+  }
+  return code;
+}
+
+async function fetchOnce(apps: AppConfig[], args: ParsedArgs, logger: Logger, io: CliIo, extra: { retry?: boolean; lockWaitMs?: number } = {}): Promise<number> {
   const stop = stopSignal(logger);
   const outcomes = await Promise.all(
     apps.map(async (app): Promise<CheckOutcome | LockBusyError> => {
       try {
-        return await checkOnce({ app, logger, signal: stop.signal, dryRun: args.dryRun });
+        return await checkOnce({ app, logger, signal: stop.signal, dryRun: args.dryRun, ...extra });
       } catch (error) {
         if (error instanceof LockBusyError) return error;
         throw error;
@@ -187,6 +224,8 @@ async function daemon(load: () => LoadedConfig, logger: Logger): Promise<number>
   const listen = initial.apps[0]?.listen;
   // Loaded here, not at the top: a `-f` run from a timer never pays for the daemon's modules,
   // nor a run without `listen` for the metrics (prom-client, ~40 ms of start-up).
+  // Before anything else: a second daemon for one of these apps must not start checking.
+  const claims = await claimApps(initial.apps);
   const { startDaemon } = await import('./daemon/daemon.js');
   const observed = listen ? await startObserving(listen, initial.apps, logger) : undefined;
   const { metrics, health, server } = observed ?? {};
@@ -223,6 +262,7 @@ async function daemon(load: () => LoadedConfig, logger: Logger): Promise<number>
   process.off('SIGUSR1', onUsr1);
   await server?.close();
   await removePidFiles(pidFiles);
+  await Promise.all(claims.map((c) => c.release()));
   stop.dispose();
   return ExitCode.ok;
 }

@@ -2,6 +2,7 @@ import type { AppConfig } from './config/types.js';
 import { createRemote } from './remotes/index.js';
 import { ReleaseStore } from './release/store.js';
 import { readState, statePath, type CheckRecord, type FailingRecord } from './pipeline/state.js';
+import { reconcile } from './pipeline/releases-on-disk.js';
 
 /** A release as `status` and `releases` show it. */
 export interface ReleaseInfo {
@@ -43,6 +44,9 @@ export async function readStatus(apps: readonly AppConfig[]): Promise<AppStatus[
 async function readAppStatus(app: AppConfig): Promise<AppStatus> {
   const store = new ReleaseStore({ link: app.local, deployDir: app.deployDir });
   const state = await readState(statePath(app.deployDir));
+  // What is on disk wins: releases deleted by hand are not shown, a lost state is rebuilt from
+  // the releases' own records (in memory only: status changes nothing).
+  await reconcile(store, state);
   const link = await store.current();
   const info = (id: string): ReleaseInfo => {
     const r = state.releases[id];

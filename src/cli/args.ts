@@ -1,10 +1,10 @@
 import { UsageError } from '../errors.js';
 
 /** Subcommands; anything else in first position is a REMOTE (use `./status` for a path). */
-export const subcommands = ['run', 'status', 'releases', 'check-config', 'rollback', 'resume', 'check', 'fleet', 'demo'] as const;
+export const subcommands = ['run', 'status', 'releases', 'check-config', 'rollback', 'resume', 'check', 'retry', 'fleet', 'demo'] as const;
 
 /** Subcommands whose single positional may name an app (`rollback web`). */
-export const appCommands: readonly Subcommand[] = ['status', 'releases', 'rollback', 'resume', 'check'];
+export const appCommands: readonly Subcommand[] = ['status', 'releases', 'rollback', 'resume', 'check', 'retry'];
 export type Subcommand = (typeof subcommands)[number];
 
 /** The command line, parsed. */
@@ -19,6 +19,8 @@ export interface ParsedArgs {
   version: boolean;
   json: boolean;
   dryRun: boolean;
+  /** `check --no-wait`: signal the daemon and return without waiting for the outcome. */
+  noWait: boolean;
   /** `rollback --to RELEASE`. */
   to?: string;
   /** Positionals as given (after the subcommand), before they became REMOTE and LOCAL. */
@@ -44,11 +46,12 @@ const switches: Record<string, keyof ParsedArgs> = {
   '--version': 'version',
   '--json': 'json',
   '--dry-run': 'dryRun', '-n': 'dryRun',
+  '--no-wait': 'noWait',
 };
 
 /** Parses `argv` (without node and script). Throws `UsageError` naming the bad argument. */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const out: ParsedArgs = { command: 'run', flags: {}, fetch: false, verbose: false, help: false, version: false, json: false, dryRun: false, positionals: [] };
+  const out: ParsedArgs = { command: 'run', flags: {}, fetch: false, verbose: false, help: false, version: false, json: false, dryRun: false, noWait: false, positionals: [] };
   const positionals: string[] = [];
   const args = [...argv];
   let onlyPositionals = false;

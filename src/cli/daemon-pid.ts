@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { AppConfig } from '../config/types.js';
-import { RepoDeployError, ExitCode } from '../errors.js';
+import { RepoDeployError, ExitCode, LockBusyError } from '../errors.js';
+import { acquireDaemonLock, type Lock } from '../pipeline/lock.js';
+import { readState, statePath, type CheckRecord } from '../pipeline/state.js';
 
 /** No daemon runs for the app `check` was asked about. */
 export class NoDaemonError extends RepoDeployError {
@@ -55,5 +58,55 @@ function alive(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Takes the daemon lock of every app, so a second daemon for one of them refuses to start
+ * (exit 75) naming the one that runs. Released when this daemon exits (by the kernel, even
+ * after kill -9).
+ */
+export async function claimApps(apps: readonly AppConfig[]): Promise<Lock[]> {
+  const locks: Lock[] = [];
+  try {
+    for (const app of apps) {
+      const busy = () => {
+        const file = pidFileOf(app);
+        return new LockBusyError(`a repo-deploy daemon already runs app ${app.name} (deploy dir ${app.deployDir}${runningPid(file)}); stop it first, or use repo-deploy check to ask it to check now`);
+      };
+      locks.push(await acquireDaemonLock(app.deployDir, busy));
+    }
+    return locks;
+  } catch (error) {
+    await Promise.all(locks.map((l) => l.release()));
+    throw error;
+  }
+}
+
+function runningPid(file: string): string {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? `, pid ${pid}` : '';
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Waits until each app's state records a check that ended after `since` (the check `check`
+ * asked for, or one that was already running and ended after the request). Returns the
+ * records, or null for an app whose daemon did not finish one in `timeoutMs`.
+ */
+export async function waitForChecks(apps: readonly AppConfig[], since: Date, timeoutMs: number): Promise<(CheckRecord | null)[]> {
+  const deadline = Date.now() + timeoutMs;
+  const results: (CheckRecord | null)[] = apps.map(() => null);
+  for (;;) {
+    for (const [i, app] of apps.entries()) {
+      if (results[i]) continue;
+      const last = (await readState(statePath(app.deployDir)).catch(() => undefined))?.lastCheck;
+      if (last && new Date(last.at) >= since) results[i] = last;
+    }
+    if (results.every(Boolean) || Date.now() >= deadline) return results;
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

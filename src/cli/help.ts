@@ -29,7 +29,9 @@ commands:
                         make the previous (or given) release current, running the hooks;
                         held until the remote's version changes or resume
   resume [APP]          lift a rollback's hold
-  check [APP]           ask the running daemon to check now (SIGUSR1)
+  check [APP] [--no-wait]
+                        ask the running daemon to check now and print the outcome
+  retry [APP]           check now and deploy the remote's version even while it backs off
   fleet status [APP] [--json]
                         agents, rollout slots and quarantined versions in etcd
   fleet clear VERSION [APP]
@@ -75,7 +77,14 @@ Lifts a rollback's hold: the next check deploys the remote's version again.`,
 
 Asks the running daemon to check now. The daemon records its pid in
 <deploy dir>/.repo-deploy/daemon.pid; check sends it SIGUSR1, and the daemon checks all its
-apps at once (an unchanged remote costs one request). Exit 1 when no daemon is running.`,
+apps at once (an unchanged remote costs one request). check waits for that check to end,
+prints its outcome and exits as repo-deploy -f would (0, 1 or 75); with --no-wait it returns
+once the daemon was signalled. Exit 1 when no daemon is running.`,
+  retry: `usage: repo-deploy retry [APP] [options]
+
+Checks the remote now and deploys its version even while that version is backing off after a
+failure (a fixed hook, a repaired server). Waits up to 30 s for a check in progress. Exit
+codes as repo-deploy -f. A rollback's hold still applies: lift it with repo-deploy resume.`,
   fleet: `usage: repo-deploy fleet status [APP] [--json] [options]
        repo-deploy fleet clear VERSION [APP] [options]
 

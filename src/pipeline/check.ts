@@ -2,10 +2,11 @@ import { RepoDeployError, UpdateFailedError, messageOf } from '../errors.js';
 import { FleetUnavailableError, SlotTimeoutError, VersionQuarantinedError } from '../fleet/errors.js';
 import type { Fleet } from '../fleet/fleet.js';
 import { createRunContext, openFleet, type RunContext, type RunOptions } from './context.js';
-import { deploy } from './deploy.js';
-import { acquireLock } from './lock.js';
+import { activate, deploy } from './deploy.js';
+import { acquireLock, acquireLockWaiting } from './lock.js';
 import { planCheck, recordFailure } from './plan.js';
 import { recover } from './recover.js';
+import { incompleteReason, intactReleases, reconcile } from './releases-on-disk.js';
 import type { CheckResult } from './state.js';
 
 /** How one check of one app ended. */
@@ -26,6 +27,10 @@ export interface CheckOutcome {
 export interface CheckOptions extends RunOptions {
   /** Say what an update would do, change nothing. */
   dryRun?: boolean;
+  /** `retry`: deploy the remote's version even while it is backing off. */
+  retry?: boolean;
+  /** Wait up to this long for the app's lock (operator commands) instead of failing at once. */
+  lockWaitMs?: number;
 }
 
 /**
@@ -34,7 +39,7 @@ export interface CheckOptions extends RunOptions {
  * outcome, recorded in the state for `status`.
  */
 export async function checkOnce(options: CheckOptions): Promise<CheckOutcome> {
-  const lock = await acquireLock(options.app.deployDir, options.app.name);
+  const lock = options.lockWaitMs ? await acquireLockWaiting(options.app.deployDir, options.app.name, options.lockWaitMs) : await acquireLock(options.app.deployDir, options.app.name);
   // A run without a long-lived fleet (`-f`) opens its own and closes it, which also revokes
   // its lease: its registration and any slot go at once.
   const ownFleet = options.fleet || options.dryRun ? undefined : await openFleet(options.app, options.logger);
@@ -42,7 +47,8 @@ export async function checkOnce(options: CheckOptions): Promise<CheckOutcome> {
   try {
     const ctx = await createRunContext({ ...options, ...(fleet ? { fleet } : {}) });
     if (!options.dryRun) await recover(ctx);
-    const outcome = await checkLocked(ctx, options.dryRun ?? false);
+    else await reconcile(ctx.store, ctx.state);
+    const outcome = await checkLocked(ctx, options.dryRun ?? false, options.retry ?? false);
     if (fleet && !options.dryRun) await reportToFleet(ctx, fleet, outcome);
     return outcome;
   } finally {
@@ -62,12 +68,12 @@ async function reportToFleet(ctx: RunContext, fleet: Fleet, outcome: CheckOutcom
   }
 }
 
-async function checkLocked(ctx: RunContext, dryRun: boolean): Promise<CheckOutcome> {
+async function checkLocked(ctx: RunContext, dryRun: boolean, retry: boolean): Promise<CheckOutcome> {
   const { state, logger } = ctx;
   const outcome = (result: CheckResult, extra: Partial<CheckOutcome> = {}): CheckOutcome => ({ app: ctx.app.name, result, ...extra });
   const record = async (o: CheckOutcome): Promise<CheckOutcome> => {
     if (dryRun) return o;
-    state.lastCheck = { at: ctx.now().toISOString(), result: o.result, ...(o.version ? { version: o.version } : {}), ...(o.error ? { error: o.error.message } : {}) };
+    state.lastCheck = { at: ctx.now().toISOString(), result: o.result, ...(o.version ? { version: o.version } : {}), ...(o.releaseId ? { releaseId: o.releaseId } : {}), ...(o.error ? { error: o.error.message } : {}) };
     await ctx.save();
     return o;
   };
@@ -81,8 +87,15 @@ async function checkLocked(ctx: RunContext, dryRun: boolean): Promise<CheckOutco
   }
   const { version } = observation;
   const link = await ctx.store.current();
-  const plan = planCheck({ observed: version, currentRelease: link.kind === 'release' ? link.id : null, state, now: ctx.now() });
+  const linked = link.kind === 'release' ? link.id : null;
   const log = logger.child({ version });
+  // `current` must resolve to a complete release the state knows; anything else is repaired.
+  const broken = linked ? ((await incompleteReason(ctx.store, linked)) ?? (state.releases[linked] ? null : `release ${linked} is not one this agent knows`)) : null;
+  if (broken) log.warn({ release: linked, reason: broken }, 'current release is missing or incomplete: repairing it');
+  const candidates = Object.keys(state.releases).filter((id) => state.releases[id]!.version === version || id === state.previous);
+  const intact = await intactReleases(ctx.store, state, candidates);
+  const current = broken ? null : linked;
+  const plan = planCheck({ observed: version, currentRelease: current, sourceKey: ctx.sourceKey, intact, state, now: ctx.now(), ...(retry ? { ignoreBackoff: true } : {}) });
 
   if (plan.action === 'up-to-date') {
     log.debug({ release: plan.releaseId }, 'up to date');
@@ -98,7 +111,8 @@ async function checkLocked(ctx: RunContext, dryRun: boolean): Promise<CheckOutco
     return record(outcome('backing-off', { version, nextTryAt: plan.nextTryAt.toISOString(), error }));
   }
   if (dryRun) {
-    log.info({ previous: plan.previous, link: link.kind }, 'dry run: would deploy this version');
+    const what = plan.action === 'reuse' ? `would activate release ${plan.releaseId} again` : 'would deploy this version';
+    log.info({ previous: plan.previous, link: link.kind }, `dry run: ${what}`);
     return outcome('deployed', { version });
   }
 
@@ -107,11 +121,22 @@ async function checkLocked(ctx: RunContext, dryRun: boolean): Promise<CheckOutco
     const blocked = await fleetGate(ctx, version);
     if (blocked) return record(outcome(blocked.result, { version, error: blocked.error, ...(link.kind === 'release' ? { releaseId: link.id } : {}) }));
   }
-  log.info({ previous: plan.previous, ...observation.detail }, 'new version, deploying');
+  // A repair (or a source change) reverts to the last intact release, never to a broken one.
+  const previous = current ?? (state.previous && intact.has(state.previous) ? state.previous : null);
   // A new remote version ends a rollback's hold.
   delete state.hold;
   try {
-    const done = await deploy(ctx, observation, link);
+    let done;
+    if (plan.action === 'reuse') {
+      log.info({ release: plan.releaseId, previous }, 'version already on disk as a good release, activating it again');
+      const record = state.releases[plan.releaseId]!;
+      const pending = { releaseId: plan.releaseId, version, phase: 'pre-update' as const, previous, ...(record.contentId ? { contentId: record.contentId } : {}), ...(record.detail ? { detail: record.detail } : {}) };
+      done = await activate(ctx, pending, { discardOnBlock: false, coordinate: true });
+    } else {
+      log.info({ previous, ...observation.detail }, broken ? 'redeploying to repair current' : 'new version, deploying');
+      const sameSource = current !== null && state.releases[current]?.sourceKey === ctx.sourceKey;
+      done = await deploy(ctx, observation, { previous, adoptDirectory: link.kind === 'directory', sameContentAs: sameSource ? current : null });
+    }
     if (done.result === 'stopped') return record(outcome('stopped', { version }));
     return record(outcome(done.result, { version, releaseId: done.releaseId }));
   } catch (error) {
@@ -124,7 +149,7 @@ async function checkLocked(ctx: RunContext, dryRun: boolean): Promise<CheckOutco
       return record(outcome(result, { version, error, ...where }));
     }
     const result: CheckResult = error instanceof UpdateFailedError ? error.reason : 'failed';
-    state.failing = recordFailure(state.failing, version, messageOf(error), ctx.now());
+    state.failing = recordFailure(state.failing, version, messageOf(error), ctx.now(), ctx.sourceKey);
     log.error({ err: messageOf(error), result, nextTryAt: state.failing.nextTryAt }, 'update failed');
     return record(outcome(result, { version, error: asError(error), nextTryAt: state.failing.nextTryAt, ...where }));
   }
@@ -158,6 +183,12 @@ function asError(error: unknown): Error {
 
 /** Exit code for an outcome (DESIGN §2). */
 export function exitCodeOfOutcome(outcome: CheckOutcome): 0 | 1 | 2 | 75 {
-  if (['up-to-date', 'deployed', 'held', 'stopped'].includes(outcome.result)) return 0;
-  return outcome.error instanceof RepoDeployError ? outcome.error.exitCode : 1;
+  if (exitCodeOfResult(outcome.result) === 0) return 0;
+  return outcome.error instanceof RepoDeployError ? outcome.error.exitCode : exitCodeOfResult(outcome.result);
+}
+
+/** Exit code for a recorded result, when the typed error is not at hand (`check`). */
+export function exitCodeOfResult(result: CheckResult): 0 | 1 | 75 {
+  if (['up-to-date', 'deployed', 'held', 'stopped'].includes(result)) return 0;
+  return result === 'busy' ? 75 : 1;
 }

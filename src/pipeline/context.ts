@@ -7,6 +7,9 @@ import { createRemote } from '../remotes/index.js';
 import { withFetchInChild } from '../remotes/isolated.js';
 import type { Remote, RemoteContext } from '../remotes/types.js';
 import { ReleaseStore } from '../release/store.js';
+import type { ReleaseSource } from '../release/release-meta.js';
+import { checkLayout } from './layout.js';
+import { sourceOf } from './source.js';
 import { readState, statePath, writeState, type AppState } from './state.js';
 
 /** Everything one run of the pipeline for one app works with. */
@@ -16,6 +19,9 @@ export interface RunContext {
   store: ReleaseStore;
   remote: Remote;
   remoteCtx: RemoteContext;
+  /** What this app's releases are built from, and its canonical key (see `sourceOf`). */
+  source: ReleaseSource;
+  sourceKey: string;
   /** The state as read at the start of the run; changed in place, then saved. */
   state: AppState;
   statePath: string;
@@ -61,6 +67,7 @@ export async function createRunContext(options: RunOptions): Promise<RunContext>
   const { app } = options;
   const direct = createRemote(app.remote, app);
   const remote = options.isolate ? withFetchInChild(direct, app.remote, app) : direct;
+  await checkLayout(app);
   const logger = options.logger.child({ app: app.name });
   const path = statePath(app.deployDir);
   const state = await readState(path);
@@ -75,6 +82,7 @@ export async function createRunContext(options: RunOptions): Promise<RunContext>
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.isolate ? { isolate: true } : {}),
     },
+    ...sourceOf(app, remote),
     state,
     statePath: path,
     ...(options.signal ? { signal: options.signal } : {}),

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HookError, UpdateFailedError, messageOf } from '../errors.js';
+import { HookError, UpdateFailedError, VerificationError, messageOf } from '../errors.js';
 import { HookRunError, outputTailOf, runHooks, type HookRunResult, type RunHooksOptions } from '../hooks/index.js';
 // Not '../fleet/index.js': that loads the etcd client, which hosts without a fleet never pay for.
 import { VersionQuarantinedError } from '../fleet/errors.js';
@@ -9,24 +10,38 @@ import { enterRollout, leaveRollout, type RolloutDecision } from '../fleet/rollo
 import type { Slot } from '../fleet/types.js';
 import { makeReleaseId } from '../release/release-id.js';
 import { planPrune } from '../release/retention.js';
-import type { LinkState } from '../release/store.js';
+import { topEntries, writeMeta } from '../release/release-meta.js';
 import type { Observation } from '../remotes/types.js';
 import type { RunContext } from './context.js';
 import { hookEnv, type HookEnvInput } from './hook-env.js';
+import { incompleteReason, settleMeta } from './releases-on-disk.js';
 import type { InProgressRecord } from './state.js';
 
 /** How a deploy ended when it did not throw. */
 export type DeployResult = { result: 'deployed'; releaseId: string } | { result: 'up-to-date'; releaseId: string } | { result: 'stopped' };
+
+/** Where a deploy starts from, as the check found it. */
+export interface DeployTarget {
+  /** The revert target and the new release's `previous`: null on a first deploy. */
+  previous: string | null;
+  /** `current` is a real directory from before repo-deploy: it becomes a release first. */
+  adoptDirectory: boolean;
+  /**
+   * The intact current release of the same source: a version whose content equals it makes no
+   * release (the monorepo no-op). Null when there is none, or when current is being repaired.
+   */
+  sameContentAs: string | null;
+}
 
 /**
  * Deploys `observation.version` (DESIGN §6 steps 3–7): stage and fetch, publish, pre-update
  * hooks, swap, post-update hooks, and revert on their failure. Throws `UpdateFailedError`
  * (blocked, reverted), `RemoteError` or `VerificationError`; the caller records failures.
  */
-export async function deploy(ctx: RunContext, observation: Observation, link: LinkState): Promise<DeployResult> {
+export async function deploy(ctx: RunContext, observation: Observation, target: DeployTarget): Promise<DeployResult> {
   const { store, state, logger } = ctx;
   const version = observation.version;
-  const currentId = link.kind === 'release' ? link.id : null;
+  const currentId = target.sameContentAs;
   const currentContent = currentId ? state.releases[currentId]?.contentId : undefined;
 
   if (currentId && currentContent && ctx.remote.contentIdOf) {
@@ -48,10 +63,14 @@ export async function deploy(ctx: RunContext, observation: Observation, link: Li
     await rm(staging, { recursive: true, force: true });
     return recordSeen(ctx, version, currentId);
   }
+  if (fetched.files === 0) {
+    await rm(staging, { recursive: true, force: true });
+    throw new VerificationError(`refusing version ${version} of ${ctx.remote.display}: it is empty (no files, only directories or nothing); current is unchanged`);
+  }
   logger.info({ version, files: fetched.files, bytesDownloaded: fetched.bytesDownloaded, ...fetched.detail }, 'fetched new version');
 
-  const releaseId = makeReleaseId(ctx.now(), version, (id) => id in state.releases);
-  let previous = currentId;
+  const releaseId = makeReleaseId(ctx.now(), version, (id) => id in state.releases || existsSync(store.pathOf(id)));
+  let previous = target.previous;
   // Recorded before the release appears, so a crash from here on is cleaned up by recovery.
   state.inProgress = {
     releaseId,
@@ -62,9 +81,21 @@ export async function deploy(ctx: RunContext, observation: Observation, link: Li
     detail: { ...observation.detail, ...fetched.detail },
   };
   await ctx.save();
+  // The release's own record, written before it appears: a lost state file is rebuilt from it.
+  await writeMeta(store.releasesDir, {
+    id: releaseId,
+    version,
+    source: ctx.source,
+    sourceKey: ctx.sourceKey,
+    contentId: fetched.contentId,
+    createdAt: ctx.now().toISOString(),
+    status: 'pending',
+    detail: { ...observation.detail, ...fetched.detail },
+    entries: await topEntries(staging),
+  });
   await store.publish(staging, releaseId);
 
-  if (link.kind === 'directory') previous = await adoptDirectory(ctx);
+  if (target.adoptDirectory) previous = await adoptDirectory(ctx);
   ctx.state.inProgress!.previous = previous;
   if (ctx.app.owner) {
     try {
@@ -112,6 +143,12 @@ export async function activate(
     await stopHere();
     return { result: 'stopped' };
   }
+  // A hook (or a hand) may have deleted or emptied the release: never swap to what is not whole.
+  const broken = await incompleteReason(store, releaseId);
+  if (broken) {
+    await stopHere();
+    throw new UpdateFailedError('blocked', `update to ${version} not made current: ${broken} after it was staged (by a pre-update hook?); current is unchanged`);
+  }
 
   // With a fleet, take a rollout slot now: after the pre-update hooks passed, right before
   // the swap, so at most max-parallel hosts sit between swap and confirmed success.
@@ -156,13 +193,21 @@ export async function confirm(ctx: RunContext, pending: InProgressRecord): Promi
   const { store, state, logger } = ctx;
   const { releaseId, version, previous } = pending;
   const existing = state.releases[releaseId];
-  const record = { version, contentId: pending.contentId, createdAt: existing?.createdAt ?? ctx.now().toISOString(), detail: pending.detail };
+  const record = {
+    version,
+    contentId: pending.contentId,
+    createdAt: existing?.createdAt ?? ctx.now().toISOString(),
+    detail: pending.detail,
+    sourceKey: existing?.sourceKey ?? ctx.sourceKey,
+    ...(existing?.adopted ? { adopted: true } : {}),
+  };
   try {
     const result = await runPhase(ctx, { phase: 'post-update', releaseId, version, previousId: previous });
     state.lastHookOutput = result.outputTail;
   } catch (error) {
     state.lastHookOutput = outputTailOf(error);
     state.releases[releaseId] = { ...record, status: 'failed' };
+    await settleMeta(store, releaseId, 'failed');
     await revert(ctx, releaseId, previous);
     throw new UpdateFailedError(
       'reverted',
@@ -170,6 +215,7 @@ export async function confirm(ctx: RunContext, pending: InProgressRecord): Promi
       { cause: error },
     );
   }
+  await settleMeta(store, releaseId, 'good');
   state.releases[releaseId] = { ...record, status: 'good' };
   state.current = releaseId;
   if (previous) state.previous = previous;
@@ -266,11 +312,14 @@ async function discard(ctx: RunContext, releaseId: string): Promise<void> {
 /** Makes a real directory found at `current` a release (kept, never deleted). */
 async function adoptDirectory(ctx: RunContext): Promise<string> {
   const id = makeReleaseId(ctx.now(), 'adopted', (i) => i in ctx.state.releases);
-  ctx.state.releases[id] = { version: 'adopted', createdAt: ctx.now().toISOString(), status: 'good', adopted: true };
+  const createdAt = ctx.now().toISOString();
+  ctx.state.releases[id] = { version: 'adopted', createdAt, status: 'good', adopted: true, sourceKey: 'adopted' };
   // Recorded as current first: if we die between the two renames, recovery re-creates the link.
   ctx.state.current = id;
   await ctx.save();
   await ctx.store.adoptDirectory(id);
+  const source = { kind: 'adopted', location: ctx.app.local, settings: {} };
+  await writeMeta(ctx.store.releasesDir, { id, version: 'adopted', source, sourceKey: 'adopted', createdAt, status: 'good', entries: await topEntries(ctx.store.pathOf(id)), adopted: true });
   ctx.logger.info({ release: id }, 'kept the existing directory at current as a release');
   return id;
 }

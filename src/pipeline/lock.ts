@@ -18,14 +18,26 @@ export interface Lock {
  * when another process holds it.
  */
 export async function acquireLock(deployDir: string, app: string): Promise<Lock> {
-  const name = lockName(deployDir);
+  return listenExclusive(lockName(deployDir), () => new LockBusyError(`app ${app} is busy: another repo-deploy run holds its lock (deploy dir ${deployDir}); try again when it ends`));
+}
+
+/**
+ * Taken by a daemon for each of its apps for as long as it runs: a second daemon for the same
+ * deploy directory would double every check and fight over hooks. Throws what `busy` returns
+ * when another daemon holds it. Same mechanism as the app lock, under another name.
+ */
+export async function acquireDaemonLock(deployDir: string, busy: () => Error): Promise<Lock> {
+  return listenExclusive(lockName(deployDir, 'daemon'), busy);
+}
+
+async function listenExclusive(name: string, busy: () => Error): Promise<Lock> {
   const server: Server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE') {
-        reject(new LockBusyError(`app ${app} is busy: another repo-deploy run holds its lock (deploy dir ${deployDir}); try again when it ends`));
+        reject(busy());
       } else {
-        reject(new Error(`error taking lock for ${deployDir}: ${error.message}`, { cause: error }));
+        reject(new Error(`error taking lock ${name.slice(1)}: ${error.message}`, { cause: error }));
       }
     });
     server.listen({ path: name, exclusive: true }, () => resolve());
@@ -37,14 +49,14 @@ export async function acquireLock(deployDir: string, app: string): Promise<Lock>
   };
 }
 
-function lockName(deployDir: string): string {
+function lockName(deployDir: string, kind = ''): string {
   let dir = deployDir;
   try {
     dir = realpathSync(deployDir);
   } catch {
     // Not created yet: the configured path names it as well as any.
   }
-  return `\0repo-deploy/${createHash('sha256').update(dir).digest('hex').slice(0, 32)}`;
+  return `\0repo-deploy${kind ? `-${kind}` : ''}/${createHash('sha256').update(dir).digest('hex').slice(0, 32)}`;
 }
 
 /**

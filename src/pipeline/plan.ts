@@ -6,33 +6,53 @@ export type CheckPlan =
   /** A rollback holds the current release against this (unchanged) remote version. */
   | { action: 'held'; releaseId: string }
   | { action: 'backing-off'; version: string; nextTryAt: Date; reason: string }
+  /** A good release of this source and version is still on disk: activate it, fetch nothing. */
+  | { action: 'reuse'; version: string; releaseId: string; previous: string | null }
   | { action: 'deploy'; version: string; previous: string | null };
 
 /** The facts a plan is made from. */
 export interface PlanInput {
   /** Version the remote has now. */
   observed: string;
-  /** Release `current` points at, or null (nothing deployed, or a real directory). */
+  /**
+   * Release `current` points at, or null (nothing deployed, a real directory, or a release
+   * that is missing or incomplete on disk: that one is redeployed).
+   */
   currentRelease: string | null;
+  /** The configured source (`sourceKeyOf`): a release of another source is never up to date. */
+  sourceKey: string;
+  /** Releases verified complete on disk: the only ones that may be activated again. */
+  intact: ReadonlySet<string>;
   state: AppState;
   now: Date;
+  /** `retry`: deploy a failing version now instead of waiting for its back-off. */
+  ignoreBackoff?: boolean;
 }
 
 /** Decides whether an observed version needs deploying. */
 export function planCheck(input: PlanInput): CheckPlan {
-  const { observed, currentRelease, state, now } = input;
-  if (currentRelease !== null) {
+  const { observed, currentRelease, state, now, sourceKey } = input;
+  const sameSource = (id: string) => state.releases[id]?.sourceKey === sourceKey;
+  if (currentRelease !== null && sameSource(currentRelease)) {
     const record = state.releases[currentRelease];
     const seen = state.seen?.releaseId === currentRelease ? state.seen.version : undefined;
     if (record?.version === observed || seen === observed) return { action: 'up-to-date', releaseId: currentRelease };
-  }
-  if (currentRelease !== null && state.hold?.releaseId === currentRelease && state.hold.fromVersions.includes(observed)) {
-    return { action: 'held', releaseId: currentRelease };
+    if (state.hold?.releaseId === currentRelease && state.hold.fromVersions.includes(observed)) {
+      return { action: 'held', releaseId: currentRelease };
+    }
   }
   const failing = state.failing;
-  if (failing && failing.version === observed && now < new Date(failing.nextTryAt)) {
+  const failingHere = failing && failing.version === observed && (failing.sourceKey ?? sourceKey) === sourceKey;
+  if (failingHere && !input.ignoreBackoff && now < new Date(failing.nextTryAt)) {
     return { action: 'backing-off', version: observed, nextTryAt: new Date(failing.nextTryAt), reason: failing.reason };
   }
+  // Newest first: a version deployed twice (a revert, then a fix of the hooks) reuses the last.
+  const onDisk = Object.keys(state.releases)
+    .filter((id) => id !== currentRelease && input.intact.has(id) && sameSource(id))
+    .filter((id) => state.releases[id]!.status === 'good' && state.releases[id]!.version === observed)
+    .sort()
+    .pop();
+  if (onDisk) return { action: 'reuse', version: observed, releaseId: onDisk, previous: currentRelease };
   return { action: 'deploy', version: observed, previous: currentRelease };
 }
 
@@ -44,8 +64,9 @@ export const maxBackoffMs = 3_600_000;
  * check; after that the wait doubles from 2 minutes up to an hour, so a broken build does not
  * restart the app every minute. A different version starts from zero.
  */
-export function recordFailure(previous: FailingRecord | undefined, version: string, reason: string, now: Date): FailingRecord {
-  const failures = previous?.version === version ? previous.failures + 1 : 1;
+export function recordFailure(previous: FailingRecord | undefined, version: string, reason: string, now: Date, sourceKey?: string): FailingRecord {
+  const same = previous?.version === version && (previous.sourceKey ?? sourceKey) === sourceKey;
+  const failures = same ? previous.failures + 1 : 1;
   const waitMs = failures === 1 ? 0 : Math.min(maxBackoffMs, 60_000 * 2 ** (failures - 1));
   return {
     version,
@@ -53,5 +74,6 @@ export function recordFailure(previous: FailingRecord | undefined, version: stri
     lastFailureAt: now.toISOString(),
     nextTryAt: new Date(now.getTime() + waitMs).toISOString(),
     reason,
+    ...(sourceKey !== undefined ? { sourceKey } : {}),
   };
 }

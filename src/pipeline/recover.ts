@@ -2,26 +2,33 @@ import { existsSync } from 'node:fs';
 import { messageOf } from '../errors.js';
 import type { RunContext } from './context.js';
 import { confirm } from './deploy.js';
+import { ensureMeta, reconcile, removeOrphanMetas } from './releases-on-disk.js';
 
 /**
  * Puts an app back into a settled state after a run was killed (DESIGN §8): removes staging
  * directories and temporary links, re-creates `current` if a crash hit between the two renames
- * of adopting a directory, and settles an interrupted update. Runs under the app's lock at the
- * start of every run, before anything else.
+ * of adopting a directory, settles an interrupted update, and brings the state in line with
+ * the releases on disk. Runs under the app's lock at the start of every run, before anything
+ * else.
  */
 export async function recover(ctx: RunContext): Promise<void> {
   const { store, state, logger } = ctx;
   for (const path of await store.cleanup()) logger.info({ path }, 'removed leftover of an interrupted run');
 
-  let link = await store.current();
+  const link = await store.current();
   if (link.kind === 'missing' && state.current && existsSync(store.pathOf(state.current))) {
     await store.swap(state.current);
     logger.warn({ release: state.current }, 'current was missing, restored it');
-    link = await store.current();
   }
+  await settleInterrupted(ctx);
+  await reconcileWithDisk(ctx);
+}
 
+async function settleInterrupted(ctx: RunContext): Promise<void> {
+  const { store, state, logger } = ctx;
   const pending = state.inProgress;
   if (!pending) return;
+  const link = await store.current();
   const linked = link.kind === 'release' && link.id === pending.releaseId;
   if (pending.phase === 'swapped' && linked) {
     // Readers already see the new release but its post-update hooks never finished: run
@@ -34,9 +41,32 @@ export async function recover(ctx: RunContext): Promise<void> {
     }
     return;
   }
-  // Never became current (killed before or during the swap's rename): it was never seen.
-  if (existsSync(store.pathOf(pending.releaseId)) && !linked) await store.remove(pending.releaseId);
+  // Never became current (killed before or during the swap's rename): it was never seen. A
+  // release that existed before this update (a rollback, a reuse) is kept.
+  const isNew = !state.releases[pending.releaseId];
+  if (isNew && existsSync(store.pathOf(pending.releaseId)) && !linked) await store.remove(pending.releaseId);
   delete state.inProgress;
   await ctx.save();
   logger.info({ release: pending.releaseId, version: pending.version }, 'discarded an update interrupted before the swap');
+}
+
+/**
+ * Rebuilds records the state lost from the releases' own metadata, forgets releases deleted
+ * from disk, and gives releases made by an older agent (no source recorded) this app's source
+ * and a metadata file, so an upgrade of the agent does not redeploy every app.
+ */
+async function reconcileWithDisk(ctx: RunContext): Promise<void> {
+  const { store, state, logger } = ctx;
+  const { rebuilt, dropped } = await reconcile(store, state);
+  if (rebuilt.length) logger.warn({ releases: rebuilt }, 'state rebuilt from the records of the releases on disk');
+  if (dropped.length) logger.warn({ releases: dropped }, 'releases missing from disk (deleted by hand?), forgotten');
+  let changed = rebuilt.length + dropped.length > 0;
+  for (const [id, record] of Object.entries(state.releases)) {
+    if (record.sourceKey) continue;
+    record.sourceKey = record.adopted ? 'adopted' : ctx.sourceKey;
+    await ensureMeta(store, id, record, record.adopted ? { kind: 'adopted', location: ctx.app.local, settings: {} } : ctx.source, record.sourceKey);
+    changed = true;
+  }
+  await removeOrphanMetas(store);
+  if (changed) await ctx.save();
 }

@@ -16,6 +16,8 @@ export interface ReleaseRecord {
   detail?: Record<string, string>;
   /** A directory found at `current` before the first deploy: kept for ever. */
   adopted?: boolean;
+  /** What it was built from (`sourceKeyOf`); same version and same source = up to date. */
+  sourceKey?: string;
 }
 
 /** The result of the last check, for `status`. */
@@ -23,6 +25,8 @@ export interface CheckRecord {
   at: string;
   result: CheckResult;
   version?: string;
+  /** Release current pointed at afterwards. */
+  releaseId?: string;
   error?: string;
 }
 
@@ -48,6 +52,8 @@ export interface FailingRecord {
   lastFailureAt: string;
   nextTryAt: string;
   reason: string;
+  /** The source the version failed from: the same version of another source is not backed off. */
+  sourceKey?: string;
 }
 
 /** An update between publishing and confirmation; recovery reads it after a crash. */

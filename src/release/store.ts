@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, readlink, rename, rm, symlink, unlink } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
+import { metaPathOf } from './release-meta.js';
 
 /** Where a release store keeps things, all inside the app's deploy directory. */
 export interface StoreLayout {
@@ -139,22 +140,26 @@ export class ReleaseStore {
     const state = await this.current();
     if (state.kind === 'release' && state.id === id) throw new Error(`refusing to remove release ${id}: it is current`);
     await rm(this.pathOf(id), { recursive: true, force: true });
+    // The record goes last: a crash in between leaves a record without a directory, which
+    // recovery removes, never a directory without its record.
+    await rm(metaPathOf(this.releasesDir, id), { force: true });
   }
 
   /** Removes what a killed run left behind: staging directories and temporary links. */
   async cleanup(): Promise<string[]> {
     const removed: string[] = [];
-    for (const [dir, prefix] of [
-      [this.releasesDir, stagingPrefix],
-      [dirname(this.link), tempLinkPrefix],
-    ] as const) {
+    const leftovers: [string, (name: string) => boolean][] = [
+      [this.releasesDir, (n) => n.startsWith(stagingPrefix) || /^\..+\.json\.tmp-/.test(n)],
+      [dirname(this.link), (n) => n.startsWith(tempLinkPrefix)],
+    ];
+    for (const [dir, isLeftover] of leftovers) {
       let names: string[] = [];
       try {
         names = await readdir(dir);
       } catch {
         continue;
       }
-      for (const name of names.filter((n) => n.startsWith(prefix))) {
+      for (const name of names.filter(isLeftover)) {
         await rm(join(dir, name), { recursive: true, force: true });
         removed.push(join(dir, name));
       }

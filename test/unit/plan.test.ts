@@ -6,21 +6,34 @@ import { planPrune } from '../../src/release/retention.js';
 import { makeReleaseId, isReleaseId } from '../../src/release/release-id.js';
 
 const now = new Date('2026-11-21T12:00:00Z');
+const key = 'src-a';
 const state = (extra: Partial<AppState> = {}): AppState => ({
-  releases: { r1: { version: 'v1', createdAt: '', status: 'good' } },
+  releases: { r1: { version: 'v1', createdAt: '', status: 'good', sourceKey: key } },
   ...extra,
 });
+const base = { sourceKey: key, intact: new Set(['r1']), now };
 
 test('planCheck, table-driven', () => {
+  const failing = (nextTryAt: string, extra = {}) => ({ version: 'v2', failures: 2, lastFailureAt: '', nextTryAt, reason: 'x', ...extra });
+  const withOld = (status: 'good' | 'failed', sourceKey = key) => state({ releases: { r0: { version: 'v2', createdAt: '', status, sourceKey }, r1: { version: 'v1', createdAt: '', status: 'good', sourceKey: key } } });
   const cases: [string, Parameters<typeof planCheck>[0], string][] = [
-    ['same version as current', { observed: 'v1', currentRelease: 'r1', state: state(), now }, 'up-to-date'],
-    ['new version', { observed: 'v2', currentRelease: 'r1', state: state(), now }, 'deploy'],
-    ['nothing deployed', { observed: 'v1', currentRelease: null, state: state(), now }, 'deploy'],
-    ['seen version with the same content', { observed: 'v2', currentRelease: 'r1', state: state({ seen: { version: 'v2', releaseId: 'r1' } }), now }, 'up-to-date'],
-    ['seen for another release does not count', { observed: 'v2', currentRelease: 'r1', state: state({ seen: { version: 'v2', releaseId: 'r0' } }), now }, 'deploy'],
-    ['failing version, before next try', { observed: 'v2', currentRelease: 'r1', state: state({ failing: { version: 'v2', failures: 2, lastFailureAt: '', nextTryAt: '2026-11-21T12:05:00Z', reason: 'x' } }), now }, 'backing-off'],
-    ['failing version, after next try', { observed: 'v2', currentRelease: 'r1', state: state({ failing: { version: 'v2', failures: 2, lastFailureAt: '', nextTryAt: '2026-11-21T11:59:00Z', reason: 'x' } }), now }, 'deploy'],
-    ['a new version resets back-off', { observed: 'v3', currentRelease: 'r1', state: state({ failing: { version: 'v2', failures: 5, lastFailureAt: '', nextTryAt: '2026-11-21T13:00:00Z', reason: 'x' } }), now }, 'deploy'],
+    ['same version as current', { ...base, observed: 'v1', currentRelease: 'r1', state: state() }, 'up-to-date'],
+    ['new version', { ...base, observed: 'v2', currentRelease: 'r1', state: state() }, 'deploy'],
+    ['nothing deployed', { ...base, observed: 'v1', currentRelease: null, state: state() }, 'deploy'],
+    ['same version, another source (subdirectory, ref, submodules changed)', { ...base, sourceKey: 'src-b', observed: 'v1', currentRelease: 'r1', state: state() }, 'deploy'],
+    ['seen version with the same content', { ...base, observed: 'v2', currentRelease: 'r1', state: state({ seen: { version: 'v2', releaseId: 'r1' } }) }, 'up-to-date'],
+    ['seen for another release does not count', { ...base, observed: 'v2', currentRelease: 'r1', state: state({ seen: { version: 'v2', releaseId: 'r0' } }) }, 'deploy'],
+    ['held by a rollback', { ...base, observed: 'v2', currentRelease: 'r1', state: state({ hold: { releaseId: 'r1', fromVersions: ['v2'], at: '' } }) }, 'held'],
+    ['a hold does not survive a change of source', { ...base, sourceKey: 'src-b', observed: 'v2', currentRelease: 'r1', state: state({ hold: { releaseId: 'r1', fromVersions: ['v2'], at: '' } }) }, 'deploy'],
+    ['failing version, before next try', { ...base, observed: 'v2', currentRelease: 'r1', state: state({ failing: failing('2026-11-21T12:05:00Z') }) }, 'backing-off'],
+    ['failing version, retry asked', { ...base, ignoreBackoff: true, observed: 'v2', currentRelease: 'r1', state: state({ failing: failing('2026-11-21T12:05:00Z') }) }, 'deploy'],
+    ['failing version of another source is not backed off', { ...base, observed: 'v2', currentRelease: 'r1', state: state({ failing: failing('2026-11-21T12:05:00Z', { sourceKey: 'src-b' }) }) }, 'deploy'],
+    ['failing version, after next try', { ...base, observed: 'v2', currentRelease: 'r1', state: state({ failing: failing('2026-11-21T11:59:00Z') }) }, 'deploy'],
+    ['a new version resets back-off', { ...base, observed: 'v3', currentRelease: 'r1', state: state({ failing: { ...failing('2026-11-21T13:00:00Z'), failures: 5 } }) }, 'deploy'],
+    ['version on disk as a good release is reused', { ...base, intact: new Set(['r0', 'r1']), observed: 'v2', currentRelease: 'r1', state: withOld('good') }, 'reuse'],
+    ['a failed release is not reused', { ...base, intact: new Set(['r0', 'r1']), observed: 'v2', currentRelease: 'r1', state: withOld('failed') }, 'deploy'],
+    ['a release of another source is not reused', { ...base, intact: new Set(['r0', 'r1']), observed: 'v2', currentRelease: 'r1', state: withOld('good', 'src-b') }, 'deploy'],
+    ['an incomplete release is not reused', { ...base, observed: 'v2', currentRelease: 'r1', state: withOld('good') }, 'deploy'],
   ];
   for (const [name, input, action] of cases) assert.equal(planCheck(input).action, action, name);
 });

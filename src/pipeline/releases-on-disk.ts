@@ -1,0 +1,125 @@
+import { lstat, rm } from 'node:fs/promises';
+import { listMetaIds, metaPathOf, readMeta, topEntries, writeMeta, type ReleaseMeta, type ReleaseSource } from '../release/release-meta.js';
+import type { LinkState, ReleaseStore } from '../release/store.js';
+import type { AppState, ReleaseRecord } from './state.js';
+
+/**
+ * Keeping the state honest about the disk. The state file is a cache of what each release
+ * records beside itself (`releases/.<id>.json`); releases deleted by hand (or by a hook) must
+ * not be served or reported as present, and a lost state file must not make the agent forget
+ * its releases (it would redeploy the current version and never prune).
+ */
+
+/** What `reconcile` changed, for logs. */
+export interface Reconciled {
+  /** Records rebuilt from a release's own metadata (the state had lost them). */
+  rebuilt: string[];
+  /** Records dropped because their release directory is gone. */
+  dropped: string[];
+}
+
+/**
+ * Brings `state.releases` in line with the disk: adds the records of releases the state does
+ * not know (from their metadata), drops those whose directory is gone. Changes only `state`.
+ */
+export async function reconcile(store: ReleaseStore, state: AppState): Promise<Reconciled> {
+  const result: Reconciled = { rebuilt: [], dropped: [] };
+  const onDisk = new Set(await store.list());
+  for (const id of onDisk) {
+    if (state.releases[id] || state.inProgress?.releaseId === id) continue;
+    const meta = await readMeta(store.releasesDir, id);
+    // A pending record never settled (the state that tracked it is lost): not a good release.
+    if (meta) {
+      state.releases[id] = recordOf(meta, meta.status === 'good' ? 'good' : 'failed');
+      result.rebuilt.push(id);
+    }
+  }
+  for (const id of Object.keys(state.releases)) {
+    if (onDisk.has(id) || state.inProgress?.releaseId === id) continue;
+    delete state.releases[id];
+    result.dropped.push(id);
+  }
+  if (state.current && !state.releases[state.current]) delete state.current;
+  if (state.previous && !state.releases[state.previous]) delete state.previous;
+  if (!state.current && result.rebuilt.length) {
+    const link = await store.current();
+    if (link.kind === 'release' && state.releases[link.id]) state.current = link.id;
+  }
+  return result;
+}
+
+/** Removes records of releases whose directory is gone (left by a crash or a hand deletion). */
+export async function removeOrphanMetas(store: ReleaseStore): Promise<string[]> {
+  const onDisk = new Set(await store.list());
+  const orphans = (await listMetaIds(store.releasesDir)).filter((id) => !onDisk.has(id));
+  for (const id of orphans) await rm(metaPathOf(store.releasesDir, id), { force: true });
+  return orphans;
+}
+
+/** Why release `id` cannot be served, or null when it is complete. */
+export async function incompleteReason(store: ReleaseStore, id: string): Promise<string | null> {
+  try {
+    if (!(await lstat(store.pathOf(id))).isDirectory()) return `release ${id} is not a directory`;
+  } catch {
+    return `release ${id} is missing from ${store.releasesDir}`;
+  }
+  const meta = await readMeta(store.releasesDir, id);
+  if (!meta) return null;
+  const present = new Set(await topEntries(store.pathOf(id)));
+  const lost = meta.entries.filter((name) => !present.has(name));
+  if (lost.length) return `release ${id} is incomplete: ${lost.slice(0, 3).join(', ')}${lost.length > 3 ? ` and ${lost.length - 3} more` : ''} deleted`;
+  return null;
+}
+
+/**
+ * Releases that may be activated again: present, complete, and known to the state. The
+ * current one is checked on every check; others only when a plan could reuse them.
+ */
+export async function intactReleases(store: ReleaseStore, state: AppState, ids: Iterable<string>): Promise<Set<string>> {
+  const intact = new Set<string>();
+  for (const id of ids) if (state.releases[id] && (await incompleteReason(store, id)) === null) intact.add(id);
+  return intact;
+}
+
+/** Writes the metadata of a release the state knows but that has none (made by an older agent). */
+export async function ensureMeta(store: ReleaseStore, id: string, record: ReleaseRecord, source: ReleaseSource, sourceKey: string): Promise<void> {
+  if (await readMeta(store.releasesDir, id)) return;
+  const entries = await topEntries(store.pathOf(id)).catch(() => null);
+  if (!entries) return;
+  await writeMeta(store.releasesDir, {
+    id,
+    version: record.version,
+    source,
+    sourceKey: record.sourceKey ?? sourceKey,
+    ...(record.contentId ? { contentId: record.contentId } : {}),
+    createdAt: record.createdAt,
+    status: record.status,
+    ...(record.detail ? { detail: record.detail } : {}),
+    entries,
+    ...(record.adopted ? { adopted: true } : {}),
+  });
+}
+
+/** The state's record of a release, from its metadata. */
+export function recordOf(meta: ReleaseMeta, status: ReleaseRecord['status']): ReleaseRecord {
+  return {
+    version: meta.version,
+    createdAt: meta.createdAt,
+    status,
+    sourceKey: meta.sourceKey,
+    ...(meta.contentId ? { contentId: meta.contentId } : {}),
+    ...(meta.detail ? { detail: meta.detail } : {}),
+    ...(meta.adopted ? { adopted: true } : {}),
+  };
+}
+
+/** Marks a release's metadata settled (good or failed), keeping the rest. */
+export async function settleMeta(store: ReleaseStore, id: string, status: 'good' | 'failed'): Promise<void> {
+  const meta = await readMeta(store.releasesDir, id);
+  if (meta && meta.status !== status) await writeMeta(store.releasesDir, { ...meta, status });
+}
+
+/** True when `link` points at a release. */
+export function linkedRelease(link: LinkState): string | null {
+  return link.kind === 'release' ? link.id : null;
+}

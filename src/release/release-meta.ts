@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+import { open, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isReleaseId } from './release-id.js';
+
+/**
+ * What a release was built from: the remote's kind, its location without credentials (URL,
+ * subdirectory and ref), and every setting that changes the release's content. Two releases
+ * of the same version from different sources are different releases.
+ */
+export interface ReleaseSource {
+  /** Remote kind: `local`, `http`, `s3`, `git`. */
+  kind: string;
+  /** The remote's URL or path without credentials, subdirectory and ref included. */
+  location: string;
+  /** Content-changing settings (`git-submodules`, `owner`, …), as strings. */
+  settings: Record<string, string>;
+}
+
+/**
+ * The record a release carries beside itself (`releases/.<id>.json`), written before the
+ * release is published and updated when it settles. The state file caches these; when the
+ * state is lost it is rebuilt from them.
+ */
+export interface ReleaseMeta {
+  id: string;
+  version: string;
+  source: ReleaseSource;
+  /** `source` in a canonical form, compared for "same source". */
+  sourceKey: string;
+  contentId?: string;
+  createdAt: string;
+  /** `pending` until its post-update hooks settle it. */
+  status: 'pending' | 'good' | 'failed';
+  detail?: Record<string, string>;
+  /**
+   * Names at the top of the release when it was published: a release missing one of them
+   * (deleted by hand or by a hook) is incomplete and is never made current.
+   */
+  entries: string[];
+  /** A directory found at `current` before the first deploy. */
+  adopted?: boolean;
+}
+
+/** The canonical form of a source: equal keys mean the same content for the same version. */
+export function sourceKeyOf(source: ReleaseSource): string {
+  const settings = Object.keys(source.settings).sort().map((k) => [k, source.settings[k]]);
+  return JSON.stringify([source.kind, source.location, settings]);
+}
+
+/** Path of the record of release `id`. */
+export function metaPathOf(releasesDir: string, id: string): string {
+  return join(releasesDir, `.${id}.json`);
+}
+
+/** Writes a release's record atomically (temp file, fsync, rename), private to the agent. */
+export async function writeMeta(releasesDir: string, meta: ReleaseMeta): Promise<void> {
+  const path = metaPathOf(releasesDir, meta.id);
+  const temp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
+  const handle = await open(temp, 'w', 0o600);
+  try {
+    await handle.writeFile(`${JSON.stringify(meta, null, 2)}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+/** Reads the record of release `id`; undefined when it is missing or unreadable. */
+export async function readMeta(releasesDir: string, id: string): Promise<ReleaseMeta | undefined> {
+  try {
+    const meta = JSON.parse(await readFile(metaPathOf(releasesDir, id), 'utf8')) as ReleaseMeta;
+    return meta && typeof meta === 'object' && meta.id === id && typeof meta.version === 'string' ? meta : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Ids of every release that has a record (whether or not its directory still exists). */
+export async function listMetaIds(releasesDir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(releasesDir);
+  } catch {
+    return [];
+  }
+  return names
+    .map((n) => /^\.(.+)\.json$/.exec(n)?.[1])
+    .filter((id): id is string => id !== undefined && isReleaseId(id))
+    .sort();
+}
+
+/** The names at the top of a directory, sorted (what `entries` records). */
+export async function topEntries(dir: string): Promise<string[]> {
+  return (await readdir(dir)).sort();
+}

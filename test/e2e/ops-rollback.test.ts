@@ -73,6 +73,9 @@ test('rollback with the daemon running: hooks run, the version rolled back from 
   assert.match(resumed.stdout, /web: resumed/);
   await daemon.waitForLog('web redeployed after resume', () => deployedCount(daemon, 'web') === 3);
   assert.deepEqual(readTree(web.link), { 'v.txt': 'web v2' });
+  // The v2 release still on disk is activated again: no download, no second release of it.
+  assert.equal(web.currentId(), v2);
+  assert.deepEqual(web.releases(), [v1, v2]);
   const after = (await layout.status()).web!;
   assert.equal(after.current?.version, v2Version);
   assert.equal(after.previous?.id, v1);
@@ -81,16 +84,16 @@ test('rollback with the daemon running: hooks run, the version rolled back from 
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, /web: was not held/);
 
-  const to = await operate(layout, ['rollback', 'web', '--to', v2]);
+  const to = await operate(layout, ['rollback', 'web', '--to', v1]);
   assert.equal(to.code, 0, to.stderr);
-  assert.equal(web.currentId(), v2);
-  assert.equal(hookRuns(web).at(-1)?.release, v2, 'post hook ran for the release rolled back to');
+  assert.equal(web.currentId(), v1);
+  assert.equal(hookRuns(web).at(-1)?.release, v1, 'post hook ran for the release rolled back to');
 
   const unknown = await operate(layout, ['rollback', 'web', '--to', '20200101T000000Z-nope']);
   assert.equal(unknown.code, 2, unknown.stderr);
   assert.match(unknown.stderr, /no release 20200101T000000Z-nope in .*releases; see repo-deploy releases web/);
-  assert.equal(web.currentId(), v2);
-  const current = await operate(layout, ['rollback', 'web', '--to', v2]);
+  assert.equal(web.currentId(), v1);
+  const current = await operate(layout, ['rollback', 'web', '--to', v1]);
   assert.equal(current.code, 2, current.stderr);
   assert.match(current.stderr, /already current/);
   const noApp = await operate(layout, ['rollback']);
@@ -103,7 +106,7 @@ test('rollback with the daemon running: hooks run, the version rolled back from 
   assert.equal((await daemon.exited).code, 0, daemon.stderr().slice(-2000));
 });
 
-test('check web asks a running daemon to check now; without a daemon it exits 1 naming the pid file', async () => {
+test('check --no-wait web asks a running daemon to check now; without a daemon it exits 1 naming the pid file', async () => {
   const layout = makeAppsLayout(['web', 'api']);
   const { web, api } = layout.apps as Record<'web' | 'api', (typeof layout.apps)[string]>;
   // Midnight only: any check after the start-up one is the one `check` asked for.
@@ -119,7 +122,7 @@ test('check web asks a running daemon to check now; without a daemon it exits 1 
   await daemon.waitForLog('start-up deploys', () => deployedCount(daemon, 'web') === 1 && deployedCount(daemon, 'api') === 1);
   writeTree(web.remote, { 'v.txt': 'web v2' });
   const askedAt = Date.now();
-  const asked = await layout.run(['check', 'web']);
+  const asked = await layout.run(['check', '--no-wait', 'web']);
   assert.equal(asked.code, 0, asked.stderr);
   assert.match(asked.stdout, new RegExp(`asked the daemon \\(pid ${daemon.child.pid}\\) to check now`));
   await daemon.waitForLog('web deployed on request', () => deployedCount(daemon, 'web') === 2, 5_000);

@@ -19,7 +19,8 @@ test('planCheck, table-driven', () => {
   const cases: [string, Parameters<typeof planCheck>[0], string][] = [
     ['same version as current', { ...base, observed: 'v1', currentRelease: 'r1', state: state() }, 'up-to-date'],
     ['new version', { ...base, observed: 'v2', currentRelease: 'r1', state: state() }, 'deploy'],
-    ['nothing deployed', { ...base, observed: 'v1', currentRelease: null, state: state() }, 'deploy'],
+    ['nothing deployed', { ...base, intact: new Set(), observed: 'v1', currentRelease: null, state: state({ releases: {} }) }, 'deploy'],
+    ['current lost, its release still on disk and intact', { ...base, observed: 'v1', currentRelease: null, state: state() }, 'reuse'],
     ['same version, another source (subdirectory, ref, submodules changed)', { ...base, sourceKey: 'src-b', observed: 'v1', currentRelease: 'r1', state: state() }, 'deploy'],
     ['seen version with the same content', { ...base, observed: 'v2', currentRelease: 'r1', state: state({ seen: { version: 'v2', releaseId: 'r1' } }) }, 'up-to-date'],
     ['seen for another release does not count', { ...base, observed: 'v2', currentRelease: 'r1', state: state({ seen: { version: 'v2', releaseId: 'r0' } }) }, 'deploy'],

@@ -37,3 +37,19 @@ export function redactText(text: string, secrets: readonly (string | undefined)[
   }
   return out;
 }
+
+/**
+ * `text` with the credentials of every URL in it removed, for values handed on rather than
+ * shown: over HTTP(S) and S3 the whole `user:password@` (a bare user is a token), elsewhere the
+ * password only (`ssh://git@host` keeps its user); secret query values become `***`. Unlike
+ * `redactUrl`, the rest is left exactly as written (git's `//subdir#ref` included).
+ */
+export function stripUrlCredentials(text: string): string {
+  return text
+    .replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^/?#\s]*)@/gi, (_all, scheme: string, userinfo: string) => {
+      if (/^(git\+)?(https?|s3):\/\/$/i.test(scheme)) return scheme;
+      const colon = userinfo.indexOf(':');
+      return colon === -1 ? `${scheme}${userinfo}@` : `${scheme}${userinfo.slice(0, colon)}@`;
+    })
+    .replace(/([?&])([^=&#\s]+)=([^&#\s]*)/g, (all, sep: string, name: string) => (secretParams.test(name) ? `${sep}${name}=***` : all));
+}

@@ -1,5 +1,9 @@
-/** Query parameters whose values are credentials (pre-signed URLs, tokens). */
-const secretParams = /^(x-amz-signature|x-amz-credential|x-amz-security-token|signature|sig|token|access_token|auth|key|password|secret)$/i;
+/**
+ * Query parameters whose values are credentials: pre-signed URLs of every cloud
+ * (`X-Amz-Signature`, `X-Goog-Signature`, `X-Goog-Credential`, Azure's `sig`), tokens and keys
+ * under their usual names (`access_token`, `private_token`, `api_key`, `client_secret`).
+ */
+const secretParams = /(signature|credential|token|secret|passw(or)?d|api[-_]?key)|^(sig|key|auth)$/i;
 
 /**
  * Returns `url` without credentials: `user:password@` becomes `***@`, secret query values

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { hookProcessEnv } from '../../src/hooks/env.js';
-import { stripUrlCredentials } from '../../src/util/redact.js';
+import { redactUrl, stripUrlCredentials } from '../../src/util/redact.js';
 
 test('stripUrlCredentials: userinfo out of http(s)/s3 URLs, passwords out of others, the rest as written', () => {
   const cases: Array<[string, string]> = [
@@ -37,4 +37,11 @@ test('hookProcessEnv: secret keys removed under any REPO_DEPLOY_ name ending lik
     AWS_SECRET_ACCESS_KEY: 'the host\'s own',
     PATH: '/usr/bin',
   });
+});
+
+test('redactUrl: secret query values of every usual name become ***, other parameters stay', () => {
+  const url = 'https://h/app.zip?X-Goog-Signature=a1&X-Goog-Credential=a2&X-Amz-Signature=a3&sig=a4&private_token=a5&api_key=a6&client_secret=a7&X-Amz-Date=20260101&v=2';
+  const got = redactUrl(url);
+  for (const secret of ['a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7']) assert.ok(!got.includes(`=${secret}`), `${secret} in ${got}`);
+  assert.ok(got.includes('X-Amz-Date=20260101') && got.includes('v=2'), got);
 });

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../log.js';
+import { hookProcessEnv } from './env.js';
 import { LineSplitter, type OutputLine } from './output.js';
 
 /**
@@ -25,7 +26,7 @@ export interface HookProcessOptions {
   /** Name used in logs. */
   name: string;
   cwd: string;
-  /** The complete environment of the hook. */
+  /** The complete environment of the hook, before `hookProcessEnv` takes the secrets out. */
   env: NodeJS.ProcessEnv;
   /** Time until the group gets SIGTERM; 0 or Infinity means never. */
   timeoutMs: number;
@@ -59,7 +60,8 @@ export function runHookProcess(options: HookProcessOptions): Promise<HookExit> {
     // be killed together, while signals sent to the agent's own group do not reach it.
     const child = spawn(options.path, [], {
       cwd: options.cwd,
-      env: options.env,
+      // Filtered here, at the one place hooks are started, so no caller can forget it.
+      env: hookProcessEnv(options.env),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });

@@ -179,6 +179,17 @@ function toRemoteError(error: unknown, sub: string, block: number, display: stri
   return new RemoteError(display, `git ${sub} failed: ${text || 'no message'}`);
 }
 
+// Where git's credential helper reads the credentials: names of git's environment only.
+const usernameVar = 'REPO_DEPLOY_GIT_USERNAME';
+const passwordVar = 'REPO_DEPLOY_GIT_PASSWORD';
+
+/**
+ * A shell helper (git runs `!…` through sh, adding the action as an argument): answers `get`
+ * with the variables' values, ignores `store` and `erase`. Its text names the variables, never
+ * their values, so the argv of that shell holds no secret either.
+ */
+const credentialHelper = `!f() { test "$1" = get || exit 0; printf 'username=%s\\npassword=%s\\n' "$${usernameVar}" "$${passwordVar}"; }; f`;
+
 function gitEnv(options: GitRunnerOptions): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
@@ -203,14 +214,21 @@ function gitEnv(options: GitRunnerOptions): Record<string, string> {
     parts.push('-o', 'StrictHostKeyChecking=yes');
     env.GIT_SSH_COMMAND = parts.join(' ');
   }
-  const prefix = options.location.credentialPrefix;
-  if (prefix) {
-    // Credentials go through the environment (readable only by us), not the command line
-    // (readable by every user in `ps`): git rewrites the clean URL into the credentialed one.
+  const credentials = options.location.credentials;
+  if (credentials) {
+    // Credentials go through the environment (readable only by us), never a command line
+    // (readable by every user in `ps`): git is given the clean URL, and on the server's 401 asks
+    // the helper below, which prints them from git's environment. The empty value first drops
+    // any helper of the host's git config, so no `store` helper writes our token to disk.
     const n = Number(env.GIT_CONFIG_COUNT ?? 0) || 0;
-    env[`GIT_CONFIG_KEY_${n}`] = `url.${prefix.withCredentials}.insteadOf`;
-    env[`GIT_CONFIG_VALUE_${n}`] = prefix.without;
-    env.GIT_CONFIG_COUNT = String(n + 1);
+    const key = `credential.${credentials.prefix}.helper`;
+    env[`GIT_CONFIG_KEY_${n}`] = key;
+    env[`GIT_CONFIG_VALUE_${n}`] = '';
+    env[`GIT_CONFIG_KEY_${n + 1}`] = key;
+    env[`GIT_CONFIG_VALUE_${n + 1}`] = credentialHelper;
+    env.GIT_CONFIG_COUNT = String(n + 2);
+    env[usernameVar] = credentials.username;
+    env[passwordVar] = credentials.password;
   }
   return env;
 }

@@ -18,11 +18,12 @@ export interface GitLocation {
   /** Repository URL without credentials: the mirror's identity and what git is told to fetch. */
   cleanUrl: string;
   /**
-   * `scheme://authority/` with and without credentials, when the URL carries credentials: git is
-   * told to rewrite the second into the first (`url.X.insteadOf`) through its environment, so
-   * the secret is not on any command line, and submodules on the same host get it too.
+   * HTTP(S) credentials from the URL's userinfo (percent-decoded), and the credential-free
+   * `scheme://host[:port]` they are for: git is handed `cleanUrl` and gets these from a
+   * credential helper reading its environment, so they are on no command line, not even the
+   * one git gives its own `git-remote-https`; submodules on the same host get them too.
    */
-  credentialPrefix?: { withCredentials: string; without: string };
+  credentials?: { prefix: string; username: string; password: string };
   /** Secrets found in the URL (password, token user name), scrubbed from git's messages. */
   secrets: string[];
   /** Subdirectory to deploy, relative and normalised (`''` = the whole tree). */
@@ -100,8 +101,10 @@ function hasGitSegment(path: string): boolean {
   return path.split('/').some((s) => s.endsWith('.git'));
 }
 
-// Builds the credential-free URL and the insteadOf prefix pair from an authority that may hold
-// `user:password@` (or a bare token user over HTTP).
+// Builds the credential-free URL and the credentials from an authority that may hold
+// `user:password@` (or a bare token user over HTTP). Over SSH the user name is kept and a
+// password dropped: ssh runs in batch mode and could not use it, and git would put it in
+// ssh's argv.
 function withAuthority(scheme: string, authority: string, repoPath: string): Omit<GitLocation, 'ref' | 'display' | 'subdir' | 'scheme'> {
   if (authority.startsWith('-')) throw new Error(`git url host may not start with "-"`);
   const at = authority.lastIndexOf('@');
@@ -115,15 +118,27 @@ function withAuthority(scheme: string, authority: string, repoPath: string): Omi
   const secret = password !== '' || (http && user !== '');
   const repoUrl = `${scheme}://${authority}${repoPath}`;
   if (!secret) return { repoUrl, cleanUrl: repoUrl, secrets: [] };
-  const keptUser = http ? '' : `${user}@`;
+  const keptUser = http || user === '' ? '' : `${user}@`;
   const cleanUrl = `${scheme}://${keptUser}${host}${repoPath}`;
-  const secrets = [password, http ? user : ''].filter((s) => s !== '');
+  const username = decode(user);
+  const decodedPassword = decode(password);
+  // Both the URL's spelling and the decoded one: git's messages could show either.
+  const secrets = [...new Set([password, decodedPassword, ...(http ? [user, username] : [])])].filter((s) => s !== '');
   return {
     repoUrl,
     cleanUrl,
     secrets,
-    credentialPrefix: { withCredentials: `${scheme}://${authority}/`, without: `${scheme}://${keptUser}${host}/` },
+    ...(http ? { credentials: { prefix: `${scheme}://${host}`, username, password: decodedPassword } } : {}),
   };
+}
+
+// Userinfo is percent-encoded in a URL (`p%40ss` for `p@ss`); a malformed escape is kept as written.
+function decode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 // Splits a repository path from the subdirectory: at the first segment ending in `.git`, else

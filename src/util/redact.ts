@@ -1,5 +1,9 @@
-/** Query parameters whose values are credentials (pre-signed URLs, tokens). */
-const secretParams = /^(x-amz-signature|x-amz-credential|x-amz-security-token|signature|sig|token|access_token|auth|key|password|secret)$/i;
+/**
+ * Query parameters whose values are credentials: pre-signed URLs of every cloud
+ * (`X-Amz-Signature`, `X-Goog-Signature`, `X-Goog-Credential`, Azure's `sig`), tokens and keys
+ * under their usual names (`access_token`, `private_token`, `api_key`, `client_secret`).
+ */
+const secretParams = /(signature|credential|token|secret|passw(or)?d|api[-_]?key)|^(sig|key|auth)$/i;
 
 /**
  * Returns `url` without credentials: `user:password@` becomes `***@`, secret query values
@@ -36,4 +40,20 @@ export function redactText(text: string, secrets: readonly (string | undefined)[
     if (secret && secret.length >= 4) out = out.split(secret).join('***');
   }
   return out;
+}
+
+/**
+ * `text` with the credentials of every URL in it removed, for values handed on rather than
+ * shown: over HTTP(S) and S3 the whole `user:password@` (a bare user is a token), elsewhere the
+ * password only (`ssh://git@host` keeps its user); secret query values become `***`. Unlike
+ * `redactUrl`, the rest is left exactly as written (git's `//subdir#ref` included).
+ */
+export function stripUrlCredentials(text: string): string {
+  return text
+    .replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^/?#\s]*)@/gi, (_all, scheme: string, userinfo: string) => {
+      if (/^(git\+)?(https?|s3):\/\/$/i.test(scheme)) return scheme;
+      const colon = userinfo.indexOf(':');
+      return colon === -1 ? `${scheme}${userinfo}@` : `${scheme}${userinfo.slice(0, colon)}@`;
+    })
+    .replace(/([?&])([^=&#\s]+)=([^&#\s]*)/g, (all, sep: string, name: string) => (secretParams.test(name) ? `${sep}${name}=***` : all));
 }

@@ -36,14 +36,15 @@ describe('git url grammar', () => {
     });
   }
 
-  it('keeps credentials out of cleanUrl and display, and rewrites through insteadOf', () => {
-    const got = parseGitUrl('https://user:s3cret@host/org/app.git/web#main');
-    assert.equal(got.cleanUrl, 'https://host/org/app.git');
-    assert.deepEqual(got.credentialPrefix, { withCredentials: 'https://user:s3cret@host/', without: 'https://host/' });
-    assert.ok(got.secrets.includes('s3cret'));
+  it('keeps credentials out of cleanUrl and display, and hands them over decoded for the helper', () => {
+    const got = parseGitUrl('https://user:s3cret%40x@host:8443/org/app.git/web#main');
+    assert.equal(got.cleanUrl, 'https://host:8443/org/app.git');
+    assert.deepEqual(got.credentials, { prefix: 'https://host:8443', username: 'user', password: 's3cret@x' });
+    assert.ok(got.secrets.includes('s3cret%40x') && got.secrets.includes('s3cret@x'));
     assert.ok(!got.display.includes('s3cret') && !got.display.includes('user'));
     const ssh = parseGitUrl('ssh://git:pw1234@host/app.git');
     assert.equal(ssh.cleanUrl, 'ssh://git@host/app.git', 'an ssh user name is kept, the password is not');
+    assert.equal(ssh.credentials, undefined, 'ssh runs in batch mode: a password is dropped, not handed to git');
   });
 
   const malformed: Array<[string, RegExp]> = [

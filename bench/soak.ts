@@ -1,10 +1,10 @@
 // Daemon soak benchmark (issue 19): one daemon, three apps (HTTP zip, git, local directory),
-// each checked every second while the harness gives each remote a new version every 1-2 s,
-// until the daemon has made hundreds of deploys. Its resident set, open descriptors and child
+// each checked every second while the harness gives each remote a new version 1-2 s after
+// the last one was deployed, until the daemon has made hundreds of deploys. Its resident set, open descriptors and child
 // processes are read from /proc at three idle moments (changes paused, children gone): after
 // the first deploys, halfway, and at the end. The daemon lives for months: what it holds after
 // 300 deploys must be what it held after 3.
-import { renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, type Daemon } from './daemon-rss.js';
 import { writeTextTree } from './data.js';
@@ -77,9 +77,15 @@ export async function benchSoak(options: SoakOptions = {}): Promise<SoakResult> 
     let max = { rss: 0, fds: 0 };
     const churn = async (until: number) => {
       let stop = false;
+      // Each remote gets a new version 1-2 s after the daemon deployed its last one (or gave
+      // up on it): on a loaded host a deploy can take longer than the pause, and a local
+      // directory changed while the daemon copies it is refused, not deployed.
       const loops = remotes.map(async (r, i) => {
         while (!stop) {
-          await r.bump(Date.now() * 10 + i);
+          const n = Date.now() * 10 + i;
+          await r.bump(n);
+          const bumped = Date.now();
+          while (!stop && deployedVersion(base, r.app) !== `${r.app}-${n}` && Date.now() - bumped < 30_000) await sleep(100);
           await sleep(1000 + Math.random() * 1000);
         }
       });
@@ -170,8 +176,8 @@ async function makeRemotes(base: string, env: NodeJS.ProcessEnv, running: Runnin
       app: 'local',
       remote: local,
       async bump(n) {
-        writeFileSync(join(local, 'version.tmp'), `local-${n}\n`);
-        renameSync(join(local, 'version.tmp'), join(local, 'version.txt'));
+        writeFileSync(join(base, 'local-version.tmp'), `local-${n}\n`);
+        renameSync(join(base, 'local-version.tmp'), join(local, 'version.txt'));
       },
     },
   ];
@@ -186,6 +192,15 @@ function writeConfig(base: string, remotes: readonly Churned[]): string {
   const config = join(base, 'repo-deploy.cfg');
   writeFileSync(config, `cache = ${join(base, 'cache')}\n\n${sections.join('\n\n')}\n`);
   return config;
+}
+
+/** The version.txt of what `current` holds for an app (every remote writes `<app>-<n>`). */
+function deployedVersion(base: string, app: string): string | undefined {
+  try {
+    return readFileSync(join(base, 'deploy', app, 'current', 'version.txt'), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
 }
 
 async function waitFor(ready: () => boolean, ms: number, what: string): Promise<void> {

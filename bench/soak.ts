@@ -65,11 +65,17 @@ export async function benchSoak(options: SoakOptions = {}): Promise<SoakResult> 
     };
     await waitFor(() => (alive(), deploys >= remotes.length), 60_000, 'the first deploys');
     const idleSample = async () => {
-      // Checks still run every second; a fetch child or git process may be between start and
-      // exit: sample when none is.
+      // An idle check holds a socket or git's pipes for a moment: the fewest descriptors and
+      // children seen over 3 s is what the daemon keeps.
       await sleep(3000);
-      for (let i = 0; i < 50 && childPids(pid).length > 0; i++) await sleep(100);
-      return { rss: procStatusMiB(pid, 'VmRSS'), fds: fdCount(pid), children: childPids(pid).length };
+      let fds = Infinity;
+      let children = Infinity;
+      for (let i = 0; i < 30; i++) {
+        fds = Math.min(fds, fdCount(pid));
+        children = Math.min(children, childPids(pid).length);
+        await sleep(100);
+      }
+      return { rss: procStatusMiB(pid, 'VmRSS'), fds, children };
     };
     const start = await idleSample();
     progress(`soak: first deploys done; idle RSS ${start.rss.toFixed(1)} MiB, ${start.fds} fds; churning until ${target} deploys...`);

@@ -90,7 +90,8 @@ function writeConfig(dir: string, url: string): string {
   return config;
 }
 
-interface Daemon {
+/** A daemon started by the bench. */
+export interface Daemon {
   child: ChildProcess;
   /** The last lines it logged, for error messages. */
   tail(): string;
@@ -98,12 +99,20 @@ interface Daemon {
   stop(): Promise<void>;
 }
 
-function startDaemon(config: string): Daemon {
+/** Starts the built CLI as a daemon on `config`; `onLine` gets each line it prints. */
+export function startDaemon(config: string, onLine?: (line: string) => void): Daemon {
   const child = spawn(process.execPath, [cliBin, '-c', config], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let tail = '';
-  const keep = (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-4000));
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  for (const stream of [child.stdout!, child.stderr!]) {
+    let partial = '';
+    stream.on('data', (chunk: Buffer) => {
+      tail = (tail + chunk.toString()).slice(-4000);
+      if (!onLine) return;
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) onLine(line);
+    });
+  }
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   return {
     child,

@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only extract,http,git,idle,daemon,swap]` (issue 8): builds
+// `npm run bench [-- --quick] [-- --only extract,http,git,idle,daemon,swap,soak]` (issue 8): builds
 // the CLI, runs every workload against its standard-tool baseline in this one run on the same
 // data, prints a table, and as the very last line of standard output one JSON object with all
 // figures. Progress goes to standard error. A workload that cannot run reports null figures and
@@ -11,7 +11,9 @@ import { benchExtract } from './extract.js';
 import { benchGit } from './git.js';
 import { benchHttp } from './http.js';
 import { benchIdleS3 } from './idle.js';
+import { benchManyApps } from './many-apps.js';
 import { buildCli, dataDir, progress } from './lib.js';
+import { benchSoak } from './soak.js';
 import { benchSwapReads } from './swap-reads.js';
 import { renderTable, type Figures } from './table.js';
 
@@ -33,6 +35,11 @@ const workloads: Array<{ name: string; fields: string[]; run: () => Promise<obje
   { name: 'idle', fields: ['idle_check_requests_s3', 'idle_check_body_bytes_s3'], run: () => benchIdleS3() },
   { name: 'daemon', fields: ['daemon_idle_rss_mib'], run: () => benchDaemonRss({ quick }) },
   { name: 'swap', fields: ['swap_failed_reads'], run: () => benchSwapReads({ quick }) },
+  {
+    name: 'soak',
+    fields: ['daemon_soak_deploys', 'daemon_soak_rss_mib_start', 'daemon_soak_rss_mib_end', 'daemon_soak_rss_growth_second_half_mib', 'daemon_soak_fds_start', 'daemon_soak_fds_end', 'daemon_50_apps_rss_mib', 'daemon_50_apps_idle_round_ms'],
+    run: async () => ({ ...(await benchSoak({ quick })), ...(await benchManyApps()) }),
+  },
 ];
 
 async function main(): Promise<number> {

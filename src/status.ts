@@ -1,4 +1,5 @@
 import type { AppConfig } from './config/types.js';
+import { readRestartNeeded, type RestartNeeded } from './daemon/restart-marker.js';
 import { createRemote } from './remotes/index.js';
 import { ReleaseStore } from './release/store.js';
 import { readState, statePath, type CheckRecord, type FailingRecord } from './pipeline/state.js';
@@ -34,6 +35,8 @@ export interface AppStatus {
   interrupted?: { releaseId: string; version: string; phase: string };
   lastHookOutput: string[];
   releases: ReleaseInfo[];
+  /** The daemon running this app started before repo-deploy's files were replaced: restart it. */
+  restartNeeded?: RestartNeeded;
 }
 
 /** Reads the status of each app from its state and link; changes nothing. */
@@ -61,6 +64,7 @@ async function readAppStatus(app: AppConfig): Promise<AppStatus> {
   };
   const currentId = link.kind === 'release' ? link.id : undefined;
   const previousId = state.previous && state.previous !== currentId ? state.previous : undefined;
+  const restartNeeded = readRestartNeeded(app);
   return {
     app: app.name,
     remote: createRemote(app.remote, app).display,
@@ -76,6 +80,7 @@ async function readAppStatus(app: AppConfig): Promise<AppStatus> {
     ...(state.inProgress ? { interrupted: { releaseId: state.inProgress.releaseId, version: state.inProgress.version, phase: state.inProgress.phase } } : {}),
     lastHookOutput: state.lastHookOutput ?? [],
     releases: (await store.list()).map(info).sort((a, b) => timeOf(a).localeCompare(timeOf(b))),
+    ...(restartNeeded ? { restartNeeded } : {}),
   };
 }
 

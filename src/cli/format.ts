@@ -46,6 +46,9 @@ function formatApp(s: AppStatus): string {
     // Right after a rollback the last check still names the version rolled back from: say it is held.
     rows.push(['held', `at ${s.hold.releaseId} since ${s.hold.at} by a rollback (not redeploying ${s.hold.fromVersions.join(', ') || 'the version rolled back from'}); repo-deploy resume${s.app === 'default' ? '' : ` ${s.app}`} lifts it`]);
   }
+  if (s.restartNeeded) {
+    rows.push(['daemon', `pid ${s.restartNeeded.pid} runs an older repo-deploy than the installed files (changed: ${s.restartNeeded.files.join(', ')}; noticed ${s.restartNeeded.since}): restart it`]);
+  }
   if (s.interrupted) rows.push(['interrupted', `${s.interrupted.releaseId} (${s.interrupted.phase}); the next run settles it`]);
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`);

@@ -6,6 +6,9 @@ import type { Logger } from '../log.js';
 import { checkOnce, type CheckOutcome } from '../pipeline/check.js';
 import { openFleet, type PipelineEvents } from '../pipeline/context.js';
 import type { Fleet } from '../fleet/fleet.js';
+import { installedFilesChanged, watchInstalledFiles } from '../util/installed-files.js';
+import { keepYoungGenerationSmall } from './heap.js';
+import { removeRestartMarkers, writeRestartMarkers } from './restart-marker.js';
 
 /** Options for `startDaemon`. */
 export interface DaemonOptions {
@@ -36,6 +39,7 @@ export interface Daemon {
  */
 export function startDaemon(options: DaemonOptions): Daemon {
   const { logger, signal } = options;
+  keepYoungGenerationSmall();
   // node-cron's own warnings go to our log, not to the console.
   cron.setLogger({
     info: (m: string) => logger.debug({ source: 'node-cron' }, String(m)),
@@ -60,6 +64,13 @@ export function startDaemon(options: DaemonOptions): Daemon {
   };
   let tasks: ScheduledTask[] = [];
   let apps: AppConfig[] = [];
+  // An upgrade without a restart (issue 19): said once in the log, and beside each app's state
+  // for `status`, for as long as this daemon runs.
+  const restartNeeded = (change: { since: string; files: string[] }) => {
+    logger.warn({ changed: change.files }, 'installed files of repo-deploy changed since the daemon started (an upgrade?): restart the daemon to run the new version; until then it fetches in its own process');
+    for (const error of writeRestartMarkers(apps, change)) logger.warn({ err: error }, 'could not record for status that a restart is needed');
+  };
+  watchInstalledFiles(restartNeeded);
 
   const runApp = (app: AppConfig, reason: string): void => {
     if (signal.aborted) return;
@@ -67,6 +78,7 @@ export function startDaemon(options: DaemonOptions): Daemon {
       logger.info({ app: app.name, reason }, 'previous check still running, skipping this one');
       return;
     }
+    installedFilesChanged();
     const run = (async () => {
       if (app.splayMs > 0 && reason === 'schedule') {
         await sleep(Math.floor(Math.random() * app.splayMs), signal);
@@ -91,6 +103,9 @@ export function startDaemon(options: DaemonOptions): Daemon {
   const schedule = (config: LoadedConfig): void => {
     for (const task of tasks) void task.destroy();
     apps = config.apps;
+    const change = installedFilesChanged();
+    if (change) writeRestartMarkers(apps, change);
+    else removeRestartMarkers(apps);
     tasks = apps.map((app) => cron.schedule(app.schedule, () => runApp(app, 'schedule'), { name: `repo-deploy:${app.name}` }));
     for (const warning of config.warnings) logger.warn(warning);
     logger.info({ apps: apps.map((a) => ({ app: a.name, schedule: a.schedule })) }, 'daemon scheduled');
@@ -105,6 +120,7 @@ export function startDaemon(options: DaemonOptions): Daemon {
       logger.info({ running: [...running.keys()] }, 'stopping, waiting for checks in progress to reach a safe point');
       await Promise.allSettled([...running.values()]);
       await closeFleets();
+      removeRestartMarkers(apps);
       logger.info('stopped');
       resolve();
     };

@@ -1,5 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { runChildJob } from '../util/child-job.js';
+import { installedFilesChanged } from '../util/installed-files.js';
+import { createRemote } from './index.js';
 import type { FetchResult, Observation, Remote, RemoteConfig, RemoteContext } from './types.js';
 
 /**
@@ -23,6 +25,7 @@ const entry = fileURLToPath(new URL(`./child-main${import.meta.url.endsWith('.ts
  */
 export async function checkInChild(url: string, config: RemoteConfig, display: string, ctx: RemoteContext): Promise<Observation> {
   const job: RemoteJob = { op: 'check', url, config, cacheDir: ctx.cacheDir };
+  if (inDaemon(ctx)) return createRemote(url, config).check({ ...ctx, isolate: false });
   return (await run<Observation>(job, `check of ${display}`, ctx)).value;
 }
 
@@ -33,6 +36,7 @@ export function withFetchInChild(remote: Remote, url: string, config: RemoteConf
     display: remote.display,
     check: (ctx) => remote.check(ctx),
     async fetch(version: string, into: string, ctx: RemoteContext): Promise<FetchResult> {
+      if (inDaemon(ctx)) return remote.fetch(version, into, ctx);
       const job: RemoteJob = { op: 'fetch', url, config, cacheDir: ctx.cacheDir, version, into };
       const done = await run<FetchResult>(job, `fetch of ${remote.display}`, ctx);
       ctx.logger.debug({ files: done.value.files, childPid: done.pid, childPeakRssMiB: Math.round(done.peakRssBytes / 1048576) }, 'fetched in a child process');
@@ -42,6 +46,18 @@ export function withFetchInChild(remote: Remote, url: string, config: RemoteConf
   if (remote.contentIdOf) isolated.contentIdOf = (version, ctx) => remote.contentIdOf!(version, ctx);
   if (remote.fetchSidecar) isolated.fetchSidecar = (suffix, ctx) => remote.fetchSidecar!(suffix, ctx);
   return isolated;
+}
+
+/**
+ * True once repo-deploy's installed files changed under the daemon (an upgrade without a
+ * restart): a child would load the new version's modules, while the daemon runs the old ones,
+ * all of which it has loaded already. The work then runs here, as in a `-f` run: it costs the
+ * daemon memory that only a restart gives back, which the warning asks for.
+ */
+function inDaemon(ctx: RemoteContext): boolean {
+  const change = installedFilesChanged();
+  if (change) ctx.logger.warn({ changed: change.files, since: change.since }, 'installed files changed since the daemon started: fetching in the daemon process, not a child; restart the daemon to run the new version');
+  return change !== undefined;
 }
 
 function run<T>(job: RemoteJob, what: string, ctx: RemoteContext) {

@@ -135,6 +135,8 @@ export interface AppStatusJson {
   failing?: { version: string; failures: number; nextTryAt: string; reason: string };
   hold?: { releaseId: string; fromVersions: string[]; at: string };
   interrupted?: { releaseId: string };
+  /** Set while the app's daemon runs older code than the installed files (issue 19). */
+  restartNeeded?: { pid: number; since: string; files: string[] };
   lastHookOutput: string[];
   releases: { id: string; version: string; status: string }[];
 }

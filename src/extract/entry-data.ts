@@ -1,6 +1,6 @@
 import { crc32, inflateRaw, inflateRawSync } from 'node:zlib';
 import { VerificationError } from '../errors.js';
-import { readAt } from './central-directory.js';
+import { readAt } from './read-at.js';
 import type { RawEntry } from './central-directory.js';
 
 /**

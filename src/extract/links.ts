@@ -1,6 +1,6 @@
 import { VerificationError } from '../errors.js';
 import { checkLinkTarget } from '../util/symlink-check.js';
-import { readAt } from './central-directory.js';
+import { readAt } from './read-at.js';
 import { dataStart, decodeSync } from './entry-data.js';
 import type { PlannedEntry } from './plan.js';
 

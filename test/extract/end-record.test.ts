@@ -53,6 +53,7 @@ test('a size of exactly 0xffffffff without a zip64 field is a literal size, not 
   const zip = pyZip([{ name: 'a.txt', data: 'hello' }]);
   const central = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
   zip.writeUInt32LE(0xffffffff, central + 24);
+  zip.writeUInt32LE(0xffffffff, 22); // the local header, at offset 0
   const result = await ours(zip);
   assert.ok('error' in result);
   assert.doesNotMatch(result.error, /zip64/);

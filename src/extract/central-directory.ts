@@ -84,7 +84,7 @@ export function readCentralDirectory(fd: number, archive: string, maxEntries: nu
     const shown = JSON.stringify(rawName.toString('latin1'));
     const extra = parseExtra(b.subarray(o + 46 + nameLength, o + 46 + nameLength + extraLength));
     if (extra === null) throw corrupt(`entry ${shown} has an extra field whose length runs past its record`);
-    const name = decodeName(rawName, flags, extra);
+    const name = decodeName(rawName, flags, extra, b.readUInt8(o + 5));
     if (name === null) throw corrupt(`entry ${shown} is flagged UTF-8 but its name is not valid UTF-8`);
     const entry: RawEntry = {
       name,

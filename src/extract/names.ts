@@ -28,16 +28,23 @@ export function parseExtra(extra: Buffer): ExtraField[] | null {
 }
 
 /**
- * The name an entry is written under, as `unzip` reads it: UTF-8 when the language-encoding
- * flag (bit 11) is set; otherwise the Info-ZIP Unicode Path field (0x7075) when its CRC
- * matches the stored name (Info-ZIP `zip` stores UTF-8 names that way, without the flag);
- * otherwise CP437, the format's default. `null`: bytes that are not the UTF-8 they claim.
+ * The name an entry is written under: UTF-8 when the language-encoding flag (bit 11) is set;
+ * otherwise the Info-ZIP Unicode Path field (0x7075) when its CRC matches the stored name, as
+ * `unzip` honours it; otherwise CP437, the format's default, as Python's `zipfile` decodes it.
+ * One exception: names from unix or macOS (`madeBy` 3 or 19) that are valid UTF-8 stay UTF-8.
+ * Info-ZIP `zip` on a UTF-8 system stores them so, without flag or 0x7075, and `unzip` writes
+ * those bytes unchanged; read as CP437 every such name would be mojibake.
+ * `null`: bytes that are not the UTF-8 they claim.
  */
-export function decodeName(raw: Buffer, flags: number, extra: readonly ExtraField[]): string | null {
+export function decodeName(raw: Buffer, flags: number, extra: readonly ExtraField[], madeBy: number): string | null {
   if (flags & 0x800) return strictUtf8(raw);
   const unicode = extra.find((f) => f.id === 0x7075);
   if (unicode && unicode.body.length >= 5 && unicode.body[0] === 1 && unicode.body.readUInt32LE(1) === crc32(raw)) {
     return strictUtf8(unicode.body.subarray(5));
+  }
+  if (madeBy === 3 || madeBy === 19) {
+    const utf8 = strictUtf8(raw);
+    if (utf8 !== null) return utf8;
   }
   let name = '';
   for (const byte of raw) name += byte < 0x80 ? String.fromCharCode(byte) : cp437High[byte - 0x80];

@@ -52,14 +52,16 @@ export function planExtraction(cd: CentralDirectory, archive: string, limits: Li
   for (const entry of cd.entries) {
     if (entry.hasNul) throw refuse(entry, 'has a NUL byte in its name');
     if (entry.flags & 0x41) throw refuse(entry, `${encryptionOf(entry)}: not supported, publish an unencrypted archive`);
-    // Backslashes are path separators to Windows tools: judge (and write) the name the way
-    // they would read it, so `..\..\x` cannot slip past as one odd file name.
-    const name = entry.name.replace(/\\/g, '/');
-    if (name.startsWith('/')) throw refuse(entry, 'has an absolute path');
-    if (/^[a-zA-Z]:/.test(name)) throw refuse(entry, 'starts with a drive letter');
-    const segments = name.split('/').filter((s) => s !== '' && s !== '.');
-    if (segments.includes('..')) throw refuse(entry, 'has a ".." segment');
-    const path = segments.join('/');
+    // Backslashes are path separators to Windows tools: judge the name the way they would
+    // read it, so `..\..\x` cannot slip past as one odd file name.
+    const judged = entry.name.replace(/\\/g, '/');
+    if (judged.startsWith('/')) throw refuse(entry, 'has an absolute path');
+    if (/^[a-zA-Z]:/.test(judged)) throw refuse(entry, 'starts with a drive letter');
+    if (judged.split('/').includes('..')) throw refuse(entry, 'has a ".." segment');
+    // Write it the way unzip does: backslashes are separators only in a name from MS-DOS
+    // (made-by 0) that has no `/`; elsewhere they are part of the file name, as in Python.
+    const name = entry.madeBy === 0 && !entry.name.includes('/') ? judged : entry.name;
+    const path = name.split('/').filter((s) => s !== '' && s !== '.').join('/');
     const kind = kindOf(entry, name.endsWith('/'));
     if (kind === null) throw refuse(entry, 'is not a regular file, directory or symlink');
     if (path === '') {

@@ -2,6 +2,7 @@ import { chmodSync, closeSync, mkdirSync, openSync, symlinkSync, utimesSync } fr
 import { join } from 'node:path';
 import type { Limits } from '../config/types.js';
 import { VerificationError } from '../errors.js';
+import { narrowPlan } from './archive-root.js';
 import { readAt, readCentralDirectory } from './central-directory.js';
 import { readLocalHeader } from './local-header.js';
 import { readLinkTargets } from './links.js';
@@ -14,6 +15,8 @@ export interface ExtractOptions {
   limits: Limits;
   /** Stops the extraction promptly when aborted; the promise rejects with the abort reason. */
   signal?: AbortSignal;
+  /** Deploy only this directory of the archive (`archive-root`), or `auto` for its single top-level one. */
+  root?: string;
 }
 
 /** What an extraction wrote. */
@@ -45,7 +48,8 @@ export async function extractZip(archive: string, dest: string, options: Extract
   }
   try {
     const cd = readCentralDirectory(fd, archive, limits.maxEntries);
-    const plan = planExtraction(cd, archive, limits);
+    const whole = planExtraction(cd, archive, limits);
+    const plan = options.root ? narrowPlan(whole, options.root, archive) : whole;
     const targets = readLinkTargets(fd, plan.links, cd.dataEnd, archive);
     signal?.throwIfAborted();
 

@@ -6,6 +6,7 @@ import { crc32, createInflateRaw } from 'node:zlib';
 import { VerificationError } from '../errors.js';
 import { ArchiveWindow, checkContent, decodeAsync, decodeSync } from './entry-data.js';
 import { readLocalHeader } from './local-header.js';
+import { ChunkGarbage } from './release-memory.js';
 import type { PlannedEntry } from './plan.js';
 
 /** What the file writer needs to know about the extraction in progress. */
@@ -47,9 +48,11 @@ export async function writeFiles(files: readonly PlannedEntry[], ctx: WriteConte
     bytes += n;
     if (bytes > ctx.maxUnpackedBytes) throw new VerificationError(`zip ${ctx.archive} unpacks to more than the limit of ${ctx.maxUnpackedBytes} bytes`);
   };
+  const garbage = new ChunkGarbage();
   const write = (file: PlannedEntry, data: Buffer, mtime: Date | undefined) => {
     account(data.length);
     writeFile(join(ctx.dest, file.path), data, file.mode, umask, mtime);
+    garbage.dropped(data.length + file.entry.compressedSize);
   };
 
   const inFlight = new Set<Promise<void>>();
@@ -187,9 +190,11 @@ async function inflateStream(start: number, size: number, ctx: WriteContext, con
   // What went wrong first wins: a size or limit error from `consume` over the generic
   // "stream destroyed" the pending write then sees.
   let consumeError: unknown;
+  const garbage = new ChunkGarbage();
   inflater.on('data', (chunk: Buffer) => {
     try {
       consume(chunk);
+      garbage.dropped(chunk.length);
     } catch (error) {
       consumeError ??= error;
       inflater.destroy(error as Error);

@@ -26,7 +26,7 @@ const only = onlyAt >= 0 ? new Set((args[onlyAt + 1] ?? '').split(',')) : undefi
 const workloads: Array<{ name: string; fields: string[]; run: () => Promise<object> }> = [
   {
     name: 'extract',
-    fields: ['extract_ratio_vs_unzip', 'extract_peak_rss_mib', 'extract_peak_rss_mib_small'],
+    fields: ['extract_ratio_vs_unzip', 'extract_peak_rss_mib', 'extract_peak_rss_mib_small', 'extract_peak_rss_mib_contended'],
     // Two runs a side in quick mode keep `--quick` under two minutes on a loaded 2-core host.
     run: () => benchExtract({ quick, log: progress, ...(quick ? { runs: 2 } : {}) }),
   },

@@ -1,6 +1,7 @@
 import cron from 'node-cron';
 import { parseEndpoints } from '../fleet/keys.js';
 import { parseDuration } from '../util/duration.js';
+import { parseArchiveRoot } from '../extract/archive-root.js';
 
 /**
  * Every configuration key: its parser and what it accepts. The loader (`load.ts`) uses this
@@ -136,6 +137,7 @@ export const keySpecs: readonly KeySpec[] = [
   { name: 'lease-ttl', parse: duration(2000) },
   { name: 'rollout-unavailable', parse: oneOf('wait', 'deploy') },
   { name: 'rollout-wait', parse: duration(0) },
+  { name: 'archive-root', parse: parseArchiveRoot },
 ];
 
 /** Finds the spec for a key name or alias. */

@@ -211,6 +211,7 @@ function buildApp(name: string, layer: RawLayer, configDir: string, issues: Conf
     releaseHooks: get('release-hooks', false),
     owner: get<string | undefined>('owner', undefined),
     listen: get<string | undefined>('listen', undefined),
+    archiveRoot: get<string | undefined>('archive-root', undefined),
   };
   if (values.has('etcd')) {
     const user = get<string | undefined>('etcd-user', undefined);

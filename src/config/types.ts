@@ -56,6 +56,8 @@ export interface AppConfig {
   owner?: string;
   /** `host:port` of the health and metrics listener (top level only), off when unset. */
   listen?: string;
+  /** Zip remotes: deploy only this directory of the archive, or `auto` for its single top-level one. */
+  archiveRoot?: string;
   /** Rolling updates and quarantine through etcd (issue 7); off when `etcd` is unset. */
   rollout?: RolloutConfig;
 }

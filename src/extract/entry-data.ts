@@ -1,6 +1,6 @@
 import { crc32, inflateRaw, inflateRawSync } from 'node:zlib';
 import { VerificationError } from '../errors.js';
-import { readAt } from './central-directory.js';
+import { readAt } from './read-at.js';
 import type { RawEntry } from './central-directory.js';
 
 /**
@@ -33,19 +33,6 @@ export class ArchiveWindow {
     }
     return this.buffer.subarray(from, from + length);
   }
-}
-
-/** Reads an entry's local header through `read` and returns where its data starts. */
-export function dataStart(entry: RawEntry, read: (offset: number, length: number) => Buffer, dataEnd: number, archive: string): number {
-  const header = read(entry.localHeaderOffset, 30);
-  if (header.length < 30 || header.readUInt32LE(0) !== 0x04034b50) {
-    throw new VerificationError(`corrupt zip ${archive}: bad local header for entry ${JSON.stringify(entry.name)}`);
-  }
-  const start = entry.localHeaderOffset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
-  if (start + entry.compressedSize > dataEnd) {
-    throw new VerificationError(`corrupt zip ${archive}: entry ${JSON.stringify(entry.name)} extends past the entry data (truncated?)`);
-  }
-  return start;
 }
 
 /**

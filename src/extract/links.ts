@@ -1,7 +1,8 @@
 import { VerificationError } from '../errors.js';
 import { checkLinkTarget } from '../util/symlink-check.js';
-import { readAt } from './central-directory.js';
-import { dataStart, decodeSync } from './entry-data.js';
+import { readAt } from './read-at.js';
+import { decodeSync } from './entry-data.js';
+import { readLocalHeader } from './local-header.js';
 import type { PlannedEntry } from './plan.js';
 
 /**
@@ -15,7 +16,7 @@ export function readLinkTargets(fd: number, links: readonly PlannedEntry[], data
   const targets = new Map<string, string>();
   const read = (offset: number, length: number) => readAt(fd, offset, length);
   for (const link of links) {
-    const start = dataStart(link.entry, read, dataEnd, archive);
+    const { start } = readLocalHeader(link.entry, read, dataEnd, archive);
     const data = decodeSync(link.entry, read(start, link.entry.compressedSize), archive);
     targets.set(link.path, data.toString('utf8'));
   }

@@ -17,6 +17,8 @@ export interface ExtractPlan {
   dirs: string[];
   /** Explicit directory entries whose recorded mode differs from the 0755 we create them with. */
   dirModes: Map<string, number>;
+  /** Explicit directory entries (their times are restored once everything below is written). */
+  dirEntries: PlannedEntry[];
   /** Regular files, in archive order so the archive is read front to back. */
   files: PlannedEntry[];
   /** Symlinks: created last, after their targets have been checked. */
@@ -43,20 +45,23 @@ export function planExtraction(cd: CentralDirectory, archive: string, limits: Li
   }
   const kinds = new Map<string, 'dir' | 'file' | 'link'>();
   const dirModes = new Map<string, number>();
+  const dirEntries: PlannedEntry[] = [];
   const files: PlannedEntry[] = [];
   const links: PlannedEntry[] = [];
   let declared = 0;
   for (const entry of cd.entries) {
     if (entry.hasNul) throw refuse(entry, 'has a NUL byte in its name');
-    if (entry.flags & 0x41) throw refuse(entry, 'is encrypted');
-    // Backslashes are path separators to Windows tools: judge (and write) the name the way
-    // they would read it, so `..\..\x` cannot slip past as one odd file name.
-    const name = entry.name.replace(/\\/g, '/');
-    if (name.startsWith('/')) throw refuse(entry, 'has an absolute path');
-    if (/^[a-zA-Z]:/.test(name)) throw refuse(entry, 'starts with a drive letter');
-    const segments = name.split('/').filter((s) => s !== '' && s !== '.');
-    if (segments.includes('..')) throw refuse(entry, 'has a ".." segment');
-    const path = segments.join('/');
+    if (entry.flags & 0x41) throw refuse(entry, `${encryptionOf(entry)}: not supported, publish an unencrypted archive`);
+    // Backslashes are path separators to Windows tools: judge the name the way they would
+    // read it, so `..\..\x` cannot slip past as one odd file name.
+    const judged = entry.name.replace(/\\/g, '/');
+    if (judged.startsWith('/')) throw refuse(entry, 'has an absolute path');
+    if (/^[a-zA-Z]:/.test(judged)) throw refuse(entry, 'starts with a drive letter');
+    if (judged.split('/').includes('..')) throw refuse(entry, 'has a ".." segment');
+    // Write it the way unzip does: backslashes are separators only in a name from MS-DOS
+    // (made-by 0) that has no `/`; elsewhere they are part of the file name, as in Python.
+    const name = entry.madeBy === 0 && !entry.name.includes('/') ? judged : entry.name;
+    const path = name.split('/').filter((s) => s !== '' && s !== '.').join('/');
     const kind = kindOf(entry, name.endsWith('/'));
     if (kind === null) throw refuse(entry, 'is not a regular file, directory or symlink');
     if (path === '') {
@@ -66,11 +71,18 @@ export function planExtraction(cd: CentralDirectory, archive: string, limits: Li
     if (kinds.has(path)) throw refuse(entry, 'is a duplicate');
     kinds.set(path, kind);
     if (kind === 'dir') {
+      // unzip would write such an entry's data as a file (or drop it): no reading is shared.
+      if (entry.uncompressedSize > 0 || (entry.method === 0 && entry.compressedSize > 0)) {
+        throw refuse(entry, `is a directory entry carrying ${entry.uncompressedSize} bytes of data`);
+      }
       const mode = modeOf(entry, 0o755);
       if (mode !== 0o755) dirModes.set(path, mode);
+      dirEntries.push({ path, mode, entry });
       continue;
     }
-    if (entry.method !== 0 && entry.method !== 8) throw refuse(entry, `uses unsupported compression method ${entry.method}`);
+    if (entry.method !== 0 && entry.method !== 8) {
+      throw refuse(entry, `uses compression method ${entry.method} (${methodNames[entry.method] ?? 'unknown'}), which is not supported: repack it with deflate or stored`);
+    }
     if (kind === 'link' && entry.uncompressedSize > maxLinkTarget) throw refuse(entry, 'is a symlink with an overlong target');
     declared += entry.uncompressedSize;
     (kind === 'link' ? links : files).push({ path, mode: modeOf(entry, 0o644), entry });
@@ -103,7 +115,37 @@ export function planExtraction(cd: CentralDirectory, archive: string, limits: Li
     if (end > next) throw refuse(entry, i + 1 < ordered.length ? 'overlaps the next entry' : 'extends past the entry data (truncated?)');
   }
   files.sort((a, b) => a.entry.localHeaderOffset - b.entry.localHeaderOffset);
-  return { dirs: [...dirs].sort(), dirModes, files, links };
+  return { dirs: [...dirs].sort(), dirModes, dirEntries, files, links };
+}
+
+/** Compression methods by the names APPNOTE gives them, for messages. */
+const methodNames: Record<number, string> = {
+  1: 'shrunk',
+  2: 'reduced',
+  3: 'reduced',
+  4: 'reduced',
+  5: 'reduced',
+  6: 'imploded',
+  9: 'deflate64',
+  10: 'PKWARE DCL imploded',
+  12: 'bzip2',
+  14: 'LZMA',
+  18: 'IBM TERSE',
+  19: 'IBM LZ77',
+  20: 'zstd (old id)',
+  93: 'zstd',
+  94: 'MP3',
+  95: 'xz',
+  96: 'JPEG',
+  97: 'WavPack',
+  98: 'PPMd',
+  99: 'AES-encrypted',
+};
+
+function encryptionOf(entry: RawEntry): string {
+  if (entry.method === 99) return 'is AES-encrypted (WinZip)';
+  if (entry.flags & 0x40) return 'uses PKWARE strong encryption';
+  return 'is encrypted (traditional PKWARE encryption)';
 }
 
 /** Unix modes only mean something when the archive was made on unix (3) or macOS (19). */

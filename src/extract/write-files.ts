@@ -1,10 +1,12 @@
 import { once } from 'node:events';
-import { closeSync, constants, fchmodSync, openSync, read, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, futimesSync, openSync, read, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { crc32, createInflateRaw } from 'node:zlib';
 import { VerificationError } from '../errors.js';
-import { ArchiveWindow, checkContent, dataStart, decodeAsync, decodeSync } from './entry-data.js';
+import { ArchiveWindow, checkContent, decodeAsync, decodeSync } from './entry-data.js';
+import { readLocalHeader } from './local-header.js';
+import { ChunkGarbage } from './release-memory.js';
 import type { PlannedEntry } from './plan.js';
 
 /** What the file writer needs to know about the extraction in progress. */
@@ -46,9 +48,11 @@ export async function writeFiles(files: readonly PlannedEntry[], ctx: WriteConte
     bytes += n;
     if (bytes > ctx.maxUnpackedBytes) throw new VerificationError(`zip ${ctx.archive} unpacks to more than the limit of ${ctx.maxUnpackedBytes} bytes`);
   };
-  const write = (file: PlannedEntry, data: Buffer) => {
+  const garbage = new ChunkGarbage();
+  const write = (file: PlannedEntry, data: Buffer, mtime: Date | undefined) => {
     account(data.length);
-    writeFile(join(ctx.dest, file.path), data, file.mode, umask);
+    writeFile(join(ctx.dest, file.path), data, file.mode, umask, mtime);
+    garbage.dropped(data.length + file.entry.compressedSize);
   };
 
   const inFlight = new Set<Promise<void>>();
@@ -70,20 +74,20 @@ export async function writeFiles(files: readonly PlannedEntry[], ctx: WriteConte
       if (failure !== undefined) throw failure;
       const { entry } = file;
       if (entry.compressedSize > wholeEntryMax) {
-        const start = dataStart(entry, (o, n) => window.slice(o, n), ctx.dataEnd, ctx.archive);
-        await streamEntry(file, start, ctx, umask, account);
+        const { start, mtime } = readLocalHeader(entry, read, ctx.dataEnd, ctx.archive);
+        await streamEntry(file, start, mtime, ctx, umask, account);
         continue;
       }
-      const start = dataStart(entry, read, ctx.dataEnd, ctx.archive);
+      const { start, mtime } = readLocalHeader(entry, read, ctx.dataEnd, ctx.archive);
       const compressed = read(start, entry.compressedSize);
       if (entry.method !== 8 || entry.compressedSize <= syncInflateMax) {
-        write(file, decodeSync(entry, compressed, ctx.archive));
+        write(file, decodeSync(entry, compressed, ctx.archive), mtime);
         continue;
       }
       while (inFlight.size >= maxInFlight) await settle();
       // A copy: the window's buffer is refilled while this entry inflates on the thread pool.
       const job: Promise<void> = decodeAsync(entry, Buffer.from(compressed), ctx.archive)
-        .then((data) => write(file, data))
+        .then((data) => write(file, data, mtime))
         .catch((error: unknown) => void (failure ??= error))
         .finally(() => inFlight.delete(job));
       inFlight.add(job);
@@ -98,10 +102,12 @@ export async function writeFiles(files: readonly PlannedEntry[], ctx: WriteConte
 }
 
 /** Creates one file with its final mode; chmod only when the umask would have narrowed it. */
-function writeFile(path: string, data: Buffer, mode: number, umask: number): void {
+function writeFile(path: string, data: Buffer, mode: number, umask: number, mtime: Date | undefined): void {
   const out = openSync(path, openFlags, mode);
   try {
     writeAll(out, data);
+    // The archive's time, not the deploy's: ETags, Last-Modified and .pyc checks stay stable.
+    if (mtime) futimesSync(out, mtime, mtime);
     if ((mode & ~umask) !== mode) fchmodSync(out, mode);
   } finally {
     closeSync(out);
@@ -113,7 +119,7 @@ function writeAll(out: number, data: Buffer): void {
 }
 
 /** Streams one large entry to disk, checking size, CRC and the running byte count. */
-async function streamEntry(file: PlannedEntry, start: number, ctx: WriteContext, umask: number, account: (n: number) => void): Promise<void> {
+async function streamEntry(file: PlannedEntry, start: number, mtime: Date | undefined, ctx: WriteContext, umask: number, account: (n: number) => void): Promise<void> {
   const { entry } = file;
   const out = openSync(join(ctx.dest, file.path), openFlags, file.mode);
   try {
@@ -137,6 +143,7 @@ async function streamEntry(file: PlannedEntry, start: number, ctx: WriteContext,
       throw new VerificationError(`corrupt zip ${ctx.archive}: entry ${JSON.stringify(entry.name)} cannot be inflated: ${(error as Error).message}`, { cause: error });
     }
     checkContent(entry, length, crc, ctx.archive);
+    if (mtime) futimesSync(out, mtime, mtime);
     if ((file.mode & ~umask) !== file.mode) fchmodSync(out, file.mode);
   } finally {
     closeSync(out);
@@ -183,9 +190,11 @@ async function inflateStream(start: number, size: number, ctx: WriteContext, con
   // What went wrong first wins: a size or limit error from `consume` over the generic
   // "stream destroyed" the pending write then sees.
   let consumeError: unknown;
+  const garbage = new ChunkGarbage();
   inflater.on('data', (chunk: Buffer) => {
     try {
       consume(chunk);
+      garbage.dropped(chunk.length);
     } catch (error) {
       consumeError ??= error;
       inflater.destroy(error as Error);

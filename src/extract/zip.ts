@@ -1,8 +1,10 @@
-import { chmodSync, closeSync, mkdirSync, openSync, symlinkSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, symlinkSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Limits } from '../config/types.js';
 import { VerificationError } from '../errors.js';
-import { readCentralDirectory } from './central-directory.js';
+import { narrowPlan } from './archive-root.js';
+import { readAt, readCentralDirectory } from './central-directory.js';
+import { readLocalHeader } from './local-header.js';
 import { readLinkTargets } from './links.js';
 import { planExtraction } from './plan.js';
 import { writeFiles } from './write-files.js';
@@ -13,6 +15,8 @@ export interface ExtractOptions {
   limits: Limits;
   /** Stops the extraction promptly when aborted; the promise rejects with the abort reason. */
   signal?: AbortSignal;
+  /** Deploy only this directory of the archive (`archive-root`), or `auto` for its single top-level one. */
+  root?: string;
 }
 
 /** What an extraction wrote. */
@@ -44,7 +48,8 @@ export async function extractZip(archive: string, dest: string, options: Extract
   }
   try {
     const cd = readCentralDirectory(fd, archive, limits.maxEntries);
-    const plan = planExtraction(cd, archive, limits);
+    const whole = planExtraction(cd, archive, limits);
+    const plan = options.root ? narrowPlan(whole, options.root, archive) : whole;
     const targets = readLinkTargets(fd, plan.links, cd.dataEnd, archive);
     signal?.throwIfAborted();
 
@@ -66,6 +71,12 @@ export async function extractZip(archive: string, dest: string, options: Extract
 
     // Symlinks last: no file is ever written after a link exists, so none can go through one.
     for (const link of plan.links) symlinkSync(targets.get(link.path)!, join(dest, link.path));
+    // Directory times last of all (creating anything inside changes them), deepest first.
+    const read = (offset: number, length: number) => readAt(fd, offset, length);
+    for (const dir of [...plan.dirEntries].sort((a, b) => (a.path < b.path ? 1 : -1))) {
+      const { mtime } = readLocalHeader(dir.entry, read, cd.dataEnd, archive);
+      if (mtime) utimesSync(join(dest, dir.path), mtime, mtime);
+    }
     // Deepest first, so a directory losing its own write bit is the last one touched.
     for (const dir of [...plan.dirModes.keys()].sort().reverse()) chmodSync(join(dest, dir), plan.dirModes.get(dir)!);
     return written;

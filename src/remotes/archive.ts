@@ -80,6 +80,8 @@ export interface UnpackOptions {
   /** Bytes this fetch transferred (0 when the archive came from the cache). */
   bytesDownloaded: number;
   signal?: AbortSignal;
+  /** Deploy only this directory of the archive, or `auto` (the `archive-root` key). */
+  archiveRoot?: string;
 }
 
 /** Verifies (when configured) and extracts the archive `file` into `into`. */
@@ -89,7 +91,11 @@ export async function unpackArchive(file: string, into: string, options: UnpackO
     sha256: options.sha256,
     ...(options.display !== undefined ? { display: options.display } : {}),
   });
-  const result = await extractZip(file, into, { limits: options.limits, ...(options.signal ? { signal: options.signal } : {}) });
+  const result = await extractZip(file, into, {
+    limits: options.limits,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.archiveRoot ? { root: options.archiveRoot } : {}),
+  });
   const detail: Record<string, string> = {};
   if (verified.trustedComment !== undefined) detail.trustedComment = verified.trustedComment;
   if (verified.checks.length) detail.verified = verified.checks.join(',');

@@ -82,6 +82,7 @@ class HttpRemote implements Remote {
     return unpackArchive(archivePath(ctx.cacheDir, state.sha256), into, {
       limits: this.config.limits,
       verify: this.config.verify,
+      ...(this.config.archiveRoot ? { archiveRoot: this.config.archiveRoot } : {}),
       readSidecar: (suffix) => this.fetchSidecar(suffix, ctx),
       sha256: state.sha256,
       display: this.display,

@@ -67,6 +67,7 @@ class LocalRemote implements Remote {
     return unpackArchive(copy, into, {
       limits: this.config.limits,
       verify: this.config.verify,
+      ...(this.config.archiveRoot ? { archiveRoot: this.config.archiveRoot } : {}),
       readSidecar: (suffix) => this.fetchSidecar(suffix),
       sha256: download.sha256,
       display: this.display,

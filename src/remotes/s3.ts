@@ -106,6 +106,7 @@ class S3Remote implements Remote {
     return unpackArchive(cachePaths(ctx.cacheDir).archive, into, {
       limits: this.config.limits,
       verify: this.config.verify,
+      ...(this.config.archiveRoot ? { archiveRoot: this.config.archiveRoot } : {}),
       readSidecar: (suffix) => this.fetchSidecar(suffix, ctx),
       sha256: entry.sha256,
       bytesDownloaded,

@@ -97,4 +97,5 @@ export type RemoteConfig = Pick<
   | 'gitSshKey'
   | 'gitKnownHosts'
   | 'verify'
+  | 'archiveRoot'
 > & { limits: Limits };

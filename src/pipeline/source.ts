@@ -5,8 +5,8 @@ import type { Remote } from '../remotes/types.js';
 /**
  * The source an app's releases are built from: the remote (kind, and its URL without
  * credentials, which names the subdirectory and ref) and the settings that change what a
- * release contains (`git-submodules`, `owner`, `archive-root`). Credentials and verification settings are not part of it: they decide
- * whether content is accepted, not what it is.
+ * release contains (`git-submodules`, `owner`, `archive-root`). Credentials and verification
+ * settings are not part of it: they decide whether content is accepted, not what it is.
  */
 export function sourceOf(app: AppConfig, remote: Pick<Remote, 'kind' | 'display'>): { source: ReleaseSource; sourceKey: string } {
   const settings: Record<string, string> = {};

@@ -1,6 +1,7 @@
 import cron from 'node-cron';
 import { parseEndpoints } from '../fleet/keys.js';
 import { parseDuration } from '../util/duration.js';
+import { nearestName } from '../util/did-you-mean.js';
 
 /**
  * Every configuration key: its parser and what it accepts. The loader (`load.ts`) uses this
@@ -148,35 +149,7 @@ export function envNameOf(key: string): string {
   return `REPO_DEPLOY_${key.toUpperCase().replace(/-/g, '_')}`;
 }
 
-/**
- * The known key (or alias) an unknown `name` was most likely meant to be: within two edits
- * (a swap of neighbours counts as one), or the only key `name` is the start of; undefined when
- * nothing is that close, so a made-up key is not answered with a random one.
- */
+/** The known key (or alias) an unknown `name` was most likely meant to be, if any is close. */
 export function nearestKey(name: string): string | undefined {
-  const wanted = name.toLowerCase().replace(/_/g, '-');
-  const names = keySpecs.flatMap((k) => [k.name, ...(k.aliases ?? [])]);
-  const limit = Math.min(2, Math.floor(wanted.length / 3));
-  let best: { name: string; distance: number } | undefined;
-  for (const candidate of names) {
-    const distance = editDistance(wanted, candidate);
-    if (distance <= limit && (!best || distance < best.distance)) best = { name: candidate, distance };
-  }
-  if (best) return best.name;
-  const extended = names.filter((n) => wanted.length >= 4 && n.startsWith(wanted));
-  return extended.length === 1 ? extended[0] : undefined;
-}
-
-// Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps.
-function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
-      d[i]![j] = v;
-    }
-  }
-  return d[a.length]![b.length]!;
+  return nearestName(name, keySpecs.flatMap((k) => [k.name, ...(k.aliases ?? [])]));
 }

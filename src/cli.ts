@@ -10,6 +10,7 @@ import { resume, rollback } from './pipeline/rollback.js';
 import { formatOutcome, formatReleases, formatStatus } from './cli/format.js';
 import { loadConfig, type LoadedConfig } from './config/load.js';
 import { ExitCode, LockBusyError, UsageError, exitCodeOf, messageOf } from './errors.js';
+import { forgottenHooks } from './hooks/list.js';
 import { createLogger, type Logger } from './log.js';
 import { nearestName } from './util/did-you-mean.js';
 import { checkOnce, exitCodeOfOutcome, type CheckOutcome } from './pipeline/check.js';
@@ -69,6 +70,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
   switch (args.command) {
     case 'check-config':
       io.stdout(`configuration OK${config.file ? ` (${config.file})` : ''}: ${apps.map((a) => `${a.name} -> ${a.local}`).join(', ')}`);
+      for (const warning of await forgottenHooks(apps)) io.stderr(`repo-deploy: warning: ${warning}`);
       return ExitCode.ok;
     case 'status':
     case 'releases': {

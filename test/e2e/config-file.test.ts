@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeLayout, runCli, type Layout } from '../support/cli.js';
+import { pathToFileURL } from 'node:url';
+import { makeLayout, readTree, runCli, type Layout } from '../support/cli.js';
 import { TestRepo } from '../support/git-repos.js';
 import { writeTree } from '../support/tmp.js';
 
@@ -138,4 +139,25 @@ test('a readable config holding a credential in a URL or key is warned about, na
   const plain = await run(layout, 'check-config');
   assert.equal(plain.code, 0, plain.stderr);
   assert.doesNotMatch(plain.stderr, /warning/);
+});
+
+test('file:// git repositories without .git in the path: // and #ref make them git, deployed from the config file', async () => {
+  const base = makeLayout();
+  const repo = TestRepo.create({ baseDir: join(base.root, 'git'), name: 'plainrepo' });
+  repo.commit('main', { 'deploy/web/which.txt': 'main', 'other.txt': 'other' });
+  repo.checkout('v2').commit('v2', { 'deploy/web/which.txt': 'v2' });
+  const cases: [string, Record<string, string>][] = [
+    [`${repo.url}//deploy/web#v2`, { 'which.txt': 'v2' }],
+    [`${repo.url}//deploy/web`, { 'which.txt': 'main' }],
+    [`${repo.url}#v2`, { 'deploy/web/which.txt': 'v2', 'other.txt': 'other' }],
+    // A work tree (with .git) is a repository too.
+    [`${pathToFileURL(repo.work).href}//deploy/web#main`, { 'which.txt': 'main' }],
+  ];
+  for (const [remote, expected] of cases) {
+    const layout = makeLayout();
+    writeFileSync(layout.config, `remote = ${remote}\nlocal = ${layout.link}\n`);
+    const r = await run(layout, '-f');
+    assert.equal(r.code, 0, `${remote}: ${r.stderr}`);
+    assert.deepEqual(readTree(layout.link), expected, remote);
+  }
 });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeLayout, runCli, withSource, type Layout } from '../support/cli.js';
+import { runCli, withSource, type Layout } from '../support/cli.js';
 import { writeTree } from '../support/tmp.js';
 
 // End-to-end: a mistyped subcommand or app name is a usage error (exit 2), never a REMOTE or
@@ -51,18 +51,4 @@ test('an unknown app name: exit 2 for every app command, without [app] sections;
   assert.equal(readFileSync(join(layout.link, 'v.txt'), 'utf8'), 'v2');
   const named = await run(layout, 'status', 'default');
   assert.equal(named.code, 0, named.stderr);
-});
-
-test('an unknown app name with [app] sections: exit 2 with the nearest app', async () => {
-  const layout = makeLayout();
-  const source = join(layout.root, 'web-src');
-  mkdirSync(source);
-  writeTree(source, { 'v.txt': 'web' });
-  writeFileSync(layout.config, `[app web]\nremote = ${source}\nlocal = ${join(layout.root, 'web', 'current')}\n`);
-  for (const command of ['status', 'rollback', 'releases']) {
-    const r = await run(layout, command, 'wbe');
-    assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /unknown app: wbe \(did you mean web\?\)/);
-  }
-  assert.equal((await run(layout, 'status', 'web')).code, 0);
 });

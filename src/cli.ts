@@ -3,14 +3,16 @@ import { resolve } from 'node:path';
 import { runDemo } from './cli/demo.js';
 import { runFleetCommand } from './cli/fleet.js';
 import { commandHelp, mainHelp } from './cli/help.js';
-import { appCommands, parseArgs, type ParsedArgs } from './cli/args.js';
+import { appCommands, isBareWord, parseArgs, type ParsedArgs } from './cli/args.js';
 import { claimApps, removePidFiles, requestCheck, waitForChecks, writePidFiles } from './cli/daemon-pid.js';
 import type { AppConfig } from './config/types.js';
 import { resume, rollback } from './pipeline/rollback.js';
 import { formatOutcome, formatReleases, formatStatus } from './cli/format.js';
 import { loadConfig, type LoadedConfig } from './config/load.js';
 import { ExitCode, LockBusyError, UsageError, exitCodeOf, messageOf } from './errors.js';
+import { forgottenHooks } from './hooks/list.js';
 import { createLogger, type Logger } from './log.js';
+import { nearestName } from './util/did-you-mean.js';
 import { checkOnce, exitCodeOfOutcome, exitCodeOfResult, type CheckOutcome } from './pipeline/check.js';
 import { readStatus } from './status.js';
 import type { AgentMetrics } from './metrics/registry.js';
@@ -42,7 +44,7 @@ const defaultIo: CliIo = {
 export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
   let args: ParsedArgs;
   try {
-    args = parseArgs(argv);
+    args = parseArgs(argv, io.cwd);
   } catch (error) {
     io.stderr(`repo-deploy: ${messageOf(error)}`);
     return exitCodeOf(error);
@@ -71,6 +73,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
   switch (args.command) {
     case 'check-config':
       io.stdout(`configuration OK${config.file ? ` (${config.file})` : ''}: ${apps.map((a) => `${a.name} -> ${a.local}`).join(', ')}`);
+      for (const warning of await forgottenHooks(apps)) io.stderr(`repo-deploy: warning: ${warning}`);
       return ExitCode.ok;
     case 'status':
     case 'releases': {
@@ -110,20 +113,17 @@ function loadForCommand(args: ParsedArgs, io: CliIo): { config: LoadedConfig; lo
   if (appCommands.includes(args.command) && args.positionals.length === 1) {
     const { remote: _named, ...flags } = args.flags;
     const name = args.positionals[0]!;
-    let unknown: UsageError | undefined;
+    let config: LoadedConfig | Error;
     try {
-      const config = loadConfig({ ...base, flags });
-      const app = config.apps.find((a) => a.name === name);
-      if (app) return { config, load: () => loadConfig({ ...base, flags }), apps: [app] };
-      // With [app NAME] sections, a bare word that is no app and no path is a mistyped app
-      // name: read as REMOTE it would show or act on a made-up default app.
-      if (config.apps.some((a) => a.name !== 'default') && /^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(name) && !existsSync(resolve(io.cwd, name))) {
-        unknown = new UsageError(`no app ${name} in ${config.file ?? 'the configuration'}: configured apps are ${config.apps.map((a) => a.name).join(', ')}`);
-      }
-    } catch {
-      // Not an app name after all: fall through and read it as REMOTE.
+      config = loadConfig({ ...base, flags });
+    } catch (error) {
+      config = error as Error;
     }
-    if (unknown) throw unknown;
+    const app = config instanceof Error ? undefined : config.apps.find((a) => a.name === name);
+    if (app) return { config: config as LoadedConfig, load: () => loadConfig({ ...base, flags }), apps: [app] };
+    // A bare word that is no app and no path is a mistyped app name: read as REMOTE it would
+    // show or act on a made-up default app. Anything else is read as REMOTE below.
+    if (isBareWord(name) && !existsSync(resolve(io.cwd, name))) throw unknownApp(name, config);
   }
   const load = () => loadConfig({ ...base, flags: args.flags });
   const config = load();
@@ -131,6 +131,14 @@ function loadForCommand(args: ParsedArgs, io: CliIo): { config: LoadedConfig; lo
     throw new UsageError(`${args.command} needs an app name: one of ${config.apps.map((a) => a.name).join(', ')}`);
   }
   return { config, load, apps: config.apps };
+}
+
+function unknownApp(name: string, config: LoadedConfig | Error): UsageError {
+  const where = 'a local directory as REMOTE is written ./' + name;
+  if (config instanceof Error) return new UsageError(`unknown app: ${name}: no app is configured (${messageOf(config)}); ${where}`);
+  const names = config.apps.map((a) => (a.name === 'default' ? 'default (the top-level keys)' : a.name));
+  const near = nearestName(name, config.apps.map((a) => a.name));
+  return new UsageError(`unknown app: ${name}${near ? ` (did you mean ${near}?)` : ''}; ${config.file ?? 'the configuration'} configures ${names.join(', ')}; ${where}`);
 }
 
 /** `rollback`, `resume` and `check`: act on one app (or ask the daemon to check). */

@@ -41,7 +41,8 @@ export interface ConfigIssue {
 /** Formats one issue as `file: key = value: message`. */
 export function formatConfigIssue(issue: ConfigIssue): string {
   const value = issue.value === undefined ? '' : ` = ${JSON.stringify(issue.value)}`;
-  return `${issue.source}: ${issue.key}${value}: ${issue.message}`;
+  // Problems of the file's syntax (a malformed line) have no key: the line says it all.
+  return `${issue.source}: ${issue.key ? `${issue.key}${value}: ` : ''}${issue.message}`;
 }
 
 /** The configuration (file, environment or flags) is invalid; all problems are listed at once. */

@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
+import { nearestName } from '../util/did-you-mean.js';
 
 /** Subcommands; anything else in first position is a REMOTE (use `./status` for a path). */
 export const subcommands = ['run', 'status', 'releases', 'check-config', 'rollback', 'resume', 'check', 'retry', 'fleet', 'demo'] as const;
@@ -49,8 +52,11 @@ const switches: Record<string, keyof ParsedArgs> = {
   '--no-wait': 'noWait',
 };
 
-/** Parses `argv` (without node and script). Throws `UsageError` naming the bad argument. */
-export function parseArgs(argv: readonly string[]): ParsedArgs {
+/**
+ * Parses `argv` (without node and script). Throws `UsageError` naming the bad argument. `cwd`
+ * tells a REMOTE that is an existing path from a mistyped subcommand.
+ */
+export function parseArgs(argv: readonly string[], cwd = process.cwd()): ParsedArgs {
   const out: ParsedArgs = { command: 'run', flags: {}, fetch: false, verbose: false, help: false, version: false, json: false, dryRun: false, noWait: false, positionals: [] };
   const positionals: string[] = [];
   const args = [...argv];
@@ -105,6 +111,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   const [remote, local] = positionals;
   if (remote !== undefined) {
     if (out.flags.remote !== undefined) throw new UsageError('invalid arguments: REMOTE given both as a positional and with -r/--remote');
+    if (out.command === 'run' && isBareWord(remote) && !existsSync(resolve(cwd, remote))) throw unknownCommand(remote);
     out.flags.remote = remote;
   }
   if (local !== undefined) {
@@ -112,4 +119,19 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     out.flags.local = local;
   }
   return out;
+}
+
+/**
+ * A word that could be a subcommand or an app name (letters, digits, - and _), not a URL or a
+ * path (`./stauts`, `app.zip`, `/srv/app`): as REMOTE it would deploy from a made-up directory.
+ */
+export function isBareWord(word: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(word);
+}
+
+function unknownCommand(word: string): UsageError {
+  const near = nearestName(word, subcommands);
+  return new UsageError(
+    `unknown command: ${word}${near ? ` (did you mean ${near}?)` : ''}; commands are ${subcommands.join(', ')} (see repo-deploy --help); a local directory as REMOTE is written ./${word}`,
+  );
 }

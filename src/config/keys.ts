@@ -2,6 +2,7 @@ import cron from 'node-cron';
 import { parseEndpoints } from '../fleet/keys.js';
 import { parseDuration } from '../util/duration.js';
 import { parseArchiveRoot } from '../extract/archive-root.js';
+import { nearestName } from '../util/did-you-mean.js';
 
 /**
  * Every configuration key: its parser and what it accepts. The loader (`load.ts`) uses this
@@ -148,4 +149,9 @@ export function findKey(name: string): KeySpec | undefined {
 /** `REPO_DEPLOY_HOOK_TIMEOUT` for `hook-timeout`. */
 export function envNameOf(key: string): string {
   return `REPO_DEPLOY_${key.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** The known key (or alias) an unknown `name` was most likely meant to be, if any is close. */
+export function nearestKey(name: string): string | undefined {
+  return nearestName(name, keySpecs.flatMap((k) => [k.name, ...(k.aliases ?? [])]));
 }

@@ -2,13 +2,13 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import ini from 'ini';
 import { ConfigError, messageOf, type ConfigIssue } from '../errors.js';
-import { warnIfSecretsReadable } from '../verify/config-permissions.js';
+import { holdsCredential, warnIfSecretsReadable } from '../verify/config-permissions.js';
 import { parseMinisignKey } from '../verify/minisign.js';
 import { createRemote } from '../remotes/index.js';
 import { defaultLimits, type AppConfig } from './types.js';
-import { envNameOf, findKey, keySpecs, type KeySpec } from './keys.js';
+import { envNameOf, findKey, keySpecs, nearestKey, type KeySpec } from './keys.js';
+import { readIni, type IniEntry } from './ini-reader.js';
 
 /** Where the original keeps its files; defaults of DESIGN §2. */
 export const defaultPaths = {
@@ -48,7 +48,13 @@ interface RawValue {
 }
 type RawLayer = Map<string, RawValue>;
 
-const appSection = /^app ([A-Za-z0-9][A-Za-z0-9_-]*)$/;
+const appName = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+/** Names an `[app NAME]` may not take, and why. */
+const reservedAppNames = new Map([
+  ['default', 'it names the app of the top-level keys'],
+  ['current', "DIRECTORY/current is the default app's link"],
+  ['releases', "DIRECTORY/releases holds the default app's releases"],
+]);
 /** Keys a named app never inherits from the top level: they identify the default app. */
 const defaultAppOnly = new Set(['remote', 'local', 'pre-hooks', 'post-hooks']);
 
@@ -82,10 +88,16 @@ export function loadConfig(inputs: ConfigInputs = {}): LoadedConfig {
     });
   }
   checkDistinctDirs(apps, issues);
-  if (issues.length) throw new ConfigError(issues);
-  const warning = fileResult.path ? warnIfSecretsReadable(fileResult.path, fileResult.hasSecrets) : undefined;
+  if (issues.length) throw new ConfigError(inFileOrder(issues, fileResult.path));
+  const warning = fileResult.path ? warnIfSecretsReadable(fileResult.path, fileResult.secretKeys.length > 0, fileResult.secretKeys) : undefined;
   if (warning) warnings.push(warning);
   return { ...(fileResult.path ? { file: fileResult.path } : {}), apps, warnings };
+}
+
+/** Issues of the file in the order of its lines (a stable sort), then the others. */
+function inFileOrder(issues: ConfigIssue[], file: string | undefined): ConfigIssue[] {
+  const line = (i: ConfigIssue) => (file && i.source.startsWith(`${file}:`) ? Number(i.source.slice(file.length + 1)) : Infinity);
+  return [...issues].sort((a, b) => line(a) - line(b) || 0);
 }
 
 interface FileResult {
@@ -93,12 +105,13 @@ interface FileResult {
   dir: string;
   top: RawLayer;
   apps: Map<string, RawLayer>;
-  hasSecrets: boolean;
+  /** Keys of the file that hold a credential (secret keys, URLs with userinfo or tokens). */
+  secretKeys: string[];
 }
 
 function readConfigFile(given: string | undefined, cwd: string, issues: ConfigIssue[]): FileResult {
   const path = resolve(cwd, given ?? defaultPaths.config);
-  const empty: FileResult = { dir: defaultPaths.configDir, top: new Map(), apps: new Map(), hasSecrets: false };
+  const empty: FileResult = { dir: defaultPaths.configDir, top: new Map(), apps: new Map(), secretKeys: [] };
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -110,40 +123,88 @@ function readConfigFile(given: string | undefined, cwd: string, issues: ConfigIs
     issues.push({ source: path, key: '-c', message: code === 'ENOENT' ? 'config file not found: check the path given with -c/--config' : `cannot read config file: ${(error as Error).message}` });
     return empty;
   }
-  const result: FileResult = { path, dir: dirname(path), top: new Map(), apps: new Map(), hasSecrets: false };
-  const parsed = ini.parse(text) as Record<string, unknown>;
-  for (const [key, value] of Object.entries(parsed)) {
-    if (value !== null && typeof value === 'object') {
-      const match = appSection.exec(key);
-      const nested = Object.values(value as object).some((v) => v !== null && typeof v === 'object');
-      if (!match || nested) {
-        issues.push({ source: path, key: `[${key}]`, message: 'unknown section: sections are written [app NAME], NAME made of letters, digits, - and _' });
-        continue;
-      }
-      result.apps.set(match[1]!, readKeys(value as Record<string, unknown>, path, `[app ${match[1]}] `, issues, result));
-    } else {
-      for (const [k, v] of readKeys({ [key]: value }, path, '', issues, result)) result.top.set(k, v);
+  const result: FileResult = { path, dir: dirname(path), top: new Map(), apps: new Map(), secretKeys: [] };
+  const doc = readIni(text);
+  const fileIssues: ConfigIssue[] = [];
+  // `file:line` as the source: every message about a value of the file points at its line.
+  for (const problem of doc.problems) fileIssues.push({ source: `${path}:${problem.line}`, key: '', message: problem.message });
+  for (const section of doc.sections) {
+    if (section.name === null) {
+      result.top = readKeys(section.entries, path, '', fileIssues, result);
+      continue;
     }
+    const source = `${path}:${section.line}`;
+    const header = `[${section.name}]`;
+    const match = /^app\s+(.*)$/.exec(section.name);
+    if (!match) {
+      fileIssues.push({ source, key: header, message: 'unknown section: sections are written [app NAME], NAME made of letters, digits, - and _' });
+      continue;
+    }
+    const name = match[1]!;
+    const problem = appNameProblem(name);
+    if (problem) {
+      fileIssues.push({ source, key: header, message: problem });
+      continue;
+    }
+    if (result.apps.has(name)) {
+      fileIssues.push({ source, key: header, message: `duplicate section: app ${name} is already configured above; merge the two sections into one` });
+      continue;
+    }
+    result.apps.set(name, readKeys(section.entries, path, `[app ${name}] `, fileIssues, result));
   }
+  issues.push(...fileIssues);
   return result;
 }
 
-function readKeys(values: Record<string, unknown>, path: string, prefix: string, issues: ConfigIssue[], file: FileResult): RawLayer {
+/**
+ * Why `name` cannot name an app, or null. An app's name becomes a directory next to the
+ * default app's (`DIRECTORY/NAME/current`, `CONFIGDIR/NAME/pre-update.d`), so names that
+ * could leave that directory or land on the default app's own entries are refused.
+ */
+function appNameProblem(name: string): string | null {
+  if (!appName.test(name)) {
+    return `invalid app name ${JSON.stringify(name)}: use letters, digits, - and _, starting with a letter or digit (the name becomes a directory name)`;
+  }
+  if (reservedAppNames.has(name.toLowerCase())) {
+    return `app name ${JSON.stringify(name)} is reserved (${reservedAppNames.get(name.toLowerCase())}): choose another name`;
+  }
+  return null;
+}
+
+function readKeys(entries: readonly IniEntry[], path: string, prefix: string, issues: ConfigIssue[], file: FileResult): RawLayer {
   const layer: RawLayer = new Map();
-  for (const [key, value] of Object.entries(values)) {
+  const first = new Map<string, IniEntry>();
+  for (const entry of entries) {
+    const { key, value, line } = entry;
+    const source = `${path}:${line}`;
     const spec = findKey(key);
+    const name = spec?.name ?? key;
+    const earlier = first.get(name);
+    if (earlier) {
+      const alias = earlier.key !== key ? ` (as ${earlier.key}, another name for ${name})` : '';
+      issues.push({ source, key: `${prefix}${key}`, message: `duplicate key: already set on line ${earlier.line}${alias}; keep only one` });
+      continue;
+    }
+    first.set(name, entry);
     if (!spec) {
-      issues.push({ source: path, key: `${prefix}${key}`, message: `unknown key; accepted keys: ${keySpecs.map((k) => k.name).join(', ')}` });
+      issues.push({ source, key: `${prefix}${key}`, message: unknownKeyMessage(key) });
       continue;
     }
     if (prefix && spec.global) {
-      issues.push({ source: path, key: `${prefix}${key}`, message: 'can only be set at the top level, for all apps' });
+      issues.push({ source, key: `${prefix}${key}`, message: 'can only be set at the top level, for all apps' });
       continue;
     }
-    if (spec.secret) file.hasSecrets = true;
-    layer.set(spec.name, { raw: value === true ? 'true' : value === false ? 'false' : String(value), source: path, base: dirname(path) });
+    if (spec.secret || holdsCredential(value)) file.secretKeys.push(`${prefix}${spec.name}`);
+    layer.set(spec.name, { raw: value, source, base: dirname(path) });
   }
   return layer;
+}
+
+function unknownKeyMessage(key: string): string {
+  const near = nearestKey(key);
+  return near
+    ? `unknown key; did you mean \`${near}\`?`
+    : 'unknown key: not a repo-deploy setting (the sample repo-deploy.cfg lists every key with its default)';
 }
 
 function layerFromEnv(env: Record<string, string | undefined>, cwd: string): RawLayer {
@@ -163,7 +224,7 @@ function buildApp(name: string, layer: RawLayer, configDir: string, issues: Conf
     const spec = findKey(key)!;
     const parsed = spec.parse(raw.raw);
     if (!parsed.ok) {
-      issues.push({ source: raw.source, key: `${label}${key}`, ...(spec.secret ? {} : { value: raw.raw }), message: `expected ${parsed.accepted}` });
+      issues.push({ source: raw.source, key: `${label}${key}`, ...(spec.secret || holdsCredential(raw.raw) ? {} : { value: raw.raw }), message: `expected ${parsed.accepted}` });
     } else {
       const isPath = spec.path || (key === 'remote' && looksLikeLocalPath(parsed.value as string));
       values.set(key, isPath ? resolve(raw.base, parsed.value as string) : parsed.value);
@@ -235,7 +296,7 @@ function buildApp(name: string, layer: RawLayer, configDir: string, issues: Conf
 /** Rules that span keys or touch the filesystem (without changing anything). */
 function checkApp(app: AppConfig, layer: RawLayer, label: string, sourceOf: (k: string) => string, issues: ConfigIssue[]): void {
   const issue = (key: string, message: string, secret = false) =>
-    issues.push({ source: sourceOf(key), key: `${label}${key}`, ...(secret || !layer.has(key) ? {} : { value: layer.get(key)!.raw }), message });
+    issues.push({ source: sourceOf(key), key: `${label}${key}`, ...(secret || !layer.has(key) || holdsCredential(layer.get(key)!.raw) ? {} : { value: layer.get(key)!.raw }), message });
   if (!app.remote) {
     issue('remote', 'required: the URL or path to deploy from');
   } else {

@@ -84,3 +84,37 @@ async function skipReasonForFile(path: string): Promise<string | null> {
   }
   return null;
 }
+
+/**
+ * True when a skipped entry looks like a hook that was meant to run: a file with an ordinary
+ * name that is not executable (a forgotten `chmod +x` on a safety gate), a broken symlink or an
+ * unreadable entry. Leftovers, hidden files and subdirectories are skipped on purpose.
+ */
+export function looksLikeForgottenHook(entry: { name: string; reason: string }): boolean {
+  return skipReasonForName(entry.name) === null && entry.reason !== 'directory';
+}
+
+/** The warning for a forgotten hook, naming its file and the two ways out. */
+export function forgottenHookMessage(phase: string, path: string, reason: string): string {
+  return `${phase} hook ${path} is not run: ${reason}; make it an executable file (chmod +x) to run it, or add .disabled to its name to silence this`;
+}
+
+/**
+ * Warnings for every forgotten hook (see `looksLikeForgottenHook`) and unreadable hook
+ * directory of these apps, for `check-config`.
+ */
+export async function forgottenHooks(apps: readonly { name: string; preHooks: string; postHooks: string }[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const app of apps) {
+    const label = app.name === 'default' ? '' : `[app ${app.name}] `;
+    for (const [phase, dir] of [['pre-update', app.preHooks], ['post-update', app.postHooks]] as const) {
+      try {
+        const listing = await listHooks(dir, phase);
+        for (const entry of listing.skipped.filter(looksLikeForgottenHook)) out.push(`${label}${forgottenHookMessage(phase, join(dir, entry.name), entry.reason)}`);
+      } catch (error) {
+        out.push(`${label}${(error as Error).message}`);
+      }
+    }
+  }
+  return out;
+}

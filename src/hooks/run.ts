@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { HookError } from '../errors.js';
 import { formatDuration } from '../util/duration.js';
-import { listHooks } from './list.js';
+import { forgottenHookMessage, listHooks, looksLikeForgottenHook } from './list.js';
 import { OutputTail } from './output.js';
 import { preflightHook } from './preflight.js';
 import { runHookProcess, type HookExit } from './process.js';
@@ -55,7 +55,11 @@ export async function runHooks(options: RunHooksOptions): Promise<HookRunResult>
   for (const dir of options.dirs) {
     const listing = await listHooks(dir, phase);
     if (listing.missing) logger.debug({ phase, dir }, 'hook directory does not exist, no hooks there');
-    for (const { name, reason } of listing.skipped) logger.debug({ phase, dir, hook: name, reason }, 'hook skipped');
+    for (const { name, reason } of listing.skipped) {
+      // A forgotten `chmod +x` on a safety gate must be seen at the default level, every run.
+      if (looksLikeForgottenHook({ name, reason })) logger.warn({ phase, dir, hook: name, reason }, forgottenHookMessage(phase, join(dir, name), reason));
+      else logger.debug({ phase, dir, hook: name, reason }, 'hook skipped');
+    }
     plan.push({ dir, names: listing.run });
   }
 

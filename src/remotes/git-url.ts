@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { redactUrl } from '../util/redact.js';
 
 /**
@@ -9,6 +11,8 @@ import { redactUrl } from '../util/redact.js';
  * The repository ends at the first path segment ending in `.git`; what follows is the
  * subdirectory to deploy. URLs without such a segment use `//` to separate the subdirectory
  * (`https://host/org/app//deploy/web#v2`). `#ref` names a branch, a tag or a full commit id.
+ * A `file://` URL without a `.git` segment is a git remote when it has `//` or `#ref` and its
+ * repository part is a git repository on this host (`file:///srv/plainrepo//web#v2`).
  */
 
 /** A parsed git remote URL. */
@@ -50,9 +54,25 @@ export function isGitUrl(url: string): boolean {
   const path = m[3] ?? '';
   if (scheme === 'ssh' || scheme === 'git') return true;
   if (hasGitSegment(path)) return true;
-  // Without a `.git` segment, only http(s) uses the `//` subdirectory marker: a plain file://
+  // Without a `.git` segment, http(s) uses the `//` subdirectory marker; file:// uses `//` or
+  // `#ref` too when what comes before is a git repository on this host. A plain file://
   // directory belongs to the local kind.
+  if (scheme === 'file') {
+    const split = path.indexOf('//', 1);
+    return (split !== -1 || url.includes('#')) && isLocalRepository(split === -1 ? path : path.slice(0, split));
+  }
   return (scheme === 'http' || scheme === 'https') && path.slice(1).includes('//');
+}
+
+// A bare repository (HEAD and objects/) or a work tree (.git) at a file:// URL's path.
+function isLocalRepository(urlPath: string): boolean {
+  let path: string;
+  try {
+    path = decodeURIComponent(urlPath);
+  } catch {
+    return false;
+  }
+  return (existsSync(join(path, 'HEAD')) && existsSync(join(path, 'objects'))) || existsSync(join(path, '.git'));
 }
 
 /** Parses a git remote URL; throws `Error` with a message saying what is wrong and what is accepted. */

@@ -95,7 +95,7 @@ test('an unknown app name: exit 2 naming it and the configured apps, never a mad
   for (const command of ['status', 'releases', 'rollback', 'resume', 'check']) {
     const r = await layout.run([command, 'wbe']);
     assert.equal(r.code, 2, `${command}: ${r.stdout}${r.stderr}`);
-    assert.match(r.stderr, /no app wbe in \S+repo-deploy\.cfg: configured apps are web, api/, command);
+    assert.match(r.stderr, /unknown app: wbe \(did you mean web\?\); \S+repo-deploy\.cfg configures web, api;/, command);
     assert.equal(r.stdout, '', command);
   }
   assert.deepEqual(snapshot([web]), before);

@@ -170,7 +170,7 @@ describe('runHooks', () => {
     assert.deepEqual(result.ran.map((r) => r.hook), ['10-true']);
   });
 
-  it('treats a missing directory as no hooks and logs that at debug', async () => {
+  it('treats a missing directory as no hooks (debug); a non-executable file is a warning', async () => {
     const out = testdir();
     const hooks = testdir({ '10-a': exe(`touch '${join(out, 'ran')}'`), '20-plain': 'not executable' });
     const missing = join(out, 'no-such.d');
@@ -179,7 +179,8 @@ describe('runHooks', () => {
     assert.deepEqual(result.ran.map((r) => r.hook), ['10-a']);
     assert.ok(existsSync(join(out, 'ran')));
     assert.ok(entries.some((e) => e.level === 'debug' && e.dir === missing && /does not exist/.test(e.msg)));
-    assert.ok(entries.some((e) => e.level === 'debug' && e.hook === '20-plain' && e.reason === 'not executable'));
+    // A non-executable file with an ordinary name is a forgotten chmod +x: warned about.
+    assert.ok(entries.some((e) => e.level === 'warn' && e.hook === '20-plain' && e.reason === 'not executable'));
   });
 
   it('rejects a hook path that is not a directory before running any hook', async () => {

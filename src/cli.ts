@@ -6,6 +6,7 @@ import { commandHelp, mainHelp } from './cli/help.js';
 import { appCommands, isBareWord, parseArgs, type ParsedArgs } from './cli/args.js';
 import { claimApps, removePidFiles, requestCheck, waitForChecks, writePidFiles } from './cli/daemon-pid.js';
 import type { AppConfig } from './config/types.js';
+import { checkLayout } from './pipeline/layout.js';
 import { resume, rollback } from './pipeline/rollback.js';
 import { formatOutcome, formatReleases, formatStatus } from './cli/format.js';
 import { loadConfig, type LoadedConfig } from './config/load.js';
@@ -72,6 +73,13 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
 
   switch (args.command) {
     case 'check-config':
+      try {
+        // Links that would share a releases directory are a config error, as at run time.
+        for (const app of apps) await checkLayout(app);
+      } catch (error) {
+        io.stderr(`repo-deploy: ${messageOf(error)}`);
+        return exitCodeOf(error);
+      }
       io.stdout(`configuration OK${config.file ? ` (${config.file})` : ''}: ${apps.map((a) => `${a.name} -> ${a.local}`).join(', ')}`);
       for (const warning of await forgottenHooks(apps)) io.stderr(`repo-deploy: warning: ${warning}`);
       return ExitCode.ok;

@@ -20,6 +20,9 @@ test('a second link in the same deploy directory is refused with exit 2 naming b
   assert.ok(r.stderr.includes(web) && r.stderr.includes(layout.link), r.stderr);
   assert.deepEqual(readTree(layout.link), { 'index.html': 'whole' });
   assert.equal(layout.releases().length, 1);
+  const checked = await runCli(['check-config', '-c', layout.config, other, web], { cwd: layout.root });
+  assert.equal(checked.code, 2, checked.stderr);
+  assert.ok(checked.stderr.includes(web) && checked.stderr.includes(layout.link), checked.stderr);
 });
 
 test('a link inside a releases directory is refused with exit 2', async () => {

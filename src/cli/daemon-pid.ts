@@ -1,7 +1,8 @@
-import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { AppConfig } from '../config/types.js';
 import { RepoDeployError, ExitCode } from '../errors.js';
+import { makePrivateDir, privateFileMode } from '../util/modes.js';
 
 /** No daemon runs for the app `check` was asked about. */
 export class NoDaemonError extends RepoDeployError {
@@ -17,8 +18,10 @@ const pidFileOf = (app: AppConfig) => join(app.deployDir, '.repo-deploy', 'daemo
 export async function writePidFiles(apps: readonly AppConfig[]): Promise<string[]> {
   const files = apps.map(pidFileOf);
   for (const file of files) {
-    await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, `${process.pid}\n`);
+    await makePrivateDir(dirname(file), { readableParents: true });
+    // Removed first: writeFile keeps the mode of a file left by an older version.
+    await rm(file, { force: true });
+    await writeFile(file, `${process.pid}\n`, { mode: privateFileMode });
   }
   return files;
 }

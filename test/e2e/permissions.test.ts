@@ -6,6 +6,7 @@ import { after, describe, test } from 'node:test';
 import { makeLayout, startBackground, waitFor, type CliResult, type Layout } from '../support/cli.js';
 import { TestRepo } from '../support/git-repos.js';
 import { startHttpServer } from '../support/http-server.js';
+import { s3rverKeys, startS3rver } from '../support/s3rver.js';
 import { writeTree } from '../support/tmp.js';
 import { makeZip, type ZipEntry } from '../support/zip.js';
 
@@ -151,6 +152,18 @@ describe('release modes, whatever the archive and the umask', () => {
       assertPrivate(join(layout.deployDir, '.repo-deploy'), 'state directory');
     });
   }
+
+  test('zip from S3 under umask 077: release modes, private cache', async () => {
+    const server = await startS3rver(['releases']);
+    after(() => server.close());
+    await server.put('releases', 'web/app.zip', await makeZip(hostileEntries));
+    const layout = openLayout();
+    writeFileSync(layout.config, `s3-endpoint = ${server.endpoint}\naws-region = us-east-1\naws-access-key = ${s3rverKeys.accessKeyId}\naws-secret-key = ${s3rverKeys.secretAccessKey}\n`, { mode: 0o600 });
+    const env = { AWS_CONFIG_FILE: join(layout.root, 'no-aws-config'), AWS_SHARED_CREDENTIALS_FILE: join(layout.root, 'no-aws-credentials') };
+    const r = await underUmask(0o077, () => layout.fetch('s3://releases/web/app.zip', [], { env }));
+    assertReleaseModes(assertDeployed(layout, r), hostileExecutables);
+    assertPrivate(layout.cache, 'cache');
+  });
 
   test('the daemon pid file is private under umask 000', async () => {
     const layout = openLayout();

@@ -1,5 +1,5 @@
 import { chmod, lstat, mkdir, readdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 /**
  * The two kinds of permissions the agent hands out, whatever the umask it was started with:
@@ -43,12 +43,14 @@ export async function makePrivateDir(dir: string, options: { readableParents?: b
  * left as the operator made them.
  */
 export async function makeReadableDir(dir: string): Promise<void> {
-  const first = await mkdir(dir, { recursive: true, mode: releaseDirMode });
-  if (first === undefined) return;
-  // mkdir -p returns the topmost directory it created; every one from there down is ours.
-  for (let at = dir; ; at = dirname(at)) {
+  const created = await mkdir(dir, { recursive: true, mode: releaseDirMode });
+  if (created === undefined) return;
+  // mkdir -p returns the topmost directory it created; every one from there down is ours,
+  // and nothing above it is touched.
+  const first = resolve(created);
+  for (let at = resolve(dir); at.startsWith(first); at = dirname(at)) {
     await chmod(at, releaseDirMode);
-    if (at === first || dirname(at) === at) break;
+    if (at === first) break;
   }
 }
 

@@ -100,8 +100,9 @@ export class GitRemote implements Remote {
         result.bytesDownloaded += sub.bytesDownloaded;
         result.detail!.submodules = String(written.gitlinks.length);
       }
-      // checkout-index and mkdir follow the umask (077 in a hand-run -f): set release modes.
-      await normaliseReleaseModes(into);
+      // checkout-index and mkdir follow the umask: under the usual 022 they wrote release modes
+      // already (git keeps only 644 and 755); under any other (077 in a hand-run -f) set them.
+      if (process.umask() !== 0o022) await normaliseReleaseModes(into);
       ctx.logger.debug({ commit: version, tree, files: result.files, bytesDownloaded: result.bytesDownloaded }, 'git tree checked out');
       return result;
     }, version);

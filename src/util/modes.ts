@@ -65,5 +65,6 @@ export async function normaliseReleaseModes(root: string): Promise<void> {
   const want = st.isDirectory() ? releaseDirMode : releaseFileMode(st.mode);
   if ((st.mode & 0o7777) !== want) await chmod(root, want);
   if (!st.isDirectory()) return;
-  for (const name of await readdir(root)) await normaliseReleaseModes(join(root, name));
+  // A directory's entries together: one at a time costs a thread-pool round trip per file.
+  await Promise.all((await readdir(root)).map((name) => normaliseReleaseModes(join(root, name))));
 }

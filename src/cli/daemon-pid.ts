@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { AppConfig } from '../config/types.js';
 import { RepoDeployError, ExitCode, LockBusyError } from '../errors.js';
 import { acquireDaemonLock, type Lock } from '../pipeline/lock.js';
 import { readState, statePath, type CheckRecord } from '../pipeline/state.js';
+import { makePrivateDir, privateFileMode } from '../util/modes.js';
 
 /** No daemon runs for the app `check` was asked about. */
 export class NoDaemonError extends RepoDeployError {
@@ -20,8 +21,10 @@ const pidFileOf = (app: AppConfig) => join(app.deployDir, '.repo-deploy', 'daemo
 export async function writePidFiles(apps: readonly AppConfig[]): Promise<string[]> {
   const files = apps.map(pidFileOf);
   for (const file of files) {
-    await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, `${process.pid}\n`);
+    await makePrivateDir(dirname(file), { readableParents: true });
+    // Removed first: writeFile keeps the mode of a file left by an older version.
+    await rm(file, { force: true });
+    await writeFile(file, `${process.pid}\n`, { mode: privateFileMode });
   }
   return files;
 }

@@ -1,5 +1,6 @@
 import type { CheckOutcome } from '../pipeline/check.js';
 import type { AppStatus, ReleaseInfo } from '../status.js';
+import { stripControl } from '../hooks/output.js';
 
 /** Human-readable `status`: a table of all apps, then one block of details per app. */
 export function formatStatus(statuses: readonly AppStatus[]): string {
@@ -55,7 +56,9 @@ function formatApp(s: AppStatus): string {
   if (s.lastHookOutput.length) {
     lines.push('hook output (last lines):', ...s.lastHookOutput.slice(-10).map((l) => `  ${l}`));
   }
-  return lines.join('\n');
+  // Hook output (kept raw by older versions), trusted comments, refs: nothing printed may drive
+  // the operator's terminal.
+  return lines.map(stripControl).join('\n');
 }
 
 function release(r: ReleaseInfo): string {

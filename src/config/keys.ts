@@ -106,6 +106,7 @@ export const keySpecs: readonly KeySpec[] = [
   { name: 'post-hooks', parse: text, path: true },
   { name: 'keep', parse: positiveInt(1, 1000) },
   { name: 'hook-timeout', parse: duration(1) },
+  { name: 'hook-output-limit', parse: size },
   { name: 'connect-timeout', parse: duration(1) },
   { name: 'read-timeout', parse: duration(1) },
   { name: 'max-archive-size', parse: size },

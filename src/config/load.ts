@@ -248,6 +248,7 @@ function buildApp(name: string, layer: RawLayer, configDir: string, issues: Conf
     schedule: get('schedule', '* * * * *'),
     keep: get('keep', 5),
     hookTimeoutMs: get('hook-timeout', 600_000),
+    hookOutputLimitBytes: get('hook-output-limit', 4 * 1024 * 1024),
     connectTimeoutMs: get('connect-timeout', 10_000),
     readTimeoutMs: get('read-timeout', 60_000),
     limits: {

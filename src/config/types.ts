@@ -30,6 +30,8 @@ export interface AppConfig {
   keep: number;
   /** Per-hook timeout in milliseconds. */
   hookTimeoutMs: number;
+  /** Most output logged per hook run, in bytes (the rest is dropped and counted). */
+  hookOutputLimitBytes: number;
   /** Network timeouts in milliseconds: connecting, and silence while reading. */
   connectTimeoutMs: number;
   readTimeoutMs: number;

@@ -40,11 +40,8 @@ export function narrowPlan(plan: ExtractPlan, root: string, archive: string): Ex
   const prefix = `${dir}/`;
   const inside = (entries: readonly PlannedEntry[]) =>
     entries.filter((e) => e.path.startsWith(prefix)).map((e) => ({ ...e, path: e.path.slice(prefix.length) }));
-  const dirModes = new Map<string, number>();
-  for (const [path, mode] of plan.dirModes) if (path.startsWith(prefix)) dirModes.set(path.slice(prefix.length), mode);
   return {
     dirs: plan.dirs.filter((d) => d.startsWith(prefix)).map((d) => d.slice(prefix.length)),
-    dirModes,
     dirEntries: inside(plan.dirEntries),
     files: inside(plan.files),
     links: inside(plan.links),

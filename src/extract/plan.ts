@@ -1,22 +1,21 @@
 import type { Limits } from '../config/types.js';
 import { VerificationError } from '../errors.js';
+import { releaseFileMode } from '../util/modes.js';
 import type { CentralDirectory, RawEntry } from './central-directory.js';
 
 /** A regular file or symlink to write, with its normalised relative path. */
 export interface PlannedEntry {
   /** Relative path inside the destination, `/`-separated, no `.`/`..`/empty segments. */
   path: string;
-  /** Permission bits to give the file (no setuid/setgid/sticky). */
+  /** Permission bits to give the file: 0755 or 0644 from the archive's execute bits. */
   mode: number;
   entry: RawEntry;
 }
 
 /** Everything the writer needs, decided from the central directory alone. */
 export interface ExtractPlan {
-  /** Every directory to create, explicit or implied, parents before children. */
+  /** Every directory to create, explicit or implied, parents before children (all 0755). */
   dirs: string[];
-  /** Explicit directory entries whose recorded mode differs from the 0755 we create them with. */
-  dirModes: Map<string, number>;
   /** Explicit directory entries (their times are restored once everything below is written). */
   dirEntries: PlannedEntry[];
   /** Regular files, in archive order so the archive is read front to back. */
@@ -44,7 +43,6 @@ export function planExtraction(cd: CentralDirectory, archive: string, limits: Li
     throw new VerificationError(`zip ${archive} has ${cd.entries.length} entries, more than the limit of ${limits.maxEntries}`);
   }
   const kinds = new Map<string, 'dir' | 'file' | 'link'>();
-  const dirModes = new Map<string, number>();
   const dirEntries: PlannedEntry[] = [];
   const files: PlannedEntry[] = [];
   const links: PlannedEntry[] = [];
@@ -75,9 +73,7 @@ export function planExtraction(cd: CentralDirectory, archive: string, limits: Li
       if (entry.uncompressedSize > 0 || (entry.method === 0 && entry.compressedSize > 0)) {
         throw refuse(entry, `is a directory entry carrying ${entry.uncompressedSize} bytes of data`);
       }
-      const mode = modeOf(entry, 0o755);
-      if (mode !== 0o755) dirModes.set(path, mode);
-      dirEntries.push({ path, mode, entry });
+      dirEntries.push({ path, mode: 0o755, entry });
       continue;
     }
     if (entry.method !== 0 && entry.method !== 8) {
@@ -85,7 +81,7 @@ export function planExtraction(cd: CentralDirectory, archive: string, limits: Li
     }
     if (kind === 'link' && entry.uncompressedSize > maxLinkTarget) throw refuse(entry, 'is a symlink with an overlong target');
     declared += entry.uncompressedSize;
-    (kind === 'link' ? links : files).push({ path, mode: modeOf(entry, 0o644), entry });
+    (kind === 'link' ? links : files).push({ path, mode: releaseFileMode(unixModeOf(entry)), entry });
   }
   if (declared > limits.maxUnpackedBytes) {
     throw new VerificationError(`zip ${archive} unpacks to ${declared} bytes, more than the limit of ${limits.maxUnpackedBytes}`);
@@ -115,7 +111,7 @@ export function planExtraction(cd: CentralDirectory, archive: string, limits: Li
     if (end > next) throw refuse(entry, i + 1 < ordered.length ? 'overlaps the next entry' : 'extends past the entry data (truncated?)');
   }
   files.sort((a, b) => a.entry.localHeaderOffset - b.entry.localHeaderOffset);
-  return { dirs: [...dirs].sort(), dirModes, dirEntries, files, links };
+  return { dirs: [...dirs].sort(), dirEntries, files, links };
 }
 
 /** Compression methods by the names APPNOTE gives them, for messages. */
@@ -160,15 +156,4 @@ function kindOf(entry: RawEntry, slash: boolean): 'dir' | 'file' | 'link' | null
   if (type === S_IFREG) return 'file';
   if (type !== 0) return null; // fifo, device, socket
   return entry.externalAttributes & 0x10 ? 'dir' : 'file'; // MS-DOS directory attribute
-}
-
-/**
- * Permission bits from the unix attributes, or `fallback` when there are none (archives made
- * on Windows) or they are all zero (a file nobody could read is a packaging slip, not intent).
- * setuid, setgid and sticky are dropped: the agent runs as root, so a setuid file from a
- * remote would be a root-owned setuid binary chosen by whoever controls the remote.
- */
-function modeOf(entry: RawEntry, fallback: number): number {
-  const mode = unixModeOf(entry) & 0o777;
-  return mode === 0 ? fallback : mode;
 }

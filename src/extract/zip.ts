@@ -29,8 +29,8 @@ export interface ExtractResult {
 
 /**
  * Extracts the zip at `archive` into `dest` (an existing, empty directory), streaming and with
- * bounded memory; zip64 archives work. File modes come from the unix attributes (0644 files
- * and 0755 directories when there are none), symlinks that stay inside `dest` are kept.
+ * bounded memory; zip64 archives work. Files are 0755 when the unix attributes give them an
+ * execute bit, 0644 otherwise; directories 0755; symlinks that stay inside `dest` are kept.
  *
  * Rejects the whole archive with `VerificationError` for unsafe paths, links leading outside
  * `dest`, paths through links, duplicates, limits exceeded, encryption, unsupported methods or
@@ -54,8 +54,8 @@ export async function extractZip(archive: string, dest: string, options: Extract
     signal?.throwIfAborted();
 
     // Directories first, parents before children (the plan is sorted), so each file is one
-    // open(2) with no mkdir -p on the way. 0755 for now: a read-only directory from the
-    // archive must stay writable until its files are in.
+    // open(2) with no mkdir -p on the way. Every directory is 0755, whatever the archive says:
+    // a world-writable or setgid directory from a remote is no one's intent worth keeping.
     for (const dir of plan.dirs) mkdirSync(join(dest, dir), 0o755);
     // A narrow umask (077) would make implied directories unreadable to the app's user.
     if ((0o755 & ~process.umask()) !== 0o755) for (const dir of plan.dirs) chmodSync(join(dest, dir), 0o755);
@@ -77,8 +77,6 @@ export async function extractZip(archive: string, dest: string, options: Extract
       const { mtime } = readLocalHeader(dir.entry, read, cd.dataEnd, archive);
       if (mtime) utimesSync(join(dest, dir.path), mtime, mtime);
     }
-    // Deepest first, so a directory losing its own write bit is the last one touched.
-    for (const dir of [...plan.dirModes.keys()].sort().reverse()) chmodSync(join(dest, dir), plan.dirModes.get(dir)!);
     return written;
   } finally {
     closeSync(fd);

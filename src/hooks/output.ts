@@ -12,9 +12,28 @@ export const tailLines = 50;
 
 /** One line of output. */
 export interface OutputLine {
+  /** The line, with terminal escape sequences and control characters other than tab removed. */
   text: string;
   /** True when the line was longer than `maxLineBytes` and cut. */
   cut: boolean;
+  /** Bytes of output it stands for: the raw line and its newline (a cut line: the bytes kept). */
+  bytes: number;
+}
+
+// Escape sequences go whole, or `ESC [31m` would leave `[31m` behind: CSI (colours, cursor
+// moves, 7-bit and 8-bit), OSC (window titles, hyperlinks) up to BEL or ST, the DCS/SOS/PM/APC
+// strings, and any other two-character ESC sequence.
+const escapeSequences = /\x1b\[[0-?]*[ -/]*[@-~]|\x9b[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[PX^_][^\x1b]*(?:\x1b\\)?|\x1b[ -/]*[0-~]?/g;
+// C0 but tab, DEL, and C1: what a terminal acts on instead of printing (BEL, CR, backspace...).
+const controlCharacters = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
+
+/**
+ * `text` without terminal escape sequences and control characters other than tab, so hook
+ * output shown by `status` or read in a terminal cannot move the cursor, rewrite earlier lines,
+ * retitle the window or ring the bell.
+ */
+export function stripControl(text: string): string {
+  return text.replace(escapeSequences, '').replace(controlCharacters, '');
 }
 
 /**
@@ -37,7 +56,7 @@ export class LineSplitter {
       if (!this.discarding) this.append(chunk.subarray(start, end), lines);
       if (newline === -1) break;
       if (this.discarding) this.discarding = false;
-      else lines.push(this.take(false));
+      else lines.push(this.take(false, 1));
       start = newline + 1;
     }
     return lines;
@@ -45,7 +64,7 @@ export class LineSplitter {
 
   /** Ends the stream: the partial last line, or nothing. */
   flush(): OutputLine[] {
-    const pending = this.size > 0 && !this.discarding ? [this.take(false)] : [];
+    const pending = this.size > 0 && !this.discarding ? [this.take(false, 0)] : [];
     this.discarding = false;
     this.parts = [];
     this.size = 0;
@@ -61,17 +80,26 @@ export class LineSplitter {
     }
     this.parts.push(piece.subarray(0, room));
     this.size += room;
-    lines.push(this.take(true));
+    lines.push(this.take(true, 0));
     this.discarding = true;
   }
 
-  private take(cut: boolean): OutputLine {
-    let text = Buffer.concat(this.parts, this.size).toString('utf8');
-    // Scripts written on Windows print CRLF; the \r is noise in a JSON log line.
-    if (text.endsWith('\r')) text = text.slice(0, -1);
+  /** Forgets the partial last line without returning it; returns its bytes. */
+  drop(): number {
+    const bytes = this.discarding ? 0 : this.size;
+    this.discarding = false;
     this.parts = [];
     this.size = 0;
-    return { text, cut };
+    return bytes;
+  }
+
+  private take(cut: boolean, newline: number): OutputLine {
+    // A CRLF's \r goes with the other control characters.
+    const text = stripControl(Buffer.concat(this.parts, this.size).toString('utf8'));
+    const bytes = this.size + newline;
+    this.parts = [];
+    this.size = 0;
+    return { text, cut, bytes };
   }
 }
 

@@ -33,8 +33,10 @@ export interface HookProcessOptions {
   /** Time from SIGTERM to SIGKILL. */
   killGraceMs: number;
   logger: Logger;
-  /** Called for every line of stdout and stderr, in arrival order. */
+  /** Called for every line of stdout and stderr, in arrival order, until the output limit. */
   onLine: (stream: 'stdout' | 'stderr', line: OutputLine) => void;
+  /** Output passed to `onLine` at most (see `OutputBudget`); the rest is read and dropped. */
+  outputLimitBytes: number;
 }
 
 /** How a hook process ended. */
@@ -46,6 +48,8 @@ export interface HookExit {
   /** True when the timeout expired and the group was killed. */
   timedOut: boolean;
   durationMs: number;
+  /** Bytes of output read but not passed to `onLine`: over `outputLimitBytes`. */
+  droppedBytes: number;
 }
 
 /**
@@ -65,7 +69,8 @@ export function runHookProcess(options: HookProcessOptions): Promise<HookExit> {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
-    const streams = [readLines(child.stdout, 'stdout', options.onLine), readLines(child.stderr, 'stderr', options.onLine)];
+    const budget = new OutputBudget(options.outputLimitBytes);
+    const streams = [readLines(child.stdout, 'stdout', options.onLine, budget), readLines(child.stderr, 'stderr', options.onLine, budget)];
     let timedOut = false;
     let killTimer: NodeJS.Timeout | undefined;
     let timeoutTimer: NodeJS.Timeout | undefined;
@@ -116,7 +121,7 @@ export function runHookProcess(options: HookProcessOptions): Promise<HookExit> {
           logger.warn({ hook: name, pid: child.pid }, 'hook exited but a process it started still holds its output; no longer reading it');
         }
         for (const s of streams) s.stop();
-        resolve({ status, signal, timedOut, durationMs });
+        resolve({ status, signal, timedOut, durationMs, droppedBytes: budget.dropped });
       })();
     });
   });
@@ -130,18 +135,59 @@ interface LineReader {
   stop: () => void;
 }
 
-function readLines(stream: Readable, name: 'stdout' | 'stderr', onLine: HookProcessOptions['onLine']): LineReader {
+/**
+ * What one hook run may still log, shared by its stdout and stderr. A line is charged its
+ * bytes plus `recordBytes` for the JSON log record around it, so the log a run makes stays
+ * near the limit however short its lines (`yes` would otherwise make ~100 bytes of log per 2
+ * bytes of output). Once a line does not fit, nothing more is logged; the pipes are still read
+ * to the end, so the hook never blocks on a full pipe, and what they carry is counted.
+ */
+class OutputBudget {
+  /** Bytes of output not logged. */
+  dropped = 0;
+  private left: number;
+  constructor(limit: number) {
+    this.left = limit;
+  }
+
+  get exhausted(): boolean {
+    return this.left < 0;
+  }
+
+  /** True when `line` may be logged; charges it, or counts it as dropped. */
+  admit(line: OutputLine): boolean {
+    const cost = line.bytes + recordBytes;
+    if (!this.exhausted && cost <= this.left) {
+      this.left -= cost;
+      return true;
+    }
+    this.left = -1;
+    this.dropped += line.bytes;
+    return false;
+  }
+}
+
+/** Estimated bytes of a log record beyond the line itself (time, pid, app, version, hook...). */
+const recordBytes = 256;
+
+function readLines(stream: Readable, name: 'stdout' | 'stderr', onLine: HookProcessOptions['onLine'], budget: OutputBudget): LineReader {
   const splitter = new LineSplitter();
   let stopped = false;
+  const deliver = (line: OutputLine) => {
+    if (budget.admit(line)) onLine(name, line);
+  };
   const stop = () => {
     if (stopped) return;
     stopped = true;
-    for (const line of splitter.flush()) onLine(name, line);
+    if (budget.exhausted) budget.dropped += splitter.drop();
+    else for (const line of splitter.flush()) deliver(line);
     stream.removeAllListeners('data');
     stream.destroy();
   };
   stream.on('data', (chunk: Buffer) => {
-    for (const line of splitter.push(chunk)) onLine(name, line);
+    // Past the limit, chunks are only counted: no splitting, no decoding.
+    if (budget.exhausted) budget.dropped += chunk.length;
+    else for (const line of splitter.push(chunk)) deliver(line);
   });
   const ended = new Promise<void>((resolve) => {
     stream.once('end', resolve);

@@ -15,6 +15,9 @@ import type { HookPhase, HookRun, HookRunResult, RunHooksOptions } from './types
 /** Default time between SIGTERM and SIGKILL of a timed-out hook's group. */
 export const defaultKillGraceMs = 5000;
 
+/** Default most output logged per hook run (`hook-output-limit`). */
+export const defaultOutputLimitBytes = 4 * 1024 * 1024;
+
 /**
  * A hook failed. Adds what `status` shows and the pipeline records: the output tail of the
  * phase up to the failure, and the hooks that had already succeeded.
@@ -94,9 +97,15 @@ export async function runHooks(options: RunHooksOptions): Promise<HookRunResult>
             logger.info(line.cut ? { hook: name, stream, cut: true } : { hook: name, stream }, line.text);
             tail.add(name, line.text);
           },
+          outputLimitBytes: options.outputLimitBytes ?? defaultOutputLimitBytes,
         });
       } catch (error) {
         throw fail(path, { status: null, signal: null }, `${phase} hook ${name} could not be started: ${codeOf(error)}${hint(phase)}`, error);
+      }
+      if (exit.droppedBytes > 0) {
+        const limitBytes = options.outputLimitBytes ?? defaultOutputLimitBytes;
+        logger.warn({ phase, hook: name, droppedBytes: exit.droppedBytes, limitBytes }, `hook output over hook-output-limit: the last ${exit.droppedBytes} bytes were not logged`);
+        tail.add(name, `[${exit.droppedBytes} bytes of output not logged: over hook-output-limit]`);
       }
       const failure = describeFailure(phase, name, exit, options.timeoutMs);
       if (failure) throw fail(path, { status: exit.status, signal: exit.signal }, failure);

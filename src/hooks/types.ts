@@ -22,6 +22,11 @@ export interface RunHooksOptions {
   timeoutMs: number;
   /** Grace between SIGTERM and SIGKILL of a timed-out hook's process group (default 5000). */
   killGraceMs?: number;
+  /**
+   * Most output logged per hook run, each line counted with its log record (default 4 MiB);
+   * the rest is read and dropped, and one warning says how many bytes.
+   */
+  outputLimitBytes?: number;
   /** Where hook output and progress go; output lines are logged at info under the hook's name. */
   logger: Logger;
   /**

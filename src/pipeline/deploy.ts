@@ -260,6 +260,7 @@ async function runPhase(ctx: RunContext, input: HookEnvInput, signal?: AbortSign
     cwd: ctx.store.pathOf(input.releaseId),
     env: hookEnv(ctx, input),
     timeoutMs: ctx.app.hookTimeoutMs,
+    outputLimitBytes: ctx.app.hookOutputLimitBytes,
     logger: ctx.logger.child({ version: input.version }),
     ...(signal ? { signal } : {}),
   };

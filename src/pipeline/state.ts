@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { makePrivateDir, privateFileMode } from '../util/modes.js';
 
 /** What is known about one release. */
 export interface ReleaseRecord {
@@ -119,9 +120,10 @@ export async function readState(path: string): Promise<AppState> {
  * state, never half of one.
  */
 export async function writeState(path: string, state: AppState): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  // Private: state names versions, hook output and errors; 0600 whatever the umask.
+  await makePrivateDir(dirname(path), { readableParents: true });
   const temp = `${path}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const handle = await open(temp, 'w', 0o644);
+  const handle = await open(temp, 'w', privateFileMode);
   try {
     await handle.writeFile(`${JSON.stringify(state, null, 2)}\n`);
     await handle.sync();

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, readlink, rename, rm, symlink, unlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readlink, rename, rm, symlink, unlink } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
 import { metaPathOf } from './release-meta.js';
+import { makeReadableDir, releaseDirMode } from '../util/modes.js';
 
 /** Where a release store keeps things, all inside the app's deploy directory. */
 export interface StoreLayout {
@@ -74,9 +75,11 @@ export class ReleaseStore {
 
   /** Makes an empty, uniquely named staging directory next to the releases. */
   async createStaging(): Promise<string> {
-    await mkdir(this.releasesDir, { recursive: true });
+    await makeReadableDir(this.releasesDir);
     const dir = join(this.releasesDir, `${stagingPrefix}${process.pid}-${randomBytes(4).toString('hex')}`);
-    await mkdir(dir, { mode: 0o755 });
+    await mkdir(dir);
+    // The release root must be readable by the app's user even when we run under umask 077.
+    await chmod(dir, releaseDirMode);
     return dir;
   }
 
@@ -123,7 +126,7 @@ export class ReleaseStore {
    * recovery re-creates the link after a crash in that moment.
    */
   async adoptDirectory(id: string): Promise<void> {
-    await mkdir(this.releasesDir, { recursive: true });
+    await makeReadableDir(this.releasesDir);
     try {
       await rename(this.link, this.pathOf(id));
     } catch (error) {

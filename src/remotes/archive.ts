@@ -5,6 +5,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Limits, VerifyConfig } from '../config/types.js';
 import { RemoteError } from '../errors.js';
+import { privateFileMode } from '../util/modes.js';
 import { extractZip } from '../extract/zip.js';
 import { verifyArchive, type SidecarReader } from '../verify/archive.js';
 import type { FetchResult } from './types.js';
@@ -51,7 +52,7 @@ export async function downloadTo(body: Readable, file: string, options: Download
     },
   });
   try {
-    await pipeline(body, meter, createWriteStream(temp), options.signal ? { signal: options.signal } : {});
+    await pipeline(body, meter, createWriteStream(temp, { mode: privateFileMode }), options.signal ? { signal: options.signal } : {});
     if (options.expectedBytes !== undefined && bytes !== options.expectedBytes) {
       throw new RemoteError(options.display, `download truncated: got ${bytes} of ${options.expectedBytes} bytes`);
     }

@@ -4,6 +4,7 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { RemoteError, messageOf } from '../errors.js';
+import { privateDirMode } from '../util/modes.js';
 import { isTimeoutOrAbort, type GitRunner } from './git-run.js';
 
 /**
@@ -129,9 +130,11 @@ async function mirrorSound(git: GitRunner, dir: string, url: string, commit: str
 async function buildMirror(git: GitRunner, dir: string, url: string): Promise<void> {
   const temp = `${dir}.new-${randomBytes(4).toString('hex')}`;
   await rm(temp, { recursive: true, force: true });
-  await mkdir(temp, { recursive: true });
+  await mkdir(temp, { recursive: true, mode: privateDirMode });
   try {
-    await git(['init', '--bare', '--quiet', temp]);
+    // --shared=0600: git makes every file of the mirror 0600 and directory 0700, whatever the
+    // umask it inherits from us.
+    await git(['init', '--bare', '--quiet', '--shared=0600', temp]);
     await git(['config', 'remote.origin.url', url], { gitDir: temp });
     await git(['config', 'core.logAllRefUpdates', 'false'], { gitDir: temp });
     await rm(dir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { normaliseReleaseModes, privateDirMode } from '../util/modes.js';
 import { fetchCommit, withMirror } from './git-mirror.js';
 import { resolveRef } from './git-refs.js';
 import { createGitRunner, type GitRunner } from './git-run.js';
@@ -99,6 +100,9 @@ export class GitRemote implements Remote {
         result.bytesDownloaded += sub.bytesDownloaded;
         result.detail!.submodules = String(written.gitlinks.length);
       }
+      // checkout-index and mkdir follow the umask: under the usual 022 they wrote release modes
+      // already (git keeps only 644 and 755); under any other (077 in a hand-run -f) set them.
+      if (process.umask() !== 0o022) await normaliseReleaseModes(into);
       ctx.logger.debug({ commit: version, tree, files: result.files, bytesDownloaded: result.bytesDownloaded }, 'git tree checked out');
       return result;
     }, version);
@@ -106,7 +110,8 @@ export class GitRemote implements Remote {
 
   private runner(ctx: RemoteContext): GitRunner {
     // git runs in the cache directory, so it must exist before the first command.
-    mkdirSync(ctx.cacheDir, { recursive: true });
+    mkdirSync(ctx.cacheDir, { recursive: true, mode: privateDirMode });
+    chmodSync(ctx.cacheDir, privateDirMode);
     return createGitRunner({
       location: this.location,
       cwd: ctx.cacheDir,

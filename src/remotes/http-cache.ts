@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makePrivateDir, privateFileMode } from '../util/modes.js';
 
 /**
  * What an HTTP remote keeps in its cache directory between runs: the validators of the last
@@ -48,9 +49,9 @@ export async function loadState(cacheDir: string, urlKey: string): Promise<HttpC
  * archive is in place before the state names it, and old archives go only once nothing names them.
  */
 export async function saveState(cacheDir: string, state: HttpCacheState): Promise<void> {
-  await mkdir(cacheDir, { recursive: true });
+  await makePrivateDir(cacheDir);
   const temp = join(cacheDir, `${stateName}.tmp-${process.pid}`);
-  await writeFile(temp, JSON.stringify(state));
+  await writeFile(temp, JSON.stringify(state), { mode: privateFileMode });
   await rename(temp, join(cacheDir, stateName));
   const keep = `sha256-${state.sha256}.zip`;
   for (const name of await readdir(cacheDir)) {

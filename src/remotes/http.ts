@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rename } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
 import { join } from 'node:path';
 import { RemoteError } from '../errors.js';
+import { makePrivateDir } from '../util/modes.js';
 import { redactUrl } from '../util/redact.js';
 import { downloadTo, unpackArchive } from './archive.js';
 import { checkInChild } from './isolated.js';
@@ -123,7 +124,7 @@ class HttpRemote implements Remote {
   private async store(response: HttpResponse, ctx: RemoteContext): Promise<HttpCacheState> {
     const length = response.headers['content-length'];
     const expectedBytes = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
-    await mkdir(ctx.cacheDir, { recursive: true });
+    await makePrivateDir(ctx.cacheDir);
     const incoming = join(ctx.cacheDir, 'incoming.zip');
     const download = await downloadTo(response.body, incoming, {
       display: this.display,

@@ -6,6 +6,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { RemoteError, VerificationError } from '../errors.js';
+import { makePrivateDir, privateFileMode, releaseDirMode, releaseFileMode } from '../util/modes.js';
 import { digestFile } from '../verify/digest-file.js';
 import { downloadTo, unpackArchive } from './archive.js';
 import type { FetchResult, Observation, Remote, RemoteConfig, RemoteContext, RemoteKind } from './types.js';
@@ -57,7 +58,7 @@ class LocalRemote implements Remote {
     // Copy the zip into the cache first: what is verified and extracted is then exactly the
     // bytes that were hashed, even if someone rewrites the file meanwhile.
     const copy = join(ctx.cacheDir, 'archive.zip');
-    await mkdir(ctx.cacheDir, { recursive: true });
+    await makePrivateDir(ctx.cacheDir);
     const download = await downloadTo(createReadStream(this.path), copy, {
       display: this.display,
       limits: this.config.limits,
@@ -109,8 +110,8 @@ class LocalRemote implements Remote {
     } catch (error) {
       throw new RemoteError(this.display, `cannot read ${this.path}: ${(error as Error).message}`, { cause: error });
     }
-    await mkdir(ctx.cacheDir, { recursive: true });
-    await writeFile(cacheFile, JSON.stringify({ ...key, sha256 }));
+    await makePrivateDir(ctx.cacheDir);
+    await writeFile(cacheFile, JSON.stringify({ ...key, sha256 }), { mode: privateFileMode });
     ctx.logger.debug({ path: this.path, sha256 }, 'hashed local zip');
     return sha256;
   }
@@ -137,13 +138,14 @@ async function treeVersion(root: string, display: string): Promise<string> {
 }
 
 /**
- * Copies the tree at `root` into `into`, preserving modes and symlinks. Links that are absolute
+ * Copies the tree at `root` into `into` with release modes (0755 directories, files 0755 or
+ * 0644 by their execute bits) and its symlinks. Links that are absolute
  * or lead outside the tree are refused, as the extractor refuses them in zips (DESIGN §10).
  * contentId is a digest of what was copied: paths, modes, contents and link targets.
  */
 async function copyTree(root: string, into: string, config: RemoteConfig, display: string): Promise<FetchResult> {
   const content = createHash('sha256');
-  const dirModes: [string, number][] = [];
+  const dirs: string[] = [];
   const links: string[] = [];
   let files = 0;
   let entries = 0;
@@ -151,10 +153,11 @@ async function copyTree(root: string, into: string, config: RemoteConfig, displa
   const copied = walk(root, root, async (rel, st, abs) => {
     if (++entries > config.limits.maxEntries) throw new VerificationError(`${display} has more than ${config.limits.maxEntries} entries`);
     const dest = join(into, rel);
-    const mode = Number(st.mode & 0o7777n);
+    // What the release gets, not what the source has: see releaseFileMode.
+    const mode = st.isDirectory() ? releaseDirMode : releaseFileMode(Number(st.mode));
     if (st.isDirectory()) {
       await mkdir(dest, { recursive: true });
-      dirModes.push([dest, mode]);
+      dirs.push(dest);
       content.update(`${rel}\0d\0${mode}\n`);
     } else if (st.isSymbolicLink()) {
       const target = await readlink(abs);
@@ -190,8 +193,8 @@ async function copyTree(root: string, into: string, config: RemoteConfig, displa
       throw new VerificationError(`refusing link ${relative(into, link)} in ${display}: it resolves outside the tree`);
     }
   }
-  // Directory modes last, deepest first, so a read-only directory does not block its children.
-  for (const [dir, mode] of dirModes.reverse()) await chmod(dir, mode);
+  // Set here, not at mkdir: the umask (077 in a hand-run -f) would narrow them.
+  for (const dir of dirs) await chmod(dir, releaseDirMode);
   return { contentId: `tree-sha256:${content.digest('hex')}`, bytesDownloaded: bytes, files, detail: {} };
 }
 

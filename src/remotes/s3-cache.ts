@@ -1,5 +1,6 @@
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makePrivateDir, privateFileMode } from '../util/modes.js';
 
 /**
  * What an S3 remote keeps in its cache directory between runs: the last archive it downloaded
@@ -43,7 +44,7 @@ export async function readCacheEntry(cacheDir: string): Promise<S3CacheEntry | u
  * an old ETag paired with a new archive.
  */
 export async function dropCacheEntry(cacheDir: string): Promise<void> {
-  await mkdir(cacheDir, { recursive: true });
+  await makePrivateDir(cacheDir);
   await rm(cachePaths(cacheDir).meta, { force: true });
 }
 
@@ -51,6 +52,6 @@ export async function dropCacheEntry(cacheDir: string): Promise<void> {
 export async function writeCacheEntry(cacheDir: string, entry: S3CacheEntry): Promise<void> {
   const { meta } = cachePaths(cacheDir);
   const temp = `${meta}.tmp-${process.pid}`;
-  await writeFile(temp, `${JSON.stringify(entry, null, 2)}\n`);
+  await writeFile(temp, `${JSON.stringify(entry, null, 2)}\n`, { mode: privateFileMode });
   await rename(temp, meta);
 }

@@ -25,7 +25,7 @@ async function extract(entries: ZipEntry[] | Buffer, options: MakeZipOptions = {
 }
 
 
-test('contents and modes: executables stay executable, 0644 stays, setuid dropped', async () => {
+test('contents and modes: 0755 with any execute bit, 0644 without, directories 0755', async () => {
   const { dest, run } = await extract([
     { name: 'bin/run', content: '#!/bin/sh\necho hi\n', mode: 0o100755 },
     { name: 'README', content: 'read me', mode: 0o100644 },
@@ -40,9 +40,9 @@ test('contents and modes: executables stay executable, 0644 stays, setuid droppe
     README: 'file 644 read me',
     bin: 'dir 755',
     'bin/run': 'file 755 #!/bin/sh\necho hi\n',
-    conf: 'dir 750',
+    conf: 'dir 755',
     'conf/app.ini': 'file 644 a=1',
-    private: 'file 600 p',
+    private: 'file 644 p',
     suid: 'file 755 s',
   });
   assert.equal(execFileSync(join(dest, 'bin/run'), { encoding: 'utf8' }), 'hi\n');
@@ -59,7 +59,7 @@ test('archives without unix modes (made on Windows) get 0644 files and 0755 dirs
   assert.deepEqual(snapshot(dest), { empty: 'dir 755', 'tool.exe': 'file 644 MZ', web: 'dir 755', 'web/index.html': 'file 644 <p>' });
 });
 
-test('empty dirs, nested dirs without dir entries, read-only dirs filled before chmod', async () => {
+test('empty dirs, nested dirs without dir entries, read-only dirs come out 0755 like the rest', async () => {
   const { dest, run } = await extract([
     { name: 'a/b/c/deep.txt', content: 'deep' },
     { name: 'empty/', directory: true },
@@ -73,7 +73,7 @@ test('empty dirs, nested dirs without dir entries, read-only dirs filled before 
     'a/b/c': 'dir 755',
     'a/b/c/deep.txt': 'file 644 deep',
     empty: 'dir 755',
-    ro: 'dir 555',
+    ro: 'dir 755',
     'ro/inside': 'file 644 i',
   });
 });

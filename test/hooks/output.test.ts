@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LineSplitter, OutputTail, maxLineBytes, tailLines } from '../../src/hooks/output.js';
+import { LineSplitter, OutputTail, maxLineBytes, stripControl, tailLines } from '../../src/hooks/output.js';
 
 const texts = (lines: { text: string }[]) => lines.map((l) => l.text);
 
@@ -9,7 +9,7 @@ describe('LineSplitter', () => {
     const s = new LineSplitter();
     assert.deepEqual(texts(s.push(Buffer.from('one\ntw'))), ['one']);
     assert.deepEqual(texts(s.push(Buffer.from('o\nthree'))), ['two']);
-    assert.deepEqual(s.flush(), [{ text: 'three', cut: false }]);
+    assert.deepEqual(s.flush(), [{ text: 'three', cut: false, bytes: 5 }]);
     assert.deepEqual(s.flush(), []);
   });
 
@@ -35,7 +35,8 @@ describe('LineSplitter', () => {
     assert.equal(lines.length, 2);
     assert.equal(lines[0]!.text.length, maxLineBytes);
     assert.equal(lines[0]!.cut, true);
-    assert.deepEqual(lines[1], { text: 'next', cut: false });
+    assert.equal(lines[0]!.bytes, maxLineBytes);
+    assert.deepEqual(lines[1], { text: 'next', cut: false, bytes: 5 });
     assert.deepEqual(s.flush(), []);
   });
 
@@ -43,6 +44,26 @@ describe('LineSplitter', () => {
     const s = new LineSplitter();
     const lines = s.push(Buffer.from(`${'y'.repeat(maxLineBytes)}\n`));
     assert.deepEqual(lines.map((l) => [l.text.length, l.cut]), [[maxLineBytes, false]]);
+  });
+});
+
+describe('stripControl', () => {
+  const table: [string, string][] = [
+    ['\x1b[31mred\x1b[0m', 'red'],
+    ['\x1b[2J\x1b[1;1Hhome', 'home'],
+    ['\x1b]0;title\x07after', 'after'],
+    ['\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\', 'link'],
+    ['\x9b31mc1', 'c1'],
+    ['bell\x07 cr\r bs\b del\x7f nul\x00', 'bell cr bs del nul'],
+    ['keep\ttab and unicode é ✓', 'keep\ttab and unicode é ✓'],
+    ['lone \x1b(Bcharset', 'lone charset'],
+  ];
+  for (const [input, want] of table) {
+    it(`${JSON.stringify(input)} -> ${JSON.stringify(want)}`, () => assert.equal(stripControl(input), want));
+  }
+  it('a line carries its raw byte count, CR and newline included', () => {
+    const s = new LineSplitter();
+    assert.deepEqual(s.push(Buffer.from('\x1b[1mé\x1b[0m\r\n')), [{ text: 'é', cut: false, bytes: 12 }]);
   });
 });
 

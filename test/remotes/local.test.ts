@@ -105,7 +105,7 @@ test('local zip: a half-written archive fails, the whole one deploys', async () 
   assert.deepEqual(readTree(into), { 'a.txt': 'one\n' });
 });
 
-test('local directory: symlinks inside the tree are kept, modes preserved, contents not read by check', async () => {
+test('local directory: symlinks inside the tree are kept, release modes by execute bit, contents not read by check', async () => {
   const dir = testdir({ 'a.txt': 'hello\n', 'sub/b.txt': 'b\n', 'link': { symlink: 'sub/b.txt' }, 'x.sh': { content: '#!/bin/sh\n', mode: 0o750 } });
   const fixedTime = new Date('2024-05-01T12:00:00Z');
   utimesSync(join(dir, 'a.txt'), fixedTime, fixedTime);
@@ -115,7 +115,7 @@ test('local directory: symlinks inside the tree are kept, modes preserved, conte
   const into = testdir();
   const result = await remote.fetch(seen.version, into, ctx);
   assert.equal(readlinkSync(join(into, 'link')), 'sub/b.txt');
-  assert.equal(statSync(join(into, 'x.sh')).mode & 0o777, 0o750);
+  assert.equal(statSync(join(into, 'x.sh')).mode & 0o777, 0o755);
   assert.equal(result.files, 3);
   assert.match(result.contentId, /^tree-sha256:[0-9a-f]{64}$/);
   // Same size and mtime, different bytes: check does not read contents, so the version holds.

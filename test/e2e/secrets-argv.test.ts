@@ -72,7 +72,7 @@ test('a token-authenticated http git remote deploys (-f, then the daemon, which 
   repo.commit('second', { 'index.html': 'v2' });
   const daemon = startBackground([...args, '-v'], { cwd: layout.root });
   const watch = watchArgv(daemon.child.pid!);
-  await daemon.waitForLog('the daemon deploys the second commit', (l) => l.msg === 'deployed');
+  await daemon.waitForLog('the daemon deploys the second commit', (l) => l.msg === 'deployed', 90_000);
   const argv = watch.stop();
   daemon.child.kill('SIGTERM');
   await daemon.exited;

@@ -13,7 +13,7 @@ export interface ArgvWatch {
 }
 
 /** Polls every `intervalMs` until stopped. */
-export function watchArgv(rootPid: number, intervalMs = 5): ArgvWatch {
+export function watchArgv(rootPid: number, intervalMs = 15): ArgvWatch {
   const seen = new Set<string>();
   const poll = () => {
     for (const pid of descendants(rootPid)) {

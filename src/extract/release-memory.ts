@@ -5,8 +5,9 @@ import { runInNewContext } from 'node:vm';
  * zlib's stream hands out a fresh buffer per output chunk. Written and dropped at once, they
  * are garbage held outside the JS heap, where V8 only collects after some 64 MiB of such
  * allocations: while the disk is slower than inflation, that shows up as RSS. A minor GC
- * (a scavenge, about a millisecond) every few MiB written frees them: memory bounded by
- * design rather than by V8's heuristics.
+ * (a scavenge, about a millisecond) every few MiB written frees the young ones; every fourth
+ * time a full GC (a few ms: the heap is small) frees those that lived through a scavenge while
+ * waiting on the thread pool or the disk. Memory bounded by design, not by V8's heuristics.
  */
 let collect: ((options?: { type: 'minor' | 'major'; execution: 'sync' }) => void) | null | undefined;
 
@@ -28,11 +29,12 @@ const every = 8 * 1024 * 1024;
 /** Counts bytes of dropped chunks; runs a minor GC each time `every` bytes have passed. */
 export class ChunkGarbage {
   private since = 0;
+  private rounds = 0;
 
   dropped(bytes: number): void {
     this.since += bytes;
     if (this.since < every) return;
     this.since = 0;
-    collector()?.({ type: 'minor', execution: 'sync' });
+    collector()?.({ type: ++this.rounds % 4 === 0 ? 'major' : 'minor', execution: 'sync' });
   }
 }

@@ -55,6 +55,7 @@ export async function benchExtract(options: ExtractBenchOptions = {}): Promise<E
   const a = await compare(big, runs, module, log);
   const b = await compare(small, runs, module, log);
   const contended = await withContention(dataDir, () => oursOnly(big, runs, module, log));
+  rmSync(join(dataDir, 'out'), { recursive: true, force: true });
   const row = (name: string, r: Comparison) =>
     `${name.padEnd(8)} ${r.unzip.seconds.toFixed(2).padStart(9)} ${r.ours.seconds.toFixed(2).padStart(9)} ${(r.ours.seconds / r.unzip.seconds).toFixed(2).padStart(6)} ${r.unzip.rssMiB.toFixed(0).padStart(10)} ${r.ours.rssMiB.toFixed(0).padStart(9)}`;
   log(`archive   unzip (s)   ours (s)  ratio  unzip MiB  ours MiB`);
@@ -122,7 +123,7 @@ async function oursOnly(archive: string, runs: number, module: string, log: (lin
     all.push(await timeOurs(archive, out, module));
     log(`${archive.split('/').pop()} contended run ${i + 1}: ours ${all.at(-1)!.seconds.toFixed(2)} s, ${all.at(-1)!.rssMiB.toFixed(0)} MiB`);
   }
-  rmSync(out, { recursive: true, force: true });
+  // The last tree is left for the caller to remove once the contention has stopped.
   return { seconds: Math.min(...all.map((r) => r.seconds)), rssMiB: Math.max(...all.map((r) => r.rssMiB)), baselineMiB: 0 };
 }
 

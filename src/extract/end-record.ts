@@ -60,20 +60,19 @@ export function readEndRecord(fd: number, archiveSize: number, archive: string):
     cdSize: tail.readUInt32LE(eocd + 12),
     cdOffset: tail.readUInt32LE(eocd + 16),
   };
-  const saturated = classic.disk === 0xffff || classic.cdDisk === 0xffff || classic.diskCount === 0xffff || classic.count === 0xffff || classic.cdSize === 0xffffffff || classic.cdOffset === 0xffffffff;
 
   let { count, cdSize, cdOffset } = classic;
   let disk = classic.disk;
   let cdDisk = classic.cdDisk;
   let recordAt = eocdAt;
   const zip64 = readZip64(fd, eocdAt, archive);
-  if (zip64 === 'none') {
-    if (saturated) throw corrupt('the end of central directory record has saturated (0xffff...) fields but no zip64 record precedes it');
-  } else if (zip64 === 'bad') {
+  // Without a zip64 record, saturated fields are literal values to unzip and Python alike
+  // (65,535 entries is a real count); the checks below judge them like any other.
+  if (zip64 === 'bad') {
     // PK\6\7 where a locator would be but no zip64 record behind it: Python ignores it, unzip
     // fails on it. Neither reading is safe to pick.
     throw corrupt('a zip64 end of central directory locator is present but no zip64 record is where it points');
-  } else {
+  } else if (zip64 !== 'none') {
     const fields = [
       ['disk number', classic.disk, 0xffff, zip64.disk],
       ['central directory disk', classic.cdDisk, 0xffff, zip64.cdDisk],

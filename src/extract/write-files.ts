@@ -48,7 +48,7 @@ export async function writeFiles(files: readonly PlannedEntry[], ctx: WriteConte
     bytes += n;
     if (bytes > ctx.maxUnpackedBytes) throw new VerificationError(`zip ${ctx.archive} unpacks to more than the limit of ${ctx.maxUnpackedBytes} bytes`);
   };
-  const garbage = new ChunkGarbage();
+  const { garbage } = scratchOf(ctx);
   const write = (file: PlannedEntry, data: Buffer, mtime: Date | undefined) => {
     account(data.length);
     writeFile(join(ctx.dest, file.path), data, file.mode, umask, mtime);
@@ -99,6 +99,20 @@ export async function writeFiles(files: readonly PlannedEntry[], ctx: WriteConte
   }
   if (failure !== undefined) throw failure;
   return { files: files.length, bytes };
+}
+
+/**
+ * What one extraction reuses across entries: the two read buffers of the streamed entries
+ * (fresh ones per entry were 2 MiB of garbage each) and the garbage count.
+ */
+const scratches = new WeakMap<WriteContext, { buffers: [Buffer, Buffer]; garbage: ChunkGarbage }>();
+function scratchOf(ctx: WriteContext): { buffers: [Buffer, Buffer]; garbage: ChunkGarbage } {
+  let scratch = scratches.get(ctx);
+  if (!scratch) {
+    scratch = { buffers: [Buffer.allocUnsafe(streamChunk), Buffer.allocUnsafe(streamChunk)], garbage: new ChunkGarbage() };
+    scratches.set(ctx, scratch);
+  }
+  return scratch;
 }
 
 /** Creates one file with its final mode; chmod only when the umask would have narrowed it. */
@@ -157,7 +171,7 @@ async function streamEntry(file: PlannedEntry, start: number, mtime: Date | unde
  * settles: the buffer is read into again after that.
  */
 async function readDoubleBuffered(start: number, size: number, ctx: WriteContext, handle: (chunk: Buffer) => void | Promise<void>): Promise<void> {
-  const buffers = [Buffer.allocUnsafe(streamChunk), Buffer.allocUnsafe(streamChunk)];
+  const { buffers } = scratchOf(ctx);
   const readChunk = (at: number, into: Buffer) => readAsync(ctx.fd, into, 0, Math.min(streamChunk, size - at), start + at);
   let at = 0;
   let pending = readChunk(0, buffers[0]!);
@@ -190,7 +204,7 @@ async function inflateStream(start: number, size: number, ctx: WriteContext, con
   // What went wrong first wins: a size or limit error from `consume` over the generic
   // "stream destroyed" the pending write then sees.
   let consumeError: unknown;
-  const garbage = new ChunkGarbage();
+  const { garbage } = scratchOf(ctx);
   inflater.on('data', (chunk: Buffer) => {
     try {
       consume(chunk);

@@ -7,7 +7,7 @@ import { checkOnce, type CheckOutcome } from '../pipeline/check.js';
 import { openFleet, type PipelineEvents } from '../pipeline/context.js';
 import type { Fleet } from '../fleet/fleet.js';
 import { installedFilesChanged, watchInstalledFiles } from '../util/installed-files.js';
-import { keepYoungGenerationSmall } from './heap.js';
+import { collectAfterDeploys, keepHeapSmall } from './heap.js';
 import { removeRestartMarkers, writeRestartMarkers } from './restart-marker.js';
 
 /** Options for `startDaemon`. */
@@ -39,7 +39,7 @@ export interface Daemon {
  */
 export function startDaemon(options: DaemonOptions): Daemon {
   const { logger, signal } = options;
-  keepYoungGenerationSmall();
+  keepHeapSmall();
   // node-cron's own warnings go to our log, not to the console.
   cron.setLogger({
     info: (m: string) => logger.debug({ source: 'node-cron' }, String(m)),
@@ -90,6 +90,7 @@ export function startDaemon(options: DaemonOptions): Daemon {
         // must give back what a deploy costs (issue 8: idle RSS).
         const outcome = await checkOnce({ app, logger, signal, isolate: true, ...(options.events ? { events: options.events } : {}), ...(fleet ? { fleet } : {}) });
         options.onOutcome?.(outcome);
+        if (outcome.result !== 'up-to-date' && outcome.result !== 'held') collectAfterDeploys();
       } catch (error) {
         // Remote and hook errors are outcomes; what lands here (busy lock, a bug) must still
         // never stop the daemon.

@@ -54,7 +54,7 @@ test('a daemon whose installed files were replaced keeps deploying without child
   const logs = (): LogLine[] => parseLogs(stderr);
   const deployed = () => logs().filter((l) => l.msg === 'deployed').length;
   try {
-    await waitFor(() => `the first deploy; stderr: ${stderr.slice(-2000)}`, () => deployed() >= 1, 15_000);
+    await waitFor(() => `the first deploy; stderr: ${stderr.slice(-2000)}`, () => deployed() >= 1, 30_000);
     assert.deepEqual(readTree(layout.link), { 'v.txt': 'v1' });
     assert.ok(logs().some((l) => l.msg === 'fetched in a child process'), 'the first fetch ran in a child');
     assert.equal((await layout.status(remote)).restartNeeded, undefined);
@@ -62,7 +62,7 @@ test('a daemon whose installed files were replaced keeps deploying without child
     assert.ok(upgradeInPlace(installed) > 50);
     const before = logs().length;
     writeTree(remote, { 'v.txt': 'v2' });
-    await waitFor(() => `the deploy after the upgrade; stderr: ${stderr.slice(-3000)}`, () => deployed() >= 2, 15_000);
+    await waitFor(() => `the deploy after the upgrade; stderr: ${stderr.slice(-3000)}`, () => deployed() >= 2, 30_000);
     assert.deepEqual(readTree(layout.link), { 'v.txt': 'v2' });
     const after = logs().slice(before);
     assert.ok(!after.some((l) => l.msg === 'fetched in a child process'), 'no child after the upgrade');

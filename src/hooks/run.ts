@@ -5,6 +5,7 @@ import { listHooks } from './list.js';
 import { OutputTail } from './output.js';
 import { preflightHook } from './preflight.js';
 import { runHookProcess, type HookExit } from './process.js';
+import { describeSpawnError } from './spawn-error.js';
 import type { HookPhase, HookRun, HookRunResult, RunHooksOptions } from './types.js';
 
 /**
@@ -92,7 +93,7 @@ export async function runHooks(options: RunHooksOptions): Promise<HookRunResult>
           },
         });
       } catch (error) {
-        throw fail(path, { status: null, signal: null }, `${phase} hook ${name} could not be started: ${codeOf(error)}${hint(phase)}`, error);
+        throw fail(path, { status: null, signal: null }, `${phase} hook ${name} could not be started: ${await describeSpawnError(path, error)}${hint(phase)}`, error);
       }
       const failure = describeFailure(phase, name, exit, options.timeoutMs);
       if (failure) throw fail(path, { status: exit.status, signal: exit.signal }, failure);

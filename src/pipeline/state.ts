@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { stateShapeProblem } from './state-shape.js';
 
 /** What is known about one release. */
 export interface ReleaseRecord {
@@ -99,13 +100,16 @@ export async function readState(path: string): Promise<AppState> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { releases: {} };
     throw new Error(`error reading state ${path}: ${(error as Error).message}`, { cause: error });
   }
+  let state: AppState;
   try {
-    const state = JSON.parse(text) as AppState;
-    state.releases ??= {};
-    return state;
+    state = JSON.parse(text) as AppState;
   } catch (error) {
     throw new Error(`state file ${path} is corrupt (${(error as Error).message}): move it aside and run again; releases and current are kept`, { cause: error });
   }
+  const problem = stateShapeProblem(state);
+  if (problem) throw new Error(`state file ${path} is not a repo-deploy state (${problem}): move it aside and run again; releases and current are kept`);
+  state.releases ??= {};
+  return state;
 }
 
 /**

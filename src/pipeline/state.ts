@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { diskError, onDisk } from '../util/disk-errors.js';
 import { stateShapeProblem } from './state-shape.js';
 
 /** What is known about one release. */
@@ -117,19 +118,20 @@ export async function readState(path: string): Promise<AppState> {
  * state, never half of one.
  */
 export async function writeState(path: string, state: AppState): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await onDisk(path, () => mkdir(dirname(path), { recursive: true }));
   const temp = `${path}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const handle = await open(temp, 'w', 0o644);
+  const handle = await onDisk(path, () => open(temp, 'w', 0o644));
   try {
-    await handle.writeFile(`${JSON.stringify(state, null, 2)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    try {
+      await handle.writeFile(`${JSON.stringify(state, null, 2)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(temp, path);
   } catch (error) {
+    // A full disk fails the write: the half-written temp file must not pile up run after run.
     await unlink(temp).catch(() => undefined);
-    throw error;
+    throw diskError(error, path);
   }
 }

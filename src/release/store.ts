@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, readlink, rename, rm, symlink, unlink } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
+import { onDisk } from '../util/disk-errors.js';
 
 /** Where a release store keeps things, all inside the app's deploy directory. */
 export interface StoreLayout {
@@ -22,6 +23,7 @@ export type LinkState =
 
 const stagingPrefix = '.staging-';
 const tempLinkPrefix = '.current.tmp-';
+const stateTempPrefix = 'state.json.tmp-';
 
 /**
  * The immutable releases of one app and the `current` symlink (DESIGN §5). Releases are built
@@ -73,9 +75,11 @@ export class ReleaseStore {
 
   /** Makes an empty, uniquely named staging directory next to the releases. */
   async createStaging(): Promise<string> {
-    await mkdir(this.releasesDir, { recursive: true });
     const dir = join(this.releasesDir, `${stagingPrefix}${process.pid}-${randomBytes(4).toString('hex')}`);
-    await mkdir(dir, { mode: 0o755 });
+    await onDisk(this.releasesDir, async () => {
+      await mkdir(this.releasesDir, { recursive: true });
+      await mkdir(dir, { mode: 0o755 });
+    });
     return dir;
   }
 
@@ -103,10 +107,12 @@ export class ReleaseStore {
       });
       return;
     }
-    await mkdir(dirname(this.link), { recursive: true });
     const temp = join(dirname(this.link), `${tempLinkPrefix}${process.pid}-${randomBytes(4).toString('hex')}`);
-    // Relative, so the deploy directory can be moved or bind-mounted elsewhere intact.
-    await symlink(relative(dirname(this.link), this.pathOf(id)), temp);
+    await onDisk(dirname(this.link), async () => {
+      await mkdir(dirname(this.link), { recursive: true });
+      // Relative, so the deploy directory can be moved or bind-mounted elsewhere intact.
+      await symlink(relative(dirname(this.link), this.pathOf(id)), temp);
+    });
     try {
       await rename(temp, this.link);
     } catch (error) {
@@ -141,12 +147,15 @@ export class ReleaseStore {
     await rm(this.pathOf(id), { recursive: true, force: true });
   }
 
-  /** Removes what a killed run left behind: staging directories and temporary links. */
+  /** Removes what a killed run left behind: staging directories, temporary links and state files. */
   async cleanup(): Promise<string[]> {
     const removed: string[] = [];
     for (const [dir, prefix] of [
       [this.releasesDir, stagingPrefix],
       [dirname(this.link), tempLinkPrefix],
+      // A state write that failed (full disk) or was killed; runs hold the lock, so no other
+      // writer's temp file is removed.
+      [join(this.deployDir, '.repo-deploy'), stateTempPrefix],
     ] as const) {
       let names: string[] = [];
       try {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
@@ -45,6 +45,7 @@ export interface Download {
  */
 export async function downloadTo(body: Readable, file: string, options: DownloadOptions): Promise<Download> {
   const temp = `${file}.part-${process.pid}`;
+  await removeStaleParts(file);
   const hash = createHash('sha256');
   let bytes = 0;
   // Bytes as they came over the wire (before decoding): what Content-Length counts.
@@ -121,7 +122,6 @@ export async function unpackArchive(file: string, into: string, options: UnpackO
   try {
     result = await extractZip(file, into, { limits: options.limits, ...(options.signal ? { signal: options.signal } : {}) });
   } catch (error) {
-    if (isDiskError(error)) throw diskError(error, into);
     // The reader names the cached copy; the operator knows the archive by its URL.
     if (error instanceof VerificationError && options.display !== undefined && error.message.includes(file)) {
       throw new VerificationError(`${error.message.replace(file, `archive from ${options.display}`)} (cached at ${file})`, { cause: error });
@@ -132,4 +132,34 @@ export async function unpackArchive(file: string, into: string, options: UnpackO
   if (verified.trustedComment !== undefined) detail.trustedComment = verified.trustedComment;
   if (verified.checks.length) detail.verified = verified.checks.join(',');
   return { contentId: `sha256:${options.sha256}`, bytesDownloaded: options.bytesDownloaded, files: result.files, detail };
+}
+
+/**
+ * Removes partial downloads of `file` left by runs that died mid-transfer (`kill -9`, power
+ * loss): the pid in their name is no longer alive. A live one may be another app's download
+ * of the same remote and is left alone.
+ */
+async function removeStaleParts(file: string): Promise<void> {
+  const prefix = `${basename(file)}.part-`;
+  let names: string[];
+  try {
+    names = await readdir(dirname(file));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(name.slice(prefix.length));
+    if (!name.startsWith(prefix) || !Number.isInteger(pid) || pid <= 0 || alive(pid)) continue;
+    await rm(join(dirname(file), name), { force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive, but another user's.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -1,3 +1,6 @@
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { ExitCode, RepoDeployError } from '../errors.js';
 
 /**
@@ -53,8 +56,24 @@ export async function onDisk<T>(path: string, operation: () => Promise<T>): Prom
   try {
     return await operation();
   } catch (error) {
-    throw diskError(error, path);
+    const code = await readOnlyMkdir(error);
+    throw code ? new DiskError(code, path, { cause: error }) : diskError(error, path);
   }
+}
+
+/**
+ * `EROFS` when `error` is node's recursive mkdir failing on a read-only filesystem: it reports
+ * ENOENT for the missing directory instead. The nearest existing parent tells the truth.
+ */
+export async function readOnlyMkdir(error: unknown): Promise<string | undefined> {
+  const e = error as NodeJS.ErrnoException;
+  if (e?.syscall !== 'mkdir' || e.code !== 'ENOENT' || !e.path) return undefined;
+  for (let dir = dirname(e.path); dir !== dirname(dir); dir = dirname(dir)) {
+    const code = await access(dir, constants.W_OK).then(() => 'writable', (x: NodeJS.ErrnoException) => x.code);
+    if (code === 'ENOENT') continue;
+    return code === 'EROFS' ? code : undefined;
+  }
+  return undefined;
 }
 
 function describe(code: string, path: string): string {
@@ -64,5 +83,5 @@ function describe(code: string, path: string): string {
   if (code === 'EDQUOT') {
     return `cannot write ${path}: the disk quota of this user on its filesystem is used up (EDQUOT); free space or raise the quota, then run again`;
   }
-  return `cannot write ${path}: the disk holding it is full (ENOSPC); free space on it (\`df ${path}\` shows it; old releases, the cache), or lower \`keep\`, then run again`;
+  return `cannot write ${path}: the disk holding it is full (ENOSPC); free space there (\`df ${path}\`), e.g. by keeping fewer releases (\`keep\`) or moving the cache, then run again`;
 }

@@ -51,15 +51,22 @@ export async function downloadTo(body: Readable, file: string, options: Download
   // Bytes as they came over the wire (before decoding): what Content-Length counts.
   let received = 0;
   let head = Buffer.alloc(0);
-  const wire = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      received += chunk.length;
-      done(null, chunk);
-    },
-  });
+  // Only a decoded body needs a counter of its own before the decoder.
+  const wire = options.gunzip
+    ? [
+        new Transform({
+          transform(chunk: Buffer, _enc, done) {
+            received += chunk.length;
+            done(null, chunk);
+          },
+        }),
+        createGunzip(),
+      ]
+    : [];
   const meter = new Transform({
     transform(chunk: Buffer, _enc, done) {
       bytes += chunk.length;
+      if (!options.gunzip) received += chunk.length;
       if (bytes > options.limits.maxArchiveBytes) {
         done(new RemoteError(options.display, `archive is larger than the limit of ${options.limits.maxArchiveBytes} bytes`));
         return;
@@ -75,7 +82,7 @@ export async function downloadTo(body: Readable, file: string, options: Download
   let stranded = 0;
   if (body.destroyed) stranded = body.readableLength;
   else body.once('error', () => (stranded = body.readableLength));
-  const stages: (Readable | NodeJS.WritableStream | NodeJS.ReadWriteStream)[] = [body, wire, ...(options.gunzip ? [createGunzip()] : []), meter, createWriteStream(temp)];
+  const stages: (Readable | NodeJS.WritableStream | NodeJS.ReadWriteStream)[] = [body, ...wire, meter, createWriteStream(temp)];
   try {
     await pipeline(stages, options.signal ? { signal: options.signal } : {});
     if (options.expectedBytes !== undefined && received !== options.expectedBytes) {

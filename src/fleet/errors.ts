@@ -16,10 +16,34 @@ export class FleetUnavailableError extends RepoDeployError {
   /** The etcd endpoints tried (never with credentials). */
   readonly endpoints: readonly string[];
   constructor(endpoints: readonly string[], what: string, options?: { cause?: unknown }) {
-    const detail = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
-    super(`etcd unreachable (${endpoints.join(', ')}) while ${what}${detail}`, options);
+    const reason = options?.cause === undefined ? '' : `: ${etcdFailureReason(options.cause)}`;
+    super(
+      `etcd unreachable at ${endpoints.join(', ')} while ${what}${reason}; check that etcd runs there and that ` +
+        'the `etcd` key lists its client URLs (with rollout-unavailable = deploy, updates go ahead uncoordinated meanwhile)',
+      options,
+    );
     this.endpoints = endpoints;
   }
+}
+
+/**
+ * What went wrong talking to etcd, in words. The grpc client's own messages
+ * (`14 UNAVAILABLE: No connection established. Last error: null. Resolution note: `) say
+ * little and sometimes nothing; the known shapes are translated, anything else is kept
+ * without grpc's status prefix.
+ */
+export function etcdFailureReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/ECONNREFUSED/.test(message)) return 'connection refused';
+  if (/Name resolution failed|ENOTFOUND|EAI_AGAIN/.test(message)) return 'its host name does not resolve';
+  if (/DEADLINE_EXCEEDED|Deadline exceeded/i.test(message)) return 'no answer in time';
+  if (/Protocol error/.test(message)) return "the endpoint does not speak etcd's gRPC protocol (is it etcd's client URL?)";
+  if (/circuit breaker is open/i.test(message)) return 'it failed just before and is not tried again yet';
+  if (/UNAUTHENTICATED|authentication failed|invalid auth token/i.test(message)) return 'etcd refused the credentials (check etcd-user and etcd-password)';
+  if (/PERMISSION_DENIED|permission denied/i.test(message)) return 'etcd denied this user access to the keys (check the role of etcd-user)';
+  const last = /Last error: (.*?)(?: \(\d{4}-[^)]*\))?\. Resolution note/.exec(message)?.[1];
+  if (last !== undefined) return last === 'null' || last === '' ? 'no connection could be made' : last.replace(/^Error: /, '');
+  return message.replace(/^\d+ [A-Z_]+: /, '') || 'unknown error';
 }
 
 /** No rollout slot came free before the deadline (`-f` waiting for a slot). Exit 75. */

@@ -1,8 +1,8 @@
 import type { Etcd3 } from 'etcd3';
 import type { Logger } from '../log.js';
-import { RepoDeployError, messageOf } from '../errors.js';
+import { RepoDeployError } from '../errors.js';
 import { createEtcdClient } from './client.js';
-import { FleetUnavailableError, SlotTimeoutError, VersionQuarantinedError } from './errors.js';
+import { FleetUnavailableError, SlotTimeoutError, VersionQuarantinedError, etcdFailureReason } from './errors.js';
 import { agentKey } from './keys.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { clearQuarantine, readQuarantine, readStatus, writeQuarantine } from './records.js';
@@ -150,7 +150,7 @@ export class Fleet {
       return result;
     } catch (error) {
       if (error instanceof RepoDeployError) throw error;
-      this.mark(false, messageOf(error));
+      this.mark(false, etcdFailureReason(error));
       throw new FleetUnavailableError(this.config.endpoints, what, { cause: error });
     }
   }

@@ -5,6 +5,7 @@ import { forgottenHookMessage, listHooks, looksLikeForgottenHook } from './list.
 import { OutputTail } from './output.js';
 import { preflightHook } from './preflight.js';
 import { runHookProcess, type HookExit } from './process.js';
+import { describeSpawnError } from './spawn-error.js';
 import type { HookPhase, HookRun, HookRunResult, RunHooksOptions } from './types.js';
 
 /**
@@ -100,7 +101,7 @@ export async function runHooks(options: RunHooksOptions): Promise<HookRunResult>
           outputLimitBytes: options.outputLimitBytes ?? defaultOutputLimitBytes,
         });
       } catch (error) {
-        throw fail(path, { status: null, signal: null }, `${phase} hook ${name} could not be started: ${codeOf(error)}${hint(phase)}`, error);
+        throw fail(path, { status: null, signal: null }, `${phase} hook ${name} could not be started: ${await describeSpawnError(path, error)}${hint(phase)}`, error);
       }
       if (exit.droppedBytes > 0) {
         const limitBytes = options.outputLimitBytes ?? defaultOutputLimitBytes;

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { makePrivateDir, privateFileMode } from '../util/modes.js';
+import { diskError, onDisk } from '../util/disk-errors.js';
+import { stateShapeProblem } from './state-shape.js';
 
 /** What is known about one release. */
 export interface ReleaseRecord {
@@ -106,13 +108,16 @@ export async function readState(path: string): Promise<AppState> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { releases: {} };
     throw new Error(`error reading state ${path}: ${(error as Error).message}`, { cause: error });
   }
+  let state: AppState;
   try {
-    const state = JSON.parse(text) as AppState;
-    state.releases ??= {};
-    return state;
+    state = JSON.parse(text) as AppState;
   } catch (error) {
     throw new Error(`state file ${path} is corrupt (${(error as Error).message}): move it aside and run again; releases and current are kept`, { cause: error });
   }
+  const problem = stateShapeProblem(state);
+  if (problem) throw new Error(`state file ${path} is not a repo-deploy state (${problem}): move it aside and run again; releases and current are kept`);
+  state.releases ??= {};
+  return state;
 }
 
 /**
@@ -121,19 +126,20 @@ export async function readState(path: string): Promise<AppState> {
  */
 export async function writeState(path: string, state: AppState): Promise<void> {
   // Private: state names versions, hook output and errors; 0600 whatever the umask.
-  await makePrivateDir(dirname(path), { readableParents: true });
+  await onDisk(path, () => makePrivateDir(dirname(path), { readableParents: true }));
   const temp = `${path}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const handle = await open(temp, 'w', privateFileMode);
+  const handle = await onDisk(path, () => open(temp, 'w', privateFileMode));
   try {
-    await handle.writeFile(`${JSON.stringify(state, null, 2)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    try {
+      await handle.writeFile(`${JSON.stringify(state, null, 2)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(temp, path);
   } catch (error) {
+    // A full disk fails the write: the half-written temp file must not pile up run after run.
     await unlink(temp).catch(() => undefined);
-    throw error;
+    throw diskError(error, path);
   }
 }

@@ -4,6 +4,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
 import { metaPathOf } from './release-meta.js';
 import { makeReadableDir, releaseDirMode } from '../util/modes.js';
+import { onDisk } from '../util/disk-errors.js';
 
 /** Where a release store keeps things, all inside the app's deploy directory. */
 export interface StoreLayout {
@@ -24,6 +25,7 @@ export type LinkState =
 
 const stagingPrefix = '.staging-';
 const tempLinkPrefix = '.current.tmp-';
+const stateTempPrefix = 'state.json.tmp-';
 
 /**
  * The immutable releases of one app and the `current` symlink (DESIGN §5). Releases are built
@@ -75,11 +77,13 @@ export class ReleaseStore {
 
   /** Makes an empty, uniquely named staging directory next to the releases. */
   async createStaging(): Promise<string> {
-    await makeReadableDir(this.releasesDir);
     const dir = join(this.releasesDir, `${stagingPrefix}${process.pid}-${randomBytes(4).toString('hex')}`);
-    await mkdir(dir);
-    // The release root must be readable by the app's user even when we run under umask 077.
-    await chmod(dir, releaseDirMode);
+    await onDisk(this.releasesDir, async () => {
+      await makeReadableDir(this.releasesDir);
+      await mkdir(dir);
+      // The release root must be readable by the app's user even when we run under umask 077.
+      await chmod(dir, releaseDirMode);
+    });
     return dir;
   }
 
@@ -107,10 +111,12 @@ export class ReleaseStore {
       });
       return;
     }
-    await mkdir(dirname(this.link), { recursive: true });
     const temp = join(dirname(this.link), `${tempLinkPrefix}${process.pid}-${randomBytes(4).toString('hex')}`);
-    // Relative, so the deploy directory can be moved or bind-mounted elsewhere intact.
-    await symlink(relative(dirname(this.link), this.pathOf(id)), temp);
+    await onDisk(dirname(this.link), async () => {
+      await mkdir(dirname(this.link), { recursive: true });
+      // Relative, so the deploy directory can be moved or bind-mounted elsewhere intact.
+      await symlink(relative(dirname(this.link), this.pathOf(id)), temp);
+    });
     try {
       await rename(temp, this.link);
     } catch (error) {
@@ -148,12 +154,15 @@ export class ReleaseStore {
     await rm(metaPathOf(this.releasesDir, id), { force: true });
   }
 
-  /** Removes what a killed run left behind: staging directories and temporary links. */
+  /** Removes what a killed run left behind: staging directories, temporary links and state files. */
   async cleanup(): Promise<string[]> {
     const removed: string[] = [];
     const leftovers: [string, (name: string) => boolean][] = [
       [this.releasesDir, (n) => n.startsWith(stagingPrefix) || /^\..+\.json\.tmp-/.test(n)],
       [dirname(this.link), (n) => n.startsWith(tempLinkPrefix)],
+      // A state write that failed (full disk) or was killed; runs hold the lock, so no other
+      // writer's temp file is removed.
+      [join(this.deployDir, '.repo-deploy'), (n) => n.startsWith(stateTempPrefix)],
     ];
     for (const [dir, isLeftover] of leftovers) {
       let names: string[] = [];

@@ -1,13 +1,17 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { readdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import type { Limits, VerifyConfig } from '../config/types.js';
-import { RemoteError } from '../errors.js';
+import { RemoteError, VerificationError } from '../errors.js';
 import { privateFileMode } from '../util/modes.js';
 import { extractZip } from '../extract/zip.js';
 import { verifyArchive, type SidecarReader } from '../verify/archive.js';
+import { diskError, isDiskError } from '../util/disk-errors.js';
+import { headBytes } from './not-a-zip.js';
 import type { FetchResult } from './types.js';
 
 /**
@@ -21,6 +25,8 @@ export interface DownloadOptions {
   display: string;
   /** Bytes the remote announced (Content-Length); a different count is an error. */
   expectedBytes?: number;
+  /** The body is gzip-encoded (HTTP `Content-Encoding: gzip`): store it decoded. */
+  gunzip?: boolean;
   limits: Limits;
   signal?: AbortSignal;
 }
@@ -30,6 +36,8 @@ export interface Download {
   /** sha256 of the bytes, hex. */
   sha256: string;
   bytes: number;
+  /** The first bytes of the content, to tell what arrived when it is not a zip. */
+  head: Buffer;
 }
 
 /**
@@ -38,33 +46,61 @@ export interface Download {
  */
 export async function downloadTo(body: Readable, file: string, options: DownloadOptions): Promise<Download> {
   const temp = `${file}.part-${process.pid}`;
+  await removeStaleParts(file);
   const hash = createHash('sha256');
   let bytes = 0;
+  // Bytes as they came over the wire (before decoding): what Content-Length counts.
+  let received = 0;
+  let head = Buffer.alloc(0);
+  // Only a decoded body needs a counter of its own before the decoder.
+  const wire = options.gunzip
+    ? [
+        new Transform({
+          transform(chunk: Buffer, _enc, done) {
+            received += chunk.length;
+            done(null, chunk);
+          },
+        }),
+        createGunzip(),
+      ]
+    : [];
   const meter = new Transform({
     transform(chunk: Buffer, _enc, done) {
       bytes += chunk.length;
+      if (!options.gunzip) received += chunk.length;
       if (bytes > options.limits.maxArchiveBytes) {
         done(new RemoteError(options.display, `archive is larger than the limit of ${options.limits.maxArchiveBytes} bytes`));
         return;
       }
+      if (head.length < headBytes) head = Buffer.concat([head, chunk.subarray(0, headBytes - head.length)]);
       hash.update(chunk);
       done(null, chunk);
     },
   });
+  // Bytes that arrived but sat in the body's buffer when the connection failed count as
+  // received (a body cut right after its first packet is not "0 bytes"); the pipeline drops
+  // that buffer, so it is measured when the body fails, or now if it already has.
+  let stranded = 0;
+  if (body.destroyed) stranded = body.readableLength;
+  else body.once('error', () => (stranded = body.readableLength));
+  const stages: (Readable | NodeJS.WritableStream | NodeJS.ReadWriteStream)[] = [body, ...wire, meter, createWriteStream(temp, { mode: privateFileMode })];
   try {
-    await pipeline(body, meter, createWriteStream(temp, { mode: privateFileMode }), options.signal ? { signal: options.signal } : {});
-    if (options.expectedBytes !== undefined && bytes !== options.expectedBytes) {
-      throw new RemoteError(options.display, `download truncated: got ${bytes} of ${options.expectedBytes} bytes`);
+    await pipeline(stages, options.signal ? { signal: options.signal } : {});
+    if (options.expectedBytes !== undefined && received !== options.expectedBytes) {
+      throw new RemoteError(options.display, `download truncated: got ${received} of ${options.expectedBytes} bytes`);
     }
     await rename(temp, file);
-    return { sha256: hash.digest('hex'), bytes };
+    return { sha256: hash.digest('hex'), bytes, head };
   } catch (error) {
     await rm(temp, { force: true });
     if (error instanceof RemoteError) throw error;
+    if (isDiskError(error)) throw diskError(error, dirname(file));
+    const arrived = received + stranded;
     // A connection cut mid-body surfaces as a bare `aborted` (ECONNRESET): say what it means.
-    const reason = (error as NodeJS.ErrnoException).code === 'ECONNRESET' ? 'connection closed mid-body' : (error as Error).message;
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ECONNRESET' ? 'connection closed mid-body' : code?.startsWith('Z_') ? `the gzip encoding of the body is corrupt (${(error as Error).message})` : (error as Error).message;
     const of = options.expectedBytes !== undefined ? ` of ${options.expectedBytes}` : '';
-    throw new RemoteError(options.display, `download failed after ${bytes}${of} bytes: ${reason}`, { cause: error });
+    throw new RemoteError(options.display, `download failed after ${arrived}${of} bytes: ${reason}`, { cause: error });
   }
 }
 
@@ -92,13 +128,52 @@ export async function unpackArchive(file: string, into: string, options: UnpackO
     sha256: options.sha256,
     ...(options.display !== undefined ? { display: options.display } : {}),
   });
-  const result = await extractZip(file, into, {
-    limits: options.limits,
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.archiveRoot ? { root: options.archiveRoot } : {}),
-  });
+  let result;
+  try {
+    result = await extractZip(file, into, {
+      limits: options.limits,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.archiveRoot ? { root: options.archiveRoot } : {}),
+    });
+  } catch (error) {
+    // The reader names the cached copy; the operator knows the archive by its URL.
+    if (error instanceof VerificationError && options.display !== undefined && error.message.includes(file)) {
+      throw new VerificationError(`${error.message.replace(file, `archive from ${options.display}`)} (cached at ${file})`, { cause: error });
+    }
+    throw error;
+  }
   const detail: Record<string, string> = {};
   if (verified.trustedComment !== undefined) detail.trustedComment = verified.trustedComment;
   if (verified.checks.length) detail.verified = verified.checks.join(',');
   return { contentId: `sha256:${options.sha256}`, bytesDownloaded: options.bytesDownloaded, files: result.files, detail };
+}
+
+/**
+ * Removes partial downloads of `file` left by runs that died mid-transfer (`kill -9`, power
+ * loss): the pid in their name is no longer alive. A live one may be another app's download
+ * of the same remote and is left alone.
+ */
+async function removeStaleParts(file: string): Promise<void> {
+  const prefix = `${basename(file)}.part-`;
+  let names: string[];
+  try {
+    names = await readdir(dirname(file));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(name.slice(prefix.length));
+    if (!name.startsWith(prefix) || !Number.isInteger(pid) || pid <= 0 || alive(pid)) continue;
+    await rm(join(dirname(file), name), { force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive, but another user's.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { rename } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
 import { join } from 'node:path';
 import { RemoteError } from '../errors.js';
+import { onDisk } from '../util/disk-errors.js';
 import { makePrivateDir } from '../util/modes.js';
 import { redactUrl } from '../util/redact.js';
+import { notAZip } from './not-a-zip.js';
 import { downloadTo, unpackArchive } from './archive.js';
 import { checkInChild } from './isolated.js';
 import { digestFile } from '../verify/digest-file.js';
@@ -124,14 +126,28 @@ class HttpRemote implements Remote {
   private async store(response: HttpResponse, ctx: RemoteContext): Promise<HttpCacheState> {
     const length = response.headers['content-length'];
     const expectedBytes = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
-    await makePrivateDir(ctx.cacheDir);
+    const encoding = response.headers['content-encoding']?.trim().toLowerCase();
+    // A server may gzip any body (nginx gzip_static, an object stored with Content-Encoding:
+    // gzip); like curl --compressed and browsers, we decode it. Other encodings we cannot.
+    const gunzip = encoding === 'gzip' || encoding === 'x-gzip';
+    if (encoding && encoding !== 'identity' && !gunzip) {
+      response.body.resume();
+      throw new RemoteError(this.display, `${this.display} sent its body with Content-Encoding: ${encoding}, which repo-deploy cannot decode: serve the zip as is (or gzip-encoded)`);
+    }
+    await onDisk(ctx.cacheDir, () => makePrivateDir(ctx.cacheDir));
     const incoming = join(ctx.cacheDir, 'incoming.zip');
     const download = await downloadTo(response.body, incoming, {
       display: this.display,
       limits: this.config.limits,
       ...(expectedBytes !== undefined ? { expectedBytes } : {}),
+      ...(gunzip ? { gunzip } : {}),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
+    const received = notAZip(download.head, { contentType: response.headers['content-type'], contentEncoding: response.headers['content-encoding'] });
+    if (received) {
+      await rm(incoming, { force: true });
+      throw new RemoteError(this.display, `${response.finalUrl} did not serve a zip archive (${received}): check the URL, and that the server does not answer with a login or error page`);
+    }
     await rename(incoming, archivePath(ctx.cacheDir, download.sha256));
     const etag = response.headers.etag;
     const lastModified = response.headers['last-modified'];
@@ -143,7 +159,7 @@ class HttpRemote implements Remote {
       ...(etag ? { etag } : {}),
       ...(lastModified ? { lastModified } : {}),
     };
-    await saveState(ctx.cacheDir, state);
+    await onDisk(ctx.cacheDir, () => saveState(ctx.cacheDir, state));
     this.storedNow = state.sha256;
     ctx.logger.debug({ url: this.display, version: state.version, bytes: download.bytes }, 'http remote downloaded');
     return state;

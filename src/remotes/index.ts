@@ -1,3 +1,4 @@
+import { withDiskErrors } from './disk-guard.js';
 import { gitKind } from './git.js';
 import { httpKind } from './http.js';
 import { localKind } from './local.js';
@@ -19,5 +20,5 @@ export function createRemote(url: string, config: RemoteConfig): Remote {
   if (!kind) {
     throw new Error('not a supported remote: use s3://bucket/key.zip, http(s)://…/app.zip, a git URL, or a local path');
   }
-  return kind.create(url, config);
+  return withDiskErrors(kind.create(url, config));
 }

@@ -7,7 +7,7 @@ import { checkInChild } from './isolated.js';
 import { cachePaths, dropCacheEntry, readCacheEntry, writeCacheEntry, type S3CacheEntry } from './s3-cache.js';
 import { createS3Client, type S3ClientHandle } from './s3-client.js';
 import { resolveCredentials, type ResolvedCredentials } from './s3-credentials.js';
-import { s3RemoteError, statusOf, type S3ErrorContext } from './s3-errors.js';
+import { NotS3AnswerError, s3RemoteError, statusOf, type S3ErrorContext } from './s3-errors.js';
 import { isS3Url, parseS3Url, type S3Location } from './s3-url.js';
 import type { FetchResult, Observation, Remote, RemoteConfig, RemoteContext, RemoteKind } from './types.js';
 
@@ -150,7 +150,8 @@ class S3Remote implements Remote {
     const etag = response.ETag;
     if (!body || !etag) {
       body?.destroy();
-      throw new RemoteError(this.display, `s3 response for key "${this.location.key}" has no ${body ? 'etag' : 'body'}`);
+      // Every S3 GetObject answer has both: this endpoint is some other HTTP server.
+      throw new NotS3AnswerError(response.$metadata.httpStatusCode ?? 200, response.ContentType, body ? 'ETag' : 'body');
     }
     const { versionId } = versionOf(response);
     const version = versionId ?? etag;

@@ -74,7 +74,15 @@ async function checkLocked(ctx: RunContext, dryRun: boolean, retry: boolean): Pr
   const record = async (o: CheckOutcome): Promise<CheckOutcome> => {
     if (dryRun) return o;
     state.lastCheck = { at: ctx.now().toISOString(), result: o.result, ...(o.version ? { version: o.version } : {}), ...(o.releaseId ? { releaseId: o.releaseId } : {}), ...(o.error ? { error: o.error.message } : {}) };
-    await ctx.save();
+    try {
+      await ctx.save();
+    } catch (error) {
+      // The check's own failure (often the same full disk) is what the operator must see
+      // first; a state that could not be recorded is added to it, never put in its place.
+      logger.error({ err: messageOf(error) }, 'could not record the outcome');
+      if (o.error) return { ...o, error: Object.assign(o.error, { message: `${o.error.message}; also, ${messageOf(error)}` }) };
+      return { ...o, result: 'failed', error: asError(error) };
+    }
     return o;
   };
 

@@ -10,7 +10,7 @@ import { enterRollout, leaveRollout, type RolloutDecision } from '../fleet/rollo
 import type { Slot } from '../fleet/types.js';
 import { makeReleaseId } from '../release/release-id.js';
 import { planPrune } from '../release/retention.js';
-import { topEntries, writeMeta } from '../release/release-meta.js';
+import { metaPathOf, topEntries, writeMeta } from '../release/release-meta.js';
 import type { Observation } from '../remotes/types.js';
 import type { RunContext } from './context.js';
 import { hookEnv, type HookEnvInput } from './hook-env.js';
@@ -80,20 +80,28 @@ export async function deploy(ctx: RunContext, observation: Observation, target: 
     contentId: fetched.contentId,
     detail: { ...observation.detail, ...fetched.detail },
   };
-  await ctx.save();
-  // The release's own record, written before it appears: a lost state file is rebuilt from it.
-  await writeMeta(store.releasesDir, {
-    id: releaseId,
-    version,
-    source: ctx.source,
-    sourceKey: ctx.sourceKey,
-    contentId: fetched.contentId,
-    createdAt: ctx.now().toISOString(),
-    status: 'pending',
-    detail: { ...observation.detail, ...fetched.detail },
-    entries: await topEntries(staging),
-  });
-  await store.publish(staging, releaseId);
+  try {
+    await ctx.save();
+    // The release's own record, written before it appears: a lost state file is rebuilt from it.
+    await writeMeta(store.releasesDir, {
+      id: releaseId,
+      version,
+      source: ctx.source,
+      sourceKey: ctx.sourceKey,
+      contentId: fetched.contentId,
+      createdAt: ctx.now().toISOString(),
+      status: 'pending',
+      detail: { ...observation.detail, ...fetched.detail },
+      entries: await topEntries(staging),
+    });
+    await store.publish(staging, releaseId);
+  } catch (error) {
+    // A full disk fails here as easily as in the fetch: nothing published, nothing left behind.
+    delete state.inProgress;
+    await rm(staging, { recursive: true, force: true });
+    await rm(metaPathOf(store.releasesDir, releaseId), { force: true });
+    throw error;
+  }
 
   if (target.adoptDirectory) previous = await adoptDirectory(ctx);
   ctx.state.inProgress!.previous = previous;

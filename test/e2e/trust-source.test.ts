@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { hookRuns, makeLayout, readTree, writeHook } from '../support/cli.js';
+import { join } from 'node:path';
+import { hookRuns, makeLayout, readTree, runCli, writeHook } from '../support/cli.js';
+import { writeZip } from '../support/zip.js';
 import { TestRepo } from '../support/git-repos.js';
 
 // "Up to date" means same source and same version: a change of what the config names (the
@@ -15,7 +17,7 @@ function gitLayout() {
   writeHook(layout, 'post', '10-post');
   const configure = (remote: string, extra = '') =>
     writeFileSync(layout.config, `remote = ${remote}\nlocal = ${layout.link}\ncache = ${layout.cache}\npre-hooks = ${layout.pre}\npost-hooks = ${layout.post}\n${extra}`);
-  const fetch = () => import('../support/cli.js').then(({ runCli }) => runCli(['-c', layout.config, '-f'], { cwd: layout.root }));
+  const fetch = () => runCli(['-c', layout.config, '-f'], { cwd: layout.root });
   return { repo, layout, configure, fetch };
 }
 
@@ -73,4 +75,20 @@ test('a changed ref of the same commit is a new source too', async () => {
   assert.doesNotMatch(r.stdout, /up to date/);
   assert.notEqual(layout.currentId(), first);
   assert.deepEqual(readTree(layout.link), { 'index.html': 'web v1' });
+});
+
+test('changing archive-root of the same zip deploys anew', async () => {
+  const layout = makeLayout();
+  const zip = join(layout.root, 'app.zip');
+  await writeZip(zip, [{ name: 'app-1/index.html', content: 'v1' }]);
+  const configure = (extra = '') => writeFileSync(layout.config, `remote = ${zip}\nlocal = ${layout.link}\ncache = ${layout.cache}\n${extra}`);
+  const fetch = () => runCli(['-c', layout.config, '-f'], { cwd: layout.root });
+  configure();
+  assert.equal((await fetch()).code, 0);
+  assert.deepEqual(readTree(layout.link), { 'app-1/index.html': 'v1' });
+  configure('archive-root = auto\n');
+  const r = await fetch();
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stdout, /up to date/);
+  assert.deepEqual(readTree(layout.link), { 'index.html': 'v1' });
 });

@@ -1,7 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { runChildJob } from '../util/child-job.js';
 import { installedFilesChanged } from '../util/installed-files.js';
-import { createRemote } from './index.js';
 import type { FetchResult, Observation, Remote, RemoteConfig, RemoteContext } from './types.js';
 
 /**
@@ -25,7 +24,12 @@ const entry = fileURLToPath(new URL(`./child-main${import.meta.url.endsWith('.ts
  */
 export async function checkInChild(url: string, config: RemoteConfig, display: string, ctx: RemoteContext): Promise<Observation> {
   const job: RemoteJob = { op: 'check', url, config, cacheDir: ctx.cacheDir };
-  if (inDaemon(ctx)) return createRemote(url, config).check({ ...ctx, isolate: false });
+  if (inDaemon(ctx)) {
+    // Imported here, not at the top: the registry imports the kinds, which import this module.
+    // The daemon loaded the registry long ago, so this never reads the replaced files.
+    const { createRemote } = await import('./index.js');
+    return createRemote(url, config).check({ ...ctx, isolate: false });
+  }
   return (await run<Observation>(job, `check of ${display}`, ctx)).value;
 }
 

@@ -6,6 +6,7 @@ import { RepoDeployError, ExitCode, LockBusyError } from '../errors.js';
 import { acquireDaemonLock, type Lock } from '../pipeline/lock.js';
 import { readState, statePath, type CheckRecord } from '../pipeline/state.js';
 import { makePrivateDir, privateFileMode } from '../util/modes.js';
+import { processAlive } from '../util/process-alive.js';
 
 /** No daemon runs for the app `check` was asked about. */
 export class NoDaemonError extends RepoDeployError {
@@ -46,7 +47,7 @@ export async function requestCheck(apps: readonly AppConfig[]): Promise<number[]
   for (const app of apps) {
     const file = pidFileOf(app);
     const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-    if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) {
+    if (!Number.isInteger(pid) || pid <= 0 || !processAlive(pid)) {
       throw new NoDaemonError(`no repo-deploy daemon is running for app ${app.name} (no live pid in ${file}); start it, or run repo-deploy -f`);
     }
     pids.add(pid);
@@ -55,14 +56,6 @@ export async function requestCheck(apps: readonly AppConfig[]): Promise<number[]
   return [...pids];
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Takes the daemon lock of every app, so a second daemon for one of them refuses to start

@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { AppConfig } from '../config/types.js';
 import type { InstalledFilesChange } from '../util/installed-files.js';
+import { processAlive } from '../util/process-alive.js';
 
 /**
  * What a daemon leaves beside each app's state when repo-deploy's installed files changed under
@@ -35,14 +36,14 @@ export function writeRestartMarkers(apps: readonly AppConfig[], change: Installe
 export function removeRestartMarkers(apps: readonly AppConfig[]): void {
   for (const app of apps) {
     const marker = readMarker(app);
-    if (marker && (marker.pid === process.pid || !alive(marker.pid))) rmSync(markerOf(app), { force: true });
+    if (marker && (marker.pid === process.pid || !processAlive(marker.pid))) rmSync(markerOf(app), { force: true });
   }
 }
 
 /** The app's marker, if the daemon that wrote it still runs. */
 export function readRestartNeeded(app: AppConfig): RestartNeeded | undefined {
   const marker = readMarker(app);
-  return marker && alive(marker.pid) ? marker : undefined;
+  return marker && processAlive(marker.pid) ? marker : undefined;
 }
 
 function readMarker(app: AppConfig): RestartNeeded | undefined {
@@ -54,12 +55,3 @@ function readMarker(app: AppConfig): RestartNeeded | undefined {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it runs, as another user (status run without root).
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -13,6 +13,7 @@ import { verifyArchive, type SidecarReader } from '../verify/archive.js';
 import { diskError, isDiskError } from '../util/disk-errors.js';
 import { headBytes } from './not-a-zip.js';
 import type { FetchResult } from './types.js';
+import { processAlive } from '../util/process-alive.js';
 
 /**
  * What the zip-carrying kinds (local `.zip`, HTTP, S3) share: stream a body to a file in the
@@ -163,17 +164,8 @@ async function removeStaleParts(file: string): Promise<void> {
   }
   for (const name of names) {
     const pid = Number(name.slice(prefix.length));
-    if (!name.startsWith(prefix) || !Number.isInteger(pid) || pid <= 0 || alive(pid)) continue;
+    if (!name.startsWith(prefix) || !Number.isInteger(pid) || pid <= 0 || processAlive(pid)) continue;
     await rm(join(dirname(file), name), { force: true });
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: alive, but another user's.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -7,7 +7,7 @@ import { checkOnce, type CheckOutcome } from '../pipeline/check.js';
 import { openFleet, type PipelineEvents } from '../pipeline/context.js';
 import type { Fleet } from '../fleet/fleet.js';
 import { installedFilesChanged, watchInstalledFiles } from '../util/installed-files.js';
-import { collectAfterDeploys, keepHeapSmall } from './heap.js';
+import { collectWhenIdle, keepHeapSmall } from './heap.js';
 import { removeRestartMarkers, writeRestartMarkers } from './restart-marker.js';
 
 /** Options for `startDaemon`. */
@@ -90,14 +90,16 @@ export function startDaemon(options: DaemonOptions): Daemon {
         // must give back what a deploy costs (issue 8: idle RSS).
         const outcome = await checkOnce({ app, logger, signal, isolate: true, ...(options.events ? { events: options.events } : {}), ...(fleet ? { fleet } : {}) });
         options.onOutcome?.(outcome);
-        if (outcome.result !== 'up-to-date' && outcome.result !== 'held') collectAfterDeploys();
       } catch (error) {
         // Remote and hook errors are outcomes; what lands here (busy lock, a bug) must still
         // never stop the daemon.
         const level = error instanceof LockBusyError ? 'info' : 'error';
         logger[level]({ app: app.name, err: messageOf(error) }, 'check did not run');
       }
-    })().finally(() => running.delete(app.name));
+    })().finally(() => {
+      running.delete(app.name);
+      if (running.size === 0) collectWhenIdle(() => running.size === 0);
+    });
     running.set(app.name, run);
   };
 

@@ -14,10 +14,10 @@ import { runInNewContext } from 'node:vm';
  *   survives a scavenge, up to 2 x 16 MiB, which an idle daemon rarely gives back.
  *   `--max-semi-space-size` is read only when the heap is made, but the growth factor is read
  *   each time V8 considers growing: 1 keeps the initial size.
- * - The old generation is collected only when it reaches a limit that V8 raises as it goes; a
- *   burst of deploys (50 apps deploying at start) leaves tens of MiB of garbage in it for as
- *   long as the daemon then idles. One full collection after the deploys of a burst have
- *   ended gives it back (measured: 50 apps, 88-108 MiB -> about 71 MiB).
+ * - The old generation is collected only when it reaches a limit that V8 raises as it goes:
+ *   deploys and rounds of checks (50 apps) leave tens of MiB of garbage in it for as long as
+ *   the daemon then idles. A full collection once a round has ended gives it back (measured:
+ *   50 apps, 88-108 MiB -> about 71 MiB with one every 5 s).
  *
  * Only the daemon does this: a `-f` run exits anyway, and fetch children, which allocate the
  * most, keep V8's defaults and their speed.
@@ -31,12 +31,21 @@ export function keepHeapSmall(): void {
 
 let collect: (() => void) | undefined;
 let timer: NodeJS.Timeout | undefined;
+let lastAt = 0;
 
-/** Asks for one full collection once no deploy has ended for `quietMs` (a burst is over). */
-export function collectAfterDeploys(quietMs = 2000): void {
-  if (!collect) return;
-  clearTimeout(timer);
-  timer = setTimeout(() => collect?.(), quietMs);
+/**
+ * Called when the daemon's last running check ended: one full collection a second later if
+ * none is running then, at most one every `minIntervalMs` (with a one-second schedule, one
+ * every 10 s: ~10 ms of a ~10 MiB heap).
+ */
+export function collectWhenIdle(isIdle: () => boolean, minIntervalMs = 10_000): void {
+  if (!collect || timer) return;
+  timer = setTimeout(() => {
+    timer = undefined;
+    if (!isIdle() || Date.now() - lastAt < minIntervalMs) return;
+    lastAt = Date.now();
+    collect?.();
+  }, 1000);
   // Never what keeps the daemon from exiting.
   timer.unref();
 }

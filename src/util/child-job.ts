@@ -73,7 +73,9 @@ export async function runChildJob<T>(entry: string, job: unknown, options: Child
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
     child.once('error', (error) => resolve({ code: null, signal: null, error }));
-    child.once('exit', (code, sig) => resolve({ code, signal: sig }));
+    // 'close', not 'exit': the answer may still be in the IPC pipe when 'exit' fires (seen with
+    // 50 children at once on a loaded host: "exited 0 before it answered").
+    child.once('close', (code, sig) => resolve({ code, signal: sig }));
   });
   let killTimer: NodeJS.Timeout | undefined;
   const onAbort = () => {

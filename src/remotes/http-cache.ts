@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makePrivateDir, privateFileMode } from '../util/modes.js';
+import { makePrivateDir } from '../util/modes.js';
+import { writePrivateFileAtomic } from '../util/atomic-write.js';
 
 /**
  * What an HTTP remote keeps in its cache directory between runs: the validators of the last
@@ -50,9 +51,7 @@ export async function loadState(cacheDir: string, urlKey: string): Promise<HttpC
  */
 export async function saveState(cacheDir: string, state: HttpCacheState): Promise<void> {
   await makePrivateDir(cacheDir);
-  const temp = join(cacheDir, `${stateName}.tmp-${process.pid}`);
-  await writeFile(temp, JSON.stringify(state), { mode: privateFileMode });
-  await rename(temp, join(cacheDir, stateName));
+  await writePrivateFileAtomic(join(cacheDir, stateName), JSON.stringify(state));
   const keep = `sha256-${state.sha256}.zip`;
   for (const name of await readdir(cacheDir)) {
     if (name.startsWith('sha256-') && name.endsWith('.zip') && name !== keep) await rm(join(cacheDir, name), { force: true });

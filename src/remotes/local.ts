@@ -1,15 +1,16 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, type BigIntStats } from 'node:fs';
-import { chmod, lstat, mkdir, readdir, readFile, readlink, realpath, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, readlink, realpath, stat, symlink } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { RemoteError, VerificationError } from '../errors.js';
-import { makePrivateDir, privateFileMode, releaseDirMode, releaseFileMode } from '../util/modes.js';
+import { makePrivateDir, releaseDirMode, releaseFileMode } from '../util/modes.js';
 import { digestFile } from '../verify/digest-file.js';
 import { downloadTo, unpackArchive } from './archive.js';
 import type { FetchResult, Observation, Remote, RemoteConfig, RemoteContext, RemoteKind } from './types.js';
+import { writePrivateFileAtomic } from '../util/atomic-write.js';
 
 /**
  * The local remote (DESIGN §4): `file:///path` or a plain path to a directory or a `.zip` on
@@ -100,7 +101,8 @@ class LocalRemote implements Remote {
   private async zipVersion(st: BigIntStats, ctx: RemoteContext): Promise<string> {
     const key: Omit<ZipHashCache, 'sha256'> = { size: `${st.size}`, mtimeNs: `${st.mtimeNs}`, ctimeNs: `${st.ctimeNs}`, ino: `${st.ino}` };
     const cacheFile = join(ctx.cacheDir, 'zip-hash.json');
-    const cached = await readFile(cacheFile, 'utf8').then((t) => JSON.parse(t) as ZipHashCache, () => undefined);
+    // A cache file cut short (by an older agent's kill -9) is no cache, not an error.
+    const cached = await readFile(cacheFile, 'utf8').then((t) => JSON.parse(t) as ZipHashCache).catch(() => undefined);
     if (cached && cached.size === key.size && cached.mtimeNs === key.mtimeNs && cached.ctimeNs === key.ctimeNs && cached.ino === key.ino) {
       return cached.sha256;
     }
@@ -111,7 +113,7 @@ class LocalRemote implements Remote {
       throw new RemoteError(this.display, `cannot read ${this.path}: ${(error as Error).message}`, { cause: error });
     }
     await makePrivateDir(ctx.cacheDir);
-    await writeFile(cacheFile, JSON.stringify({ ...key, sha256 }), { mode: privateFileMode });
+    await writePrivateFileAtomic(cacheFile, JSON.stringify({ ...key, sha256 }));
     ctx.logger.debug({ path: this.path, sha256 }, 'hashed local zip');
     return sha256;
   }

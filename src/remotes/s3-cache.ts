@@ -1,6 +1,7 @@
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makePrivateDir, privateFileMode } from '../util/modes.js';
+import { makePrivateDir } from '../util/modes.js';
+import { writePrivateFileAtomic } from '../util/atomic-write.js';
 
 /**
  * What an S3 remote keeps in its cache directory between runs: the last archive it downloaded
@@ -51,7 +52,5 @@ export async function dropCacheEntry(cacheDir: string): Promise<void> {
 /** Records `entry` for the archive now in place; written under a temporary name, then renamed. */
 export async function writeCacheEntry(cacheDir: string, entry: S3CacheEntry): Promise<void> {
   const { meta } = cachePaths(cacheDir);
-  const temp = `${meta}.tmp-${process.pid}`;
-  await writeFile(temp, `${JSON.stringify(entry, null, 2)}\n`, { mode: privateFileMode });
-  await rename(temp, meta);
+  await writePrivateFileAtomic(meta, `${JSON.stringify(entry, null, 2)}\n`);
 }

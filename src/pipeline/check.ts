@@ -101,7 +101,8 @@ async function checkLocked(ctx: RunContext, dryRun: boolean, retry: boolean): Pr
   const broken = linked ? ((await incompleteReason(ctx.store, linked)) ?? (state.releases[linked] ? null : `release ${linked} is not one this agent knows`)) : null;
   if (broken) log.warn({ release: linked, reason: broken }, 'current release is missing or incomplete: repairing it');
   const candidates = Object.keys(state.releases).filter((id) => state.releases[id]!.version === version || id === state.previous);
-  const intact = await intactReleases(ctx.store, state, candidates);
+  // A real directory at `current` is adopted by a deploy; a symlink cannot be swapped over it.
+  const intact = link.kind === 'directory' ? new Set<string>() : await intactReleases(ctx.store, state, candidates);
   const current = broken ? null : linked;
   const plan = planCheck({ observed: version, currentRelease: current, sourceKey: ctx.sourceKey, intact, state, now: ctx.now(), ...(retry ? { ignoreBackoff: true } : {}) });
 

@@ -99,7 +99,11 @@ async function checkLocked(ctx: RunContext, dryRun: boolean, retry: boolean): Pr
   const log = logger.child({ version });
   // `current` must resolve to a complete release the state knows; anything else is repaired.
   const broken = linked ? ((await incompleteReason(ctx.store, linked)) ?? (state.releases[linked] ? null : `release ${linked} is not one this agent knows`)) : null;
-  if (broken) log.warn({ release: linked, reason: broken }, 'current release is missing or incomplete: repairing it');
+  if (broken) {
+    log.warn({ release: linked, reason: broken }, 'current release is missing or incomplete: repairing it');
+    // Never served or reused again; pruned first.
+    if (linked && state.releases[linked]) state.releases[linked]!.status = 'failed';
+  }
   const candidates = Object.keys(state.releases).filter((id) => state.releases[id]!.version === version || id === state.previous);
   // A real directory at `current` is adopted by a deploy; a symlink cannot be swapped over it.
   const intact = link.kind === 'directory' ? new Set<string>() : await intactReleases(ctx.store, state, candidates);
@@ -138,8 +142,8 @@ async function checkLocked(ctx: RunContext, dryRun: boolean, retry: boolean): Pr
     let done;
     if (plan.action === 'reuse') {
       log.info({ release: plan.releaseId, previous }, 'version already on disk as a good release, activating it again');
-      const record = state.releases[plan.releaseId]!;
-      const pending = { releaseId: plan.releaseId, version, phase: 'pre-update' as const, previous, ...(record.contentId ? { contentId: record.contentId } : {}), ...(record.detail ? { detail: record.detail } : {}) };
+      const reused = state.releases[plan.releaseId]!;
+      const pending = { releaseId: plan.releaseId, version, phase: 'pre-update' as const, previous, ...(reused.contentId ? { contentId: reused.contentId } : {}), ...(reused.detail ? { detail: reused.detail } : {}) };
       done = await activate(ctx, pending, { discardOnBlock: false, coordinate: true });
     } else {
       log.info({ previous, ...observation.detail }, broken ? 'redeploying to repair current' : 'new version, deploying');

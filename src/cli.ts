@@ -7,6 +7,7 @@ import { appCommands, isBareWord, parseArgs, type ParsedArgs } from './cli/args.
 import { claimApps, removePidFiles, requestCheck, waitForChecks, writePidFiles } from './cli/daemon-pid.js';
 import type { AppConfig } from './config/types.js';
 import { checkLayout } from './pipeline/layout.js';
+import { processAlive } from './util/process-alive.js';
 import { resume, rollback } from './pipeline/rollback.js';
 import { formatOutcome, formatReleases, formatStatus } from './cli/format.js';
 import { loadConfig, type LoadedConfig } from './config/load.js';
@@ -186,12 +187,13 @@ async function operate(args: ParsedArgs, apps: AppConfig[], logger: Logger, io: 
 async function reportChecks(apps: AppConfig[], since: Date, asked: number[], io: CliIo): Promise<number> {
   // A check may deploy: room for a download and both hook phases.
   const timeoutMs = Math.max(...apps.map((a) => 2 * a.hookTimeoutMs + a.readTimeoutMs)) + 60_000;
-  const records = await waitForChecks(apps, since, timeoutMs);
+  const records = await waitForChecks(apps, since, timeoutMs, asked);
   let code: number = ExitCode.ok;
   for (const [i, app] of apps.entries()) {
     const record = records[i];
     if (!record) {
-      io.stderr(`repo-deploy: ${app.name}: the daemon (pid ${asked.join(', ')}) did not finish a check within ${Math.round(timeoutMs / 1000)} s; see repo-deploy status`);
+      const gone = !asked.some(processAlive);
+      io.stderr(`repo-deploy: ${app.name}: the daemon (pid ${asked.join(', ')}) ${gone ? 'exited before it finished the check' : `did not finish a check within ${Math.round(timeoutMs / 1000)} s`}; see repo-deploy status`);
       code = ExitCode.busy;
       continue;
     }

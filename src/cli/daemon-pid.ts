@@ -93,16 +93,19 @@ function runningPid(file: string): string {
  * asked for, or one that was already running and ended after the request). Returns the
  * records, or null for an app whose daemon did not finish one in `timeoutMs`.
  */
-export async function waitForChecks(apps: readonly AppConfig[], since: Date, timeoutMs: number): Promise<(CheckRecord | null)[]> {
+export async function waitForChecks(apps: readonly AppConfig[], since: Date, timeoutMs: number, daemons: readonly number[]): Promise<(CheckRecord | null)[]> {
   const deadline = Date.now() + timeoutMs;
   const results: (CheckRecord | null)[] = apps.map(() => null);
   for (;;) {
+    // Read after the liveness test: a daemon that recorded its outcome and then exited counts.
+    const gone = !daemons.some(processAlive);
     for (const [i, app] of apps.entries()) {
       if (results[i]) continue;
       const last = (await readState(statePath(app.deployDir)).catch(() => undefined))?.lastCheck;
       if (last && new Date(last.at) >= since) results[i] = last;
     }
-    if (results.every(Boolean) || Date.now() >= deadline) return results;
+    // A daemon that died (or was stopped) will not record anything: no point waiting it out.
+    if (results.every(Boolean) || gone || Date.now() >= deadline) return results;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -6,7 +6,7 @@ import { activate, deploy } from './deploy.js';
 import { acquireLock, acquireLockWaiting } from './lock.js';
 import { planCheck, recordFailure } from './plan.js';
 import { recover } from './recover.js';
-import { incompleteReason, intactReleases, reconcile } from './releases-on-disk.js';
+import { incompleteReason, intactReleases, reconcile, recordHold } from './releases-on-disk.js';
 import type { CheckResult } from './state.js';
 
 /** How one check of one app ended. */
@@ -137,6 +137,7 @@ async function checkLocked(ctx: RunContext, dryRun: boolean, retry: boolean): Pr
   // A repair (or a source change) reverts to the last intact release, never to a broken one.
   const previous = current ?? (state.previous && intact.has(state.previous) ? state.previous : null);
   // A new remote version ends a rollback's hold.
+  if (state.hold) await recordHold(ctx.store, state.hold.releaseId, undefined);
   delete state.hold;
   try {
     let done;

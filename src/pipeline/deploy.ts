@@ -65,7 +65,7 @@ export async function deploy(ctx: RunContext, observation: Observation, target: 
   }
   if (fetched.files === 0) {
     await rm(staging, { recursive: true, force: true });
-    throw new VerificationError(`refusing version ${version} of ${ctx.remote.display}: it is empty (no files, only directories or nothing); current is unchanged`);
+    throw new VerificationError(`refusing version ${version} of ${ctx.remote.display}: it holds no regular file (it is empty, or only directories or symlinks); current is unchanged`);
   }
   logger.info({ version, files: fetched.files, bytesDownloaded: fetched.bytesDownloaded, ...fetched.detail }, 'fetched new version');
 

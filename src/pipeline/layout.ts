@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { AppConfig } from '../config/types.js';
@@ -11,7 +11,8 @@ import { ConfigError } from '../errors.js';
  */
 export async function checkLayout(app: AppConfig): Promise<void> {
   const releasesDir = join(app.deployDir, 'releases');
-  for (let dir = app.deployDir; dirname(dir) !== dir; dir = dirname(dir)) {
+  // Judged on the real path: a symlinked directory must not lead into another app's releases.
+  for (let dir = realDir(app.deployDir); dirname(dir) !== dir; dir = dirname(dir)) {
     if (basename(dir) === 'releases' && existsSync(join(dirname(dir), '.repo-deploy'))) {
       throw layoutError(app, `is inside ${dir}, the releases directory of the app deployed in ${dirname(dir)}: choose a link outside it`);
     }
@@ -41,5 +42,17 @@ export async function checkLayout(app: AppConfig): Promise<void> {
 
 function layoutError(app: AppConfig, message: string): ConfigError {
   const key = app.name === 'default' ? 'local' : `[app ${app.name}] local`;
-  return new ConfigError([{ source: app.source, key, value: app.local, message: `link ${app.local} ${message}` }]);
+  // `local` may come from the file, the environment or -l: name the file without a line.
+  const source = app.source.replace(/:\d+$/, '');
+  return new ConfigError([{ source, key, value: app.local, message: `link ${app.local} ${message}` }]);
+}
+
+/** The real path of `dir`, or of its nearest existing ancestor with the rest appended. */
+function realDir(dir: string): string {
+  try {
+    return realpathSync(dir);
+  } catch {
+    const parent = dirname(dir);
+    return parent === dir ? dir : join(realDir(parent), basename(dir));
+  }
 }

@@ -45,6 +45,19 @@ export async function reconcile(store: ReleaseStore, state: AppState): Promise<R
     const link = await store.current();
     if (link.kind === 'release' && state.releases[link.id]) state.current = link.id;
   }
+  if (!state.hold && state.current && result.rebuilt.length) {
+    // A rollback's hold survives the loss of the state: it is kept in the held release's record.
+    const hold = (await readMeta(store.releasesDir, state.current))?.hold;
+    if (hold) state.hold = { releaseId: state.current, ...hold };
+  }
+  if (!state.previous && result.rebuilt.length) {
+    // The revert and rollback target: the newest good release before the current one.
+    const before = Object.entries(state.releases)
+      .filter(([id, r]) => id !== state.current && r.status === 'good' && !r.adopted)
+      .sort(([, a], [, b]) => a.createdAt.localeCompare(b.createdAt))
+      .pop();
+    if (before) state.previous = before[0];
+  }
   return result;
 }
 
@@ -122,4 +135,12 @@ export async function settleMeta(store: ReleaseStore, id: string, status: 'good'
 /** True when `link` points at a release. */
 export function linkedRelease(link: LinkState): string | null {
   return link.kind === 'release' ? link.id : null;
+}
+
+/** Records (or clears, with undefined) a rollback's hold in the held release's own record. */
+export async function recordHold(store: ReleaseStore, id: string, hold: ReleaseMeta['hold']): Promise<void> {
+  const meta = await readMeta(store.releasesDir, id);
+  if (!meta || (!hold && !meta.hold)) return;
+  const { hold: _old, ...rest } = meta;
+  await writeMeta(store.releasesDir, hold ? { ...rest, hold } : rest);
 }

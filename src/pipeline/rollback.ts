@@ -7,6 +7,7 @@ import { acquireLockWaiting } from './lock.js';
 /** How long an operator command waits for a check in progress to end. */
 const operatorLockWaitMs = 30_000;
 import { recover } from './recover.js';
+import { recordHold } from './releases-on-disk.js';
 
 /** Options for `rollback`. */
 export interface RollbackOptions extends RunOptions {
@@ -50,6 +51,7 @@ export async function rollback(options: RollbackOptions): Promise<DeployResult &
     if (result.result === 'deployed') {
       state.hold = { releaseId: target, fromVersions: [...new Set(fromVersions)], at: ctx.now().toISOString() };
       await ctx.save();
+      await recordHold(store, target, { fromVersions: state.hold.fromVersions, at: state.hold.at });
     }
     return { ...result, ...(currentId ? { from: currentId } : {}) };
   } finally {
@@ -63,6 +65,7 @@ export async function resume(options: RunOptions): Promise<boolean> {
   try {
     const ctx = await createRunContext(options);
     const held = Boolean(ctx.state.hold);
+    if (ctx.state.hold) await recordHold(ctx.store, ctx.state.hold.releaseId, undefined);
     delete ctx.state.hold;
     await ctx.save();
     return held;

@@ -40,6 +40,8 @@ export interface ReleaseMeta {
   entries: string[];
   /** A directory found at `current` before the first deploy. */
   adopted?: boolean;
+  /** Set while a rollback holds this release as current (cleared by `resume` or a new version). */
+  hold?: { fromVersions: string[]; at: string };
 }
 
 /** The canonical form of a source: equal keys mean the same content for the same version. */

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readTree, runCli, startBackground, waitFor, withSource, writeHook } from '../support/cli.js';
+import { hookRuns, readTree, runCli, startBackground, waitFor, withSource, writeHook } from '../support/cli.js';
 import { writeTree } from '../support/tmp.js';
 
 // Operator commands around one app: links that would share releases are refused, `retry`
@@ -32,6 +32,13 @@ test('a link inside a releases directory is refused with exit 2', async () => {
   const r = await runCli(['-c', layout.config, '--cache', layout.cache, remote, inside, '-f'], { cwd: layout.root });
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /releases directory/);
+  // The same through a symlinked directory.
+  const alias = join(layout.root, 'alias');
+  symlinkSync(layout.releasesDir, alias);
+  const through = await runCli(['-c', layout.config, '--cache', layout.cache, remote, join(alias, 'x'), '-f'], { cwd: layout.root });
+  assert.equal(through.code, 2, through.stderr);
+  assert.match(through.stderr, /releases directory/);
+  assert.deepEqual(layout.releases(), [layout.currentId()]);
 });
 
 test('retry deploys a version that is backing off; -f keeps backing off', async () => {
@@ -96,6 +103,16 @@ test('check waits for the check it asked for and exits like -f; --no-wait return
   const noWait = await runCli(['check', '--no-wait', ...layout.args(remote)], { cwd: layout.root });
   assert.equal(noWait.code, 0);
   assert.match(noWait.stdout, /asked the daemon/);
-  daemon.child.kill('SIGTERM');
-  await daemon.exited;
+
+  // A daemon that dies during the check it was asked for: check says so at once (exit 75).
+  rmSync(join(layout.post, '10-fail'));
+  writeHook(layout, 'post', '20-slow', 'sleep 30');
+  writeTree(remote, { 'index.html': 'v4' });
+  const waiting = runCli(['check', ...layout.args(remote)], { cwd: layout.root, timeoutMs: 60_000 });
+  await waitFor('the slow post-update hook to start', () => hookRuns(layout).some((h) => h.name === '20-slow'), 20_000);
+  daemon.child.kill('SIGKILL');
+  const gone = await waiting;
+  assert.equal(gone.code, 75, gone.stderr);
+  assert.match(gone.stderr, /exited before it finished/);
+  assert.ok(gone.durationMs < 20_000, `check took ${gone.durationMs} ms`);
 });

@@ -23,7 +23,7 @@ test('a release deleted by hand is redeployed at the next check (repair), and st
   const s = await layout.status(remote);
   assert.equal(s.current?.status, 'good');
   assert.deepEqual(s.releases.map((x) => x.id), layout.releases(), 'status lists exactly the releases on disk');
-  assert.ok(!s.releases.some((x) => x.id === first));
+  assert.equal(s.releases.length, 1, 'the deleted release is not listed; only its replacement');
   assert.match((await layout.fetch(remote)).stdout, /up to date/);
 });
 
@@ -125,4 +125,30 @@ test('after resume, a version still on disk as a good release is activated again
   assert.equal(layout.releases().length, 2, 'no second release of v2');
   assert.deepEqual(readTree(layout.link), { 'index.html': 'v2' });
   assert.equal(hookRuns(layout).at(-1)?.release, v2, 'post-update hooks ran for it');
+});
+
+test('a lost state.json keeps the previous release for rollback, and a rollback keeps its hold', async () => {
+  const { layout, remote } = withSource({ 'index.html': 'v1' });
+  const ids: string[] = [];
+  for (const v of ['v1', 'v2', 'v3']) {
+    writeTree(remote, { 'index.html': v });
+    assert.equal((await layout.fetch(remote)).code, 0);
+    ids.push(layout.currentId()!);
+  }
+  const state = join(layout.deployDir, '.repo-deploy', 'state.json');
+  rmSync(state);
+  const args = layout.args(remote);
+  const back = await runCli(['rollback', ...args], { cwd: layout.root });
+  assert.equal(back.code, 0, back.stderr);
+  assert.equal(layout.currentId(), ids[1], 'rolled back to the newest release before current');
+
+  rmSync(state);
+  const r = await layout.fetch(remote);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(layout.currentId(), ids[1], 'still held at the release rolled back to');
+  assert.match(r.stdout, /held/);
+  assert.equal((await runCli(['resume', ...args], { cwd: layout.root })).code, 0);
+  rmSync(state);
+  assert.equal((await layout.fetch(remote)).code, 0);
+  assert.equal(layout.currentId(), ids[2], 'after resume the hold is gone, also from the records');
 });

@@ -104,7 +104,9 @@ async function checkLocked(ctx: RunContext, dryRun: boolean, retry: boolean): Pr
     // Never served or reused again; pruned first.
     if (linked && state.releases[linked]) state.releases[linked]!.status = 'failed';
   }
-  const candidates = Object.keys(state.releases).filter((id) => state.releases[id]!.version === version || id === state.previous);
+  // Releases a plan may activate (one of this version) or revert to (the previous one); current
+  // was judged just above.
+  const candidates = Object.keys(state.releases).filter((id) => id !== linked && (state.releases[id]!.version === version || id === state.previous));
   // A real directory at `current` is adopted by a deploy; a symlink cannot be swapped over it.
   const intact = link.kind === 'directory' ? new Set<string>() : await intactReleases(ctx.store, state, candidates);
   const current = broken ? null : linked;

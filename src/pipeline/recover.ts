@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { messageOf } from '../errors.js';
 import type { RunContext } from './context.js';
 import { confirm } from './deploy.js';
-import { ensureMeta, reconcile, removeOrphanMetas } from './releases-on-disk.js';
+import { ensureMeta, reconcile, removeOrphanRecords } from './releases-on-disk.js';
 
 /**
  * Puts an app back into a settled state after a run was killed (DESIGN §8): removes staging
@@ -57,7 +57,7 @@ async function settleInterrupted(ctx: RunContext): Promise<void> {
  */
 async function reconcileWithDisk(ctx: RunContext): Promise<void> {
   const { store, state, logger } = ctx;
-  const { rebuilt, dropped } = await reconcile(store, state);
+  const { rebuilt, dropped, orphanRecords } = await reconcile(store, state);
   if (rebuilt.length) logger.warn({ releases: rebuilt }, 'state rebuilt from the records of the releases on disk');
   if (dropped.length) logger.warn({ releases: dropped }, 'releases missing from disk (deleted by hand?), forgotten');
   let changed = rebuilt.length + dropped.length > 0;
@@ -67,6 +67,6 @@ async function reconcileWithDisk(ctx: RunContext): Promise<void> {
     await ensureMeta(store, id, record, record.adopted ? { kind: 'adopted', location: ctx.app.local, settings: {} } : ctx.source, record.sourceKey);
     changed = true;
   }
-  await removeOrphanMetas(store);
+  await removeOrphanRecords(store, orphanRecords);
   if (changed) await ctx.save();
 }

@@ -1,6 +1,6 @@
 import { lstat, rm } from 'node:fs/promises';
-import { listMetaIds, metaPathOf, readMeta, topEntries, writeMeta, type ReleaseMeta, type ReleaseSource } from '../release/release-meta.js';
-import type { LinkState, ReleaseStore } from '../release/store.js';
+import { metaPathOf, readMeta, scanReleases, topEntries, writeMeta, type ReleaseMeta, type ReleaseSource } from '../release/release-meta.js';
+import type { ReleaseStore } from '../release/store.js';
 import type { AppState, ReleaseRecord } from './state.js';
 
 /**
@@ -16,6 +16,8 @@ export interface Reconciled {
   rebuilt: string[];
   /** Records dropped because their release directory is gone. */
   dropped: string[];
+  /** Release records (`.<id>.json`) whose directory is gone, for `removeOrphanRecords`. */
+  orphanRecords: string[];
 }
 
 /**
@@ -23,8 +25,9 @@ export interface Reconciled {
  * not know (from their metadata), drops those whose directory is gone. Changes only `state`.
  */
 export async function reconcile(store: ReleaseStore, state: AppState): Promise<Reconciled> {
-  const result: Reconciled = { rebuilt: [], dropped: [] };
-  const onDisk = new Set(await store.list());
+  const scan = await scanReleases(store.releasesDir);
+  const onDisk = new Set(scan.releases);
+  const result: Reconciled = { rebuilt: [], dropped: [], orphanRecords: scan.records.filter((id) => !onDisk.has(id)) };
   for (const id of onDisk) {
     if (state.releases[id] || state.inProgress?.releaseId === id) continue;
     const meta = await readMeta(store.releasesDir, id);
@@ -61,12 +64,9 @@ export async function reconcile(store: ReleaseStore, state: AppState): Promise<R
   return result;
 }
 
-/** Removes records of releases whose directory is gone (left by a crash or a hand deletion). */
-export async function removeOrphanMetas(store: ReleaseStore): Promise<string[]> {
-  const onDisk = new Set(await store.list());
-  const orphans = (await listMetaIds(store.releasesDir)).filter((id) => !onDisk.has(id));
-  for (const id of orphans) await rm(metaPathOf(store.releasesDir, id), { force: true });
-  return orphans;
+/** Removes records whose release directory is gone (left by a crash or a hand deletion). */
+export async function removeOrphanRecords(store: ReleaseStore, ids: readonly string[]): Promise<void> {
+  for (const id of ids) await rm(metaPathOf(store.releasesDir, id), { force: true });
 }
 
 /** Why release `id` cannot be served, or null when it is complete. */
@@ -114,7 +114,7 @@ export async function ensureMeta(store: ReleaseStore, id: string, record: Releas
 }
 
 /** The state's record of a release, from its metadata. */
-export function recordOf(meta: ReleaseMeta, status: ReleaseRecord['status']): ReleaseRecord {
+function recordOf(meta: ReleaseMeta, status: ReleaseRecord['status']): ReleaseRecord {
   return {
     version: meta.version,
     createdAt: meta.createdAt,
@@ -130,11 +130,6 @@ export function recordOf(meta: ReleaseMeta, status: ReleaseRecord['status']): Re
 export async function settleMeta(store: ReleaseStore, id: string, status: 'good' | 'failed'): Promise<void> {
   const meta = await readMeta(store.releasesDir, id);
   if (meta && meta.status !== status) await writeMeta(store.releasesDir, { ...meta, status });
-}
-
-/** True when `link` points at a release. */
-export function linkedRelease(link: LinkState): string | null {
-  return link.kind === 'release' ? link.id : null;
 }
 
 /** Records (or clears, with undefined) a rollback's hold in the held release's own record. */

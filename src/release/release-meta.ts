@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { open, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isReleaseId } from './release-id.js';
+import { writePrivateFileAtomic } from '../util/atomic-write.js';
 
 /**
  * What a release was built from: the remote's kind, its location without credentials (URL,
@@ -57,21 +57,7 @@ export function metaPathOf(releasesDir: string, id: string): string {
 
 /** Writes a release's record atomically (temp file, fsync, rename), private to the agent. */
 export async function writeMeta(releasesDir: string, meta: ReleaseMeta): Promise<void> {
-  const path = metaPathOf(releasesDir, meta.id);
-  const temp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
-  const handle = await open(temp, 'w', 0o600);
-  try {
-    await handle.writeFile(`${JSON.stringify(meta, null, 2)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
+  await writePrivateFileAtomic(metaPathOf(releasesDir, meta.id), `${JSON.stringify(meta, null, 2)}\n`, { sync: true });
 }
 
 /** Reads the record of release `id`; undefined when it is missing or unreadable. */
@@ -84,18 +70,20 @@ export async function readMeta(releasesDir: string, id: string): Promise<Release
   }
 }
 
-/** Ids of every release that has a record (whether or not its directory still exists). */
-export async function listMetaIds(releasesDir: string): Promise<string[]> {
+/**
+ * One listing of a releases directory: the published releases (staging and other dot-names
+ * excluded, as `ReleaseStore.list`) and the ids that have a record, whether or not their
+ * directory still exists.
+ */
+export async function scanReleases(releasesDir: string): Promise<{ releases: string[]; records: string[] }> {
   let names: string[];
   try {
     names = await readdir(releasesDir);
   } catch {
-    return [];
+    return { releases: [], records: [] };
   }
-  return names
-    .map((n) => /^\.(.+)\.json$/.exec(n)?.[1])
-    .filter((id): id is string => id !== undefined && isReleaseId(id))
-    .sort();
+  const records = names.map((n) => /^\.(.+)\.json$/.exec(n)?.[1]).filter((id): id is string => id !== undefined && isReleaseId(id));
+  return { releases: names.filter((n) => !n.startsWith('.')).sort(), records: records.sort() };
 }
 
 /** The names at the top of a directory, sorted (what `entries` records). */

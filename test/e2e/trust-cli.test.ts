@@ -100,9 +100,13 @@ test('check waits for the check it asked for and exits like -f; --no-wait return
   assert.match(failed.stderr, /reverted/);
   assert.deepEqual(readTree(layout.link), { 'index.html': 'v2' });
 
+  const askedAt = new Date();
   const noWait = await runCli(['check', '--no-wait', ...layout.args(remote)], { cwd: layout.root });
   assert.equal(noWait.code, 0);
   assert.match(noWait.stdout, /asked the daemon/);
+  // Let the check it asked for end before changing the hooks under it.
+  const statePath = join(layout.deployDir, '.repo-deploy', 'state.json');
+  await waitFor('the --no-wait check to be recorded', () => new Date((JSON.parse(readFileSync(statePath, 'utf8')) as { lastCheck: { at: string } }).lastCheck.at) >= askedAt, 20_000);
 
   // A daemon that dies during the check it was asked for: check says so at once (exit 75).
   rmSync(join(layout.post, '10-fail'));

@@ -78,7 +78,7 @@ export function startDaemon(options: DaemonOptions): Daemon {
       logger.info({ app: app.name, reason }, 'previous check still running, skipping this one');
       return;
     }
-    installedFilesChanged();
+    installedFilesChanged({ maxAgeMs: 5_000 });
     const run = (async () => {
       if (app.splayMs > 0 && reason === 'schedule') {
         await sleep(Math.floor(Math.random() * app.splayMs), signal);

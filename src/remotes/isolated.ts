@@ -60,7 +60,8 @@ export function withFetchInChild(remote: Remote, url: string, config: RemoteConf
  */
 function inDaemon(ctx: RemoteContext): boolean {
   const change = installedFilesChanged();
-  if (change) ctx.logger.warn({ changed: change.files, since: change.since }, 'installed files changed since the daemon started: fetching in the daemon process, not a child; restart the daemon to run the new version');
+  // The daemon warned once when it noticed; each fetch only says where it runs.
+  if (change) ctx.logger.debug({ since: change.since }, 'installed files changed since the daemon started: fetching in the daemon process, not a child');
   return change !== undefined;
 }
 

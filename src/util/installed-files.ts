@@ -23,6 +23,7 @@ export interface InstalledFilesChange {
 }
 
 let taken: Map<string, string> | undefined;
+let lastScanAt = 0;
 let change: InstalledFilesChange | undefined;
 const listeners: Array<(change: InstalledFilesChange) => void> = [];
 
@@ -32,7 +33,10 @@ const listeners: Array<(change: InstalledFilesChange) => void> = [];
  * fingerprint: what this process runs is what it loaded at start.
  */
 export function watchInstalledFiles(onChange?: (change: InstalledFilesChange) => void): void {
-  taken ??= fingerprint();
+  if (!taken) {
+    taken = fingerprint();
+    lastScanAt = Date.now();
+  }
   if (onChange) listeners.push(onChange);
 }
 
@@ -40,8 +44,13 @@ export function watchInstalledFiles(onChange?: (change: InstalledFilesChange) =>
  * The change, if the files differ from the fingerprint (undefined without one: a `-f` run
  * never takes it). About 90 `lstat` calls, far less than the child start-up it guards.
  */
-export function installedFilesChanged(): InstalledFilesChange | undefined {
+export function installedFilesChanged(options: { maxAgeMs?: number } = {}): InstalledFilesChange | undefined {
   if (change || !taken) return change;
+  // Before a child starts the answer must be fresh (a child from new files is the danger); the
+  // daemon's per-check ask, for `status`, takes one that is a few seconds old, so many apps or
+  // a one-second schedule do not make scanning most of its idle work.
+  if (options.maxAgeMs && Date.now() - lastScanAt < options.maxAgeMs) return undefined;
+  lastScanAt = Date.now();
   const now = fingerprint();
   const files = [...new Set([...taken.keys(), ...now.keys()])].filter((f) => taken!.get(f) !== now.get(f));
   if (!files.length) return undefined;

@@ -6,7 +6,7 @@ import { ConfigError, messageOf, type ConfigIssue } from '../errors.js';
 import { holdsCredential, warnIfSecretsReadable } from '../verify/config-permissions.js';
 import { parseMinisignKey } from '../verify/minisign.js';
 import { createRemote } from '../remotes/index.js';
-import { defaultLimits, type AppConfig } from './types.js';
+import { defaultHookOutputLimitBytes, defaultLimits, type AppConfig } from './types.js';
 import { envNameOf, findKey, keySpecs, nearestKey, type KeySpec } from './keys.js';
 import { readIni, type IniEntry } from './ini-reader.js';
 
@@ -248,7 +248,7 @@ function buildApp(name: string, layer: RawLayer, configDir: string, issues: Conf
     schedule: get('schedule', '* * * * *'),
     keep: get('keep', 5),
     hookTimeoutMs: get('hook-timeout', 600_000),
-    hookOutputLimitBytes: get('hook-output-limit', 4 * 1024 * 1024),
+    hookOutputLimitBytes: get('hook-output-limit', defaultHookOutputLimitBytes),
     connectTimeoutMs: get('connect-timeout', 10_000),
     readTimeoutMs: get('read-timeout', 60_000),
     limits: {

@@ -83,6 +83,9 @@ export interface Limits {
   maxEntries: number;
 }
 
+/** What one hook run may log by default (`hook-output-limit`). */
+export const defaultHookOutputLimitBytes = 4 * 1024 * 1024;
+
 export const defaultLimits: Limits = {
   maxArchiveBytes: 4 * 1024 ** 3,
   maxUnpackedBytes: 16 * 1024 ** 3,

@@ -4,7 +4,6 @@ import { readEndRecord, sigCentral, u64 } from './end-record.js';
 import { decodeName, parseExtra } from './names.js';
 import { readAt } from './read-at.js';
 
-export { readAt };
 
 /** One entry as the central directory describes it, before any safety rule is applied. */
 export interface RawEntry {
@@ -81,11 +80,12 @@ export function readCentralDirectory(fd: number, archive: string, maxEntries: nu
     o = pos - at;
     const rawName = Buffer.from(b.subarray(o + 46, o + 46 + nameLength));
     const flags = b.readUInt16LE(o + 8);
-    const shown = JSON.stringify(rawName.toString('latin1'));
+    // For messages only: built when one is thrown, not for every entry.
+    const shown = () => JSON.stringify(rawName.toString('latin1'));
     const extra = parseExtra(b.subarray(o + 46 + nameLength, o + 46 + nameLength + extraLength));
-    if (extra === null) throw corrupt(`entry ${shown} has an extra field whose length runs past its record`);
+    if (extra === null) throw corrupt(`entry ${shown()} has an extra field whose length runs past its record`);
     const name = decodeName(rawName, flags, extra, b.readUInt8(o + 5));
-    if (name === null) throw corrupt(`entry ${shown} is flagged UTF-8 but its name is not valid UTF-8`);
+    if (name === null) throw corrupt(`entry ${shown()} is flagged UTF-8 but its name is not valid UTF-8`);
     const entry: RawEntry = {
       name,
       rawName,

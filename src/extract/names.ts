@@ -51,9 +51,12 @@ export function decodeName(raw: Buffer, flags: number, extra: readonly ExtraFiel
   return name;
 }
 
+/** One decoder for every name: it keeps no state between `decode` calls without `stream`. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 function strictUtf8(bytes: Buffer): string | null {
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return utf8.decode(bytes);
   } catch {
     return null;
   }

@@ -5,7 +5,8 @@ import { forgottenHookMessage, listHooks, looksLikeForgottenHook } from './list.
 import { OutputTail } from './output.js';
 import { preflightHook } from './preflight.js';
 import { runHookProcess, type HookExit } from './process.js';
-import { describeSpawnError } from './spawn-error.js';
+import { codeText, describeSpawnError } from './spawn-error.js';
+import { defaultHookOutputLimitBytes } from '../config/types.js';
 import type { HookPhase, HookRun, HookRunResult, RunHooksOptions } from './types.js';
 
 /**
@@ -17,7 +18,6 @@ import type { HookPhase, HookRun, HookRunResult, RunHooksOptions } from './types
 export const defaultKillGraceMs = 5000;
 
 /** Default most output logged per hook run (`hook-output-limit`). */
-export const defaultOutputLimitBytes = 4 * 1024 * 1024;
 
 /**
  * A hook failed. Adds what `status` shows and the pipeline records: the output tail of the
@@ -68,6 +68,7 @@ export async function runHooks(options: RunHooksOptions): Promise<HookRunResult>
   }
 
   const env = { ...process.env, ...options.env };
+  const limitBytes = options.outputLimitBytes ?? defaultHookOutputLimitBytes;
   for (const { dir, names } of plan) {
     for (const name of names) {
       if (signal?.aborted) {
@@ -79,7 +80,7 @@ export async function runHooks(options: RunHooksOptions): Promise<HookRunResult>
       try {
         problem = await preflightHook(path, name);
       } catch (error) {
-        throw fail(path, { status: null, signal: null }, `${phase} hook ${name} cannot be read: ${codeOf(error)}${hint(phase)}`, error);
+        throw fail(path, { status: null, signal: null }, `${phase} hook ${name} cannot be read: ${codeText(error)}${hint(phase)}`, error);
       }
       if (problem) throw fail(path, { status: null, signal: null }, `${phase} ${problem}${hint(phase)}`);
 
@@ -98,13 +99,12 @@ export async function runHooks(options: RunHooksOptions): Promise<HookRunResult>
             logger.info(line.cut ? { hook: name, stream, cut: true } : { hook: name, stream }, line.text);
             tail.add(name, line.text);
           },
-          outputLimitBytes: options.outputLimitBytes ?? defaultOutputLimitBytes,
+          outputLimitBytes: limitBytes,
         });
       } catch (error) {
         throw fail(path, { status: null, signal: null }, `${phase} hook ${name} could not be started: ${await describeSpawnError(path, error)}${hint(phase)}`, error);
       }
       if (exit.droppedBytes > 0) {
-        const limitBytes = options.outputLimitBytes ?? defaultOutputLimitBytes;
         logger.warn({ phase, hook: name, droppedBytes: exit.droppedBytes, limitBytes }, `hook output over hook-output-limit: the last ${exit.droppedBytes} bytes were not logged`);
         tail.add(name, `[${exit.droppedBytes} bytes of output not logged: over hook-output-limit]`);
       }
@@ -132,7 +132,3 @@ function hint(phase: HookPhase): string {
     : ' (a failing post-update hook reverts to the previous release)';
 }
 
-function codeOf(error: unknown): string {
-  const e = error as NodeJS.ErrnoException;
-  return e?.code ? `${e.code}${e.message ? ` (${e.message})` : ''}` : String(error);
-}

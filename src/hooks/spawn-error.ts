@@ -58,7 +58,8 @@ async function executable(path: string): Promise<boolean> {
   return access(path, constants.X_OK).then(() => true, () => false);
 }
 
-function codeText(error: unknown): string {
+/** An errno error as `CODE (message)`, anything else as its text. */
+export function codeText(error: unknown): string {
   const e = error as NodeJS.ErrnoException;
   return e?.code ? `${e.code}${e.message ? ` (${e.message})` : ''}` : String(error);
 }

@@ -10,7 +10,7 @@ import { RemoteError, VerificationError } from '../errors.js';
 import { privateFileMode } from '../util/modes.js';
 import { extractZip } from '../extract/zip.js';
 import { verifyArchive, type SidecarReader } from '../verify/archive.js';
-import { diskError, isDiskError } from '../util/disk-errors.js';
+import { diskCodeOf, diskError } from '../util/disk-errors.js';
 import { headBytes } from './not-a-zip.js';
 import type { FetchResult } from './types.js';
 import { processAlive } from '../util/process-alive.js';
@@ -95,7 +95,7 @@ export async function downloadTo(body: Readable, file: string, options: Download
   } catch (error) {
     await rm(temp, { force: true });
     if (error instanceof RemoteError) throw error;
-    if (isDiskError(error)) throw diskError(error, dirname(file));
+    if (diskCodeOf(error)) throw diskError(error, dirname(file));
     const arrived = received + stranded;
     // A connection cut mid-body surfaces as a bare `aborted` (ECONNRESET): say what it means.
     const code = (error as NodeJS.ErrnoException).code;

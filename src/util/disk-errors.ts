@@ -36,11 +36,6 @@ export function diskCodeOf(error: unknown): string | undefined {
   return undefined;
 }
 
-/** True when `error` (or its cause) is a full or read-only disk. */
-export function isDiskError(error: unknown): boolean {
-  return diskCodeOf(error) !== undefined;
-}
-
 /**
  * `error` as a `DiskError` about `path` (the file or directory that was being written), or
  * `error` itself when it is no disk failure. A `DiskError` already naming a path is kept.

@@ -1,4 +1,5 @@
 import type { CheckOutcome } from '../pipeline/check.js';
+import { describeOutcome } from '../pipeline/results.js';
 import type { AppStatus, ReleaseInfo } from '../status.js';
 import { stripControl } from '../hooks/output.js';
 
@@ -85,19 +86,7 @@ export function formatReleases(statuses: readonly AppStatus[]): string {
     .join('\n\n');
 }
 
-/** One line per app after `-f`. */
+/** One line per app after `-f` (the wording is the results table's). */
 export function formatOutcome(o: CheckOutcome): string {
-  const where = o.releaseId ? ` (release ${o.releaseId})` : '';
-  switch (o.result) {
-    case 'up-to-date':
-      return `${o.app}: up to date at ${o.version}${where}`;
-    case 'deployed':
-      return o.releaseId ? `${o.app}: deployed ${o.version}${where}` : `${o.app}: would deploy ${o.version}`;
-    case 'held':
-      return `${o.app}: held at release ${o.releaseId} by a rollback (remote still at ${o.version}); repo-deploy resume lifts it`;
-    case 'stopped':
-      return `${o.app}: stopped before the swap; nothing changed`;
-    default:
-      return `${o.app}: ${o.result}: ${o.error?.message ?? ''}`;
-  }
+  return describeOutcome(o);
 }

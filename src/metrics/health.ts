@@ -1,22 +1,10 @@
 import cron from 'node-cron';
 import type { CheckOutcome } from '../pipeline/check.js';
+import { results } from '../pipeline/results.js';
 import type { CheckResult } from '../pipeline/state.js';
 
 /** An app is overdue when no check has ended for this many schedule intervals. */
 export const overdueFactor = 3;
-
-/**
- * Results after which an app is healthy: it runs what it should (the remote's version, or the
- * release a rollback holds), or the agent stopped at a safe point. A blocked, reverted or
- * backed-off update is not: the host does not run what the remote holds. `satisfies` makes
- * the build fail when a result is added without deciding.
- */
-const healthyResults = {
-  'up-to-date': true, deployed: true, held: true, stopped: true,
-  blocked: false, reverted: false, failed: false, 'backing-off': false,
-  // A quarantined version or a busy rollout leaves the host on its (good) current release.
-  quarantined: true, busy: true,
-} satisfies Record<CheckResult, boolean>;
 
 /** What `/healthz` needs to know about one app. */
 export interface AppHealthInput {
@@ -53,9 +41,9 @@ export interface HealthReport {
 }
 
 /**
- * Judges each app: failing when its last check did not end up to date or
- * deployed (a blocked, reverted or backed-off update counts: the host is not running what the
- * remote holds), overdue when no check ended for `overdueFactor` intervals (a hung hook, a
+ * Judges each app: failing when its last result is not healthy (see `results` in
+ * pipeline/results.ts: a blocked, reverted or backed-off update is not, the host does not run
+ * what the remote holds), overdue when no check ended for `overdueFactor` intervals (a hung hook, a
  * stuck remote, a stopped scheduler). Pure: the clock is passed in.
  */
 export function assessHealth(inputs: readonly AppHealthInput[], now: Date = new Date()): HealthReport {
@@ -71,7 +59,7 @@ export function assessHealth(inputs: readonly AppHealthInput[], now: Date = new 
       const what = input.lastCheckAt ? `last check ended ${from.toISOString()}` : `no check since start at ${from.toISOString()}`;
       return { ...base, status: 'overdue', reason: `app ${input.app}: overdue, ${what}, expected every ${Math.round(input.intervalMs / 1000)}s` };
     }
-    if (input.lastResult && !healthyResults[input.lastResult]) {
+    if (input.lastResult && !results[input.lastResult].healthy) {
       const why = input.lastError ? `: ${input.lastError}` : '';
       return { ...base, status: 'failing', reason: `app ${input.app}: last check ${input.lastResult}${why}` };
     }

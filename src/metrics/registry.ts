@@ -1,31 +1,11 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CheckOutcome } from '../pipeline/check.js';
-import type { CheckResult } from '../pipeline/state.js';
+import { allResults, results } from '../pipeline/results.js';
 import type { AppStatus } from '../status.js';
 
 /** Hook phases, as the hook environment names them. */
 export type HookPhase = 'pre-update' | 'post-update';
 
-/**
- * How each check result counts. `deploy`: an update was attempted. `success`: the app runs what
- * it should. `versionIsCurrent`: the outcome's version is the one current holds (after a
- * failure it is the version that failed; while a rollback holds, the one rolled back from).
- * `satisfies` makes the build fail when a result is added without deciding these.
- */
-const resultKinds = {
-  'up-to-date': { deploy: false, success: true, versionIsCurrent: true },
-  deployed: { deploy: true, success: true, versionIsCurrent: true },
-  held: { deploy: false, success: true, versionIsCurrent: false },
-  blocked: { deploy: true, success: false, versionIsCurrent: false },
-  reverted: { deploy: true, success: false, versionIsCurrent: false },
-  // Only with a version, i.e. past the remote check: see `observe`.
-  failed: { deploy: true, success: false, versionIsCurrent: false },
-  'backing-off': { deploy: false, success: false, versionIsCurrent: false },
-  stopped: { deploy: true, success: false, versionIsCurrent: false },
-  quarantined: { deploy: false, success: false, versionIsCurrent: false },
-  busy: { deploy: true, success: false, versionIsCurrent: false },
-} satisfies Record<CheckResult, { deploy: boolean; success: boolean; versionIsCurrent: boolean }>;
-const allResults = Object.keys(resultKinds) as CheckResult[];
 
 /** Release versions remembered per app. */
 const maxRemembered = 100;
@@ -62,11 +42,11 @@ export class AgentMetrics {
   /** Records one check's outcome, as the daemon's `onOutcome` hands it over. */
   observe(outcome: CheckOutcome): void {
     const app = outcome.app;
-    const kind = resultKinds[outcome.result];
+    const kind = results[outcome.result];
     this.checks.inc({ app, result: outcome.result });
     // A `failed` outcome without a version never got an answer from the remote: a failed
     // check, not an update attempt.
-    if (kind.deploy && (outcome.result !== 'failed' || outcome.version !== undefined)) {
+    if (kind.attempt && (outcome.result !== 'failed' || outcome.version !== undefined)) {
       this.deploys.inc({ app, result: outcome.result });
     }
     if (kind.success) this.lastSuccess.set({ app }, seconds(this.now()));

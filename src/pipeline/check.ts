@@ -1,4 +1,4 @@
-import { RepoDeployError, UpdateFailedError, messageOf } from '../errors.js';
+import { UpdateFailedError, messageOf } from '../errors.js';
 import { openCoordinator } from '../fleet/coordinator.js';
 import type { Observation } from '../remotes/types.js';
 import { createRunContext, type RunContext, type RunOptions } from './context.js';
@@ -9,6 +9,8 @@ import { incompleteReason, intactReleases, reconcile } from './releases-on-disk.
 import type { CheckResult } from './state.js';
 import { apply, change, type Transition } from './transitions.js';
 import { carryOut, type Carried } from './update.js';
+
+export { exitCodeOfOutcome, exitCodeOfResult } from './results.js';
 
 /** How one check of one app ended. */
 export interface CheckOutcome {
@@ -123,7 +125,7 @@ function settled(ctx: RunContext, plan: Exclude<UpdatePlan, { action: 'reuse' | 
     case 'would-deploy': {
       const what = plan.reuse ? `would activate release ${plan.reuse} again` : 'would deploy this version';
       log.info({ previous: plan.previous, link: observed.link.kind }, `dry run: ${what}`);
-      return { outcome: { result: 'deployed', version }, transitions };
+      return { outcome: { result: 'would-deploy', version }, transitions };
     }
   }
 }
@@ -150,16 +152,4 @@ async function record(ctx: RunContext, options: CheckOptions, carried: Carried):
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
-}
-
-/** Exit code for an outcome: the typed error's own, when the result is not a success. */
-export function exitCodeOfOutcome(outcome: CheckOutcome): 0 | 1 | 2 | 75 {
-  if (exitCodeOfResult(outcome.result) === 0) return 0;
-  return outcome.error instanceof RepoDeployError ? outcome.error.exitCode : exitCodeOfResult(outcome.result);
-}
-
-/** Exit code for a recorded result, when the typed error is not at hand (`check`). */
-export function exitCodeOfResult(result: CheckResult): 0 | 1 | 75 {
-  if (['up-to-date', 'deployed', 'held', 'stopped'].includes(result)) return 0;
-  return result === 'busy' ? 75 : 1;
 }

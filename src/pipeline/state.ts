@@ -37,6 +37,8 @@ export interface CheckRecord {
 export type CheckResult =
   | 'up-to-date'
   | 'deployed'
+  /** A dry run found a version to deploy (it deployed nothing). */
+  | 'would-deploy'
   | 'held'
   | 'blocked'
   | 'reverted'

@@ -46,12 +46,7 @@ export function startDaemon(options: DaemonOptions): Daemon {
   const closeFleets = () => coordinators.closeAll(Promise.allSettled([...running.values()]));
   let tasks: ScheduledTask[] = [];
   let apps: AppConfig[] = [];
-  // An upgrade without a restart (the daemon keeps running the old code): said once in the
-  // log, and beside each app's state for `status`, for as long as this daemon runs.
-  watchInstalledFiles((change) => {
-    logger.warn({ changed: change.files }, 'installed files of repo-deploy changed since the daemon started (an upgrade?): restart the daemon to run the new version; until then it fetches in its own process');
-    for (const error of writeRestartMarkers(apps, change)) logger.warn({ err: error }, 'could not record for status that a restart is needed');
-  });
+  watchUpgrade(logger, () => apps);
 
   const runApp = (app: AppConfig, reason: string): void => {
     if (signal.aborted) return;
@@ -70,9 +65,7 @@ export function startDaemon(options: DaemonOptions): Daemon {
   const schedule = (config: LoadedConfig): void => {
     for (const task of tasks) void task.destroy();
     apps = config.apps;
-    const change = installedFilesChanged();
-    if (change) writeRestartMarkers(apps, change);
-    else removeRestartMarkers(apps);
+    markRestartNeeded(apps);
     tasks = apps.map((app) => cron.schedule(app.schedule, () => runApp(app, 'schedule'), { name: `repo-deploy:${app.name}` }));
     for (const warning of config.warnings) logger.warn(warning);
     logger.info({ apps: apps.map((a) => ({ app: a.name, schedule: a.schedule })) }, 'daemon scheduled');
@@ -91,15 +84,11 @@ export function startDaemon(options: DaemonOptions): Daemon {
 
   return {
     reload() {
-      try {
-        const config = options.loadConfig();
-        logger.info('configuration reloaded');
-        // Fleet settings may have changed; checks in progress keep the connection they hold.
-        void closeFleets();
-        schedule(config);
-      } catch (error) {
-        logger.error({ err: messageOf(error) }, 'configuration not reloaded, keeping the old one');
-      }
+      const config = reloadConfig(options);
+      if (!config) return;
+      // Fleet settings may have changed; checks in progress keep the connection they hold.
+      void closeFleets();
+      schedule(config);
     },
     checkNow(name?: string) {
       for (const app of apps) if (!name || app.name === name) runApp(app, 'request');
@@ -127,6 +116,36 @@ async function checkApp(app: AppConfig, reason: string, options: DaemonOptions, 
     const level = error instanceof LockBusyError ? 'info' : 'error';
     logger[level]({ app: app.name, err: messageOf(error) }, 'check did not run');
   }
+}
+
+/** The configuration read again, or undefined (logged) when it is invalid: the old one stays. */
+function reloadConfig(options: DaemonOptions): LoadedConfig | undefined {
+  try {
+    const config = options.loadConfig();
+    options.logger.info('configuration reloaded');
+    return config;
+  } catch (error) {
+    options.logger.error({ err: messageOf(error) }, 'configuration not reloaded, keeping the old one');
+    return undefined;
+  }
+}
+
+/**
+ * An upgrade without a restart (the daemon keeps running the old code): said once in the log,
+ * and beside each app's state for `status`, for as long as this daemon runs.
+ */
+function watchUpgrade(logger: Logger, apps: () => AppConfig[]): void {
+  watchInstalledFiles((change) => {
+    logger.warn({ changed: change.files }, 'installed files of repo-deploy changed since the daemon started (an upgrade?): restart the daemon to run the new version; until then it fetches in its own process');
+    for (const error of writeRestartMarkers(apps(), change)) logger.warn({ err: error }, 'could not record for status that a restart is needed');
+  });
+}
+
+/** Beside each (re)scheduled app's state: whether this daemon needs a restart. */
+function markRestartNeeded(apps: AppConfig[]): void {
+  const change = installedFilesChanged();
+  if (change) writeRestartMarkers(apps, change);
+  else removeRestartMarkers(apps);
 }
 
 /** node-cron's own warnings go to our log, not to the console. */

@@ -1,4 +1,5 @@
 import type { FleetConfig } from '../fleet/types.js';
+import type { RemoteSpec } from '../remotes/types.js';
 
 /**
  * The resolved configuration of one app, after flags, `REPO_DEPLOY_*` environment, the config
@@ -12,6 +13,8 @@ export interface AppConfig {
   source: string;
   /** Remote URL or local path, as configured (may hold credentials: never log it, use `display`). */
   remote: string;
+  /** `remote` parsed once, when the config was loaded: its kind, its parts and that kind's settings. */
+  remoteSpec: RemoteSpec;
   /** The symlink readers use, e.g. `/var/deploy/current`. */
   local: string;
   /** Directory holding `releases/` and the agent's state for this app: the parent of `local`. */

@@ -3,8 +3,9 @@ import type { CheckOutcome } from '../pipeline/check.js';
 import type { CheckResult } from '../pipeline/state.js';
 import type { AppStatus } from '../status.js';
 
-/** Hook phases, as the hook environment names them. */
-export type HookPhase = 'pre-update' | 'post-update';
+import type { HookPhase } from '../hooks/types.js';
+
+export type { HookPhase } from '../hooks/types.js';
 
 /**
  * How each check result counts. `deploy`: an update was attempted. `success`: the app runs what

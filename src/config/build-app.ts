@@ -127,7 +127,7 @@ function readElsewhere(app: AppDraft, layer: RawLayer): void {
   const keyFile = layer.get('minisign-key-file');
   if (keyFile) {
     try {
-      // The whole .pub file is a valid key text for the verifier (it skips the comment line).
+      // The whole .pub file is a valid key text: the verifier skips its `untrusted comment:` line.
       app.verify.minisignKey = readFileSync(resolve(keyFile.base, keyFile.raw), 'utf8');
     } catch (error) {
       app.unread.set('minisign-key-file', `cannot read the minisign public key file: ${(error as NodeJS.ErrnoException).code ?? messageOf(error)}`);

@@ -63,7 +63,7 @@ export interface AppConfig {
   listen?: string;
   /** Zip remotes: deploy only this directory of the archive, or `auto` for its single top-level one. */
   archiveRoot?: string;
-  /** Rolling updates and quarantine through etcd (issue 7); off when `etcd` is unset. */
+  /** Rolling updates and quarantine through etcd; off when `etcd` is unset. */
   rollout?: RolloutConfig;
 }
 
@@ -95,7 +95,7 @@ export const defaultLimits: Limits = {
   maxEntries: 1_000_000,
 };
 
-/** Settings for verifying what a remote hands over (issue 6), resolved from the config. */
+/** Settings for verifying what a remote hands over (signatures, digests), resolved from the config. */
 export interface VerifyConfig {
   /** minisign public key (the base64 line of a `.pub` file); signature at `<remote>.minisig`. */
   minisignKey?: string;

@@ -18,8 +18,8 @@ export function withDiskErrors(remote: Remote): Remote {
   };
   const contentIdOf = remote.contentIdOf?.bind(remote);
   if (contentIdOf) guarded.contentIdOf = (version: string, ctx: RemoteContext) => guard(() => contentIdOf(version, ctx), [ctx.cacheDir]);
-  const peek = remote.peek?.bind(remote);
-  if (peek) guarded.peek = (ctx: RemoteContext) => guard(() => peek(ctx), [ctx.cacheDir]);
+  const probe = remote.probe?.bind(remote);
+  if (probe) guarded.probe = (ctx: RemoteContext) => guard(() => probe(ctx), [ctx.cacheDir]);
   return guarded;
 }
 

@@ -20,8 +20,8 @@ const entry = fileURLToPath(new URL(`./child-main${import.meta.url.endsWith('.ts
 
 /**
  * `remote` (built from `spec`), with its bulk work in a child process. `fetch` always runs
- * there. A check runs here when it needs no download (the remote's `peek` answers it, or the
- * kind has no `peek`: its check downloads nothing); when a body is waiting, a child checks
+ * there. A check runs here when it needs no download (the remote's `probe` answers it, or the
+ * kind has no `probe`: its check downloads nothing); when a body is waiting, a child checks
  * again and downloads it. The child's conditional request sees what ours saw (or newer) and
  * leaves the body in the cache, where `fetch` finds it.
  */
@@ -30,8 +30,8 @@ export function withFetchInChild(remote: Remote, spec: RemoteSpec): Remote {
     kind: remote.kind,
     display: remote.display,
     async check(ctx: RemoteContext): Promise<Observation> {
-      if (!remote.peek) return remote.check(ctx);
-      const seen = await remote.peek(ctx);
+      if (!remote.probe) return remote.check(ctx);
+      const seen = await remote.probe(ctx);
       if (seen) return seen;
       if (inDaemon(ctx)) return remote.check(ctx);
       return (await run<Observation>({ op: 'check', spec, cacheDir: ctx.cacheDir }, `check of ${remote.display}`, ctx)).value;

@@ -25,7 +25,7 @@ export interface Remote {
    * answered without downloading. Undefined means a body is waiting, and `check` would
    * download it. Lets a caller choose where that download happens (see `isolated.ts`).
    */
-  peek?(ctx: RemoteContext): Promise<Observation | undefined>;
+  probe?(ctx: RemoteContext): Promise<Observation | undefined>;
   /**
    * Puts the content of `version` into `into` (an empty, existing directory). Never writes
    * outside it; on error, the caller removes `into`. Throws `RemoteError` for transport

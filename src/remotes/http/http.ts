@@ -54,7 +54,7 @@ export class HttpRemote implements Remote {
   }
 
   /** The check without its download: undefined when a new body is waiting. */
-  async peek(ctx: RemoteContext): Promise<Observation | undefined> {
+  async probe(ctx: RemoteContext): Promise<Observation | undefined> {
     const asked = await this.ask(ctx);
     if ('seen' in asked) return asked.seen;
     asked.response.body.destroy();

@@ -148,7 +148,8 @@ async function treeVersion(root: string, display: string): Promise<string> {
 /**
  * Copies the tree at `root` into `into` with release modes (0755 directories, files 0755 or
  * 0644 by their execute bits) and its symlinks. Links that are absolute
- * or lead outside the tree are refused, as the extractor refuses them in zips (DESIGN §10).
+ * or lead outside the tree are refused, as the extractor refuses them in zips: a release must
+ * never point at files outside itself.
  * contentId is a digest of what was copied: paths, modes, contents and link targets.
  */
 async function copyTree(root: string, into: string, config: LocalOptions, display: string): Promise<FetchResult> {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { S3Options } from './options.js';
 
 /**
- * Where an S3 remote's credentials come from (DESIGN §4), in this order: the config keys,
+ * Where an S3 remote's credentials come from, in this order: the config keys,
  * the running user's `~/.amazon/account-key` (the original repo-deploy's file), then the AWS
  * SDK's default chain (environment, shared profile, instance role).
  */

@@ -69,7 +69,7 @@ export class S3Remote implements Remote {
   }
 
   /** The check without its download: undefined when a new body is waiting. */
-  async peek(ctx: RemoteContext): Promise<Observation | undefined> {
+  async probe(ctx: RemoteContext): Promise<Observation | undefined> {
     const asked = await this.ask(ctx);
     if ('seen' in asked) return asked.seen;
     const { response, cached, session } = asked;

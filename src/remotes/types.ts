@@ -92,6 +92,16 @@ export interface RemoteKind<S extends RemoteSpec = RemoteSpec> {
   create(url: string, settings: RemoteConfig): Remote;
 }
 
+/** A kind from its parts: `create` is always `open(parse(url, settings))`. */
+export function defineKind<S extends RemoteSpec, R extends Remote>(kind: {
+  name: S['kind'];
+  matches(url: string): boolean;
+  parse(url: string, settings: RemoteConfig): S;
+  open(spec: S): R;
+}) {
+  return { ...kind, create: (url: string, settings: RemoteConfig): R => kind.open(kind.parse(url, settings)) } satisfies RemoteKind<S>;
+}
+
 /**
  * The app settings remote specs are parsed from: every kind's options together. A kind keeps
  * only its own (see its `options.ts`); the rest never reaches it.

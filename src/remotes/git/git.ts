@@ -11,7 +11,7 @@ import { checkoutTree, subdirTree } from './tree.js';
 import { parseGitSpec, type GitOptions, type GitSpec } from './options.js';
 import { isGitUrl, type GitLocation } from './url.js';
 import { verifyFetchedCommit } from './verify.js';
-import type { FetchResult, Observation, Remote, RemoteContext, RemoteKind } from '../types.js';
+import { defineKind, type FetchResult, type Observation, type Remote, type RemoteContext } from '../types.js';
 
 /**
  * The git remote kind: `user@host:org/app.git/path#ref` and the standard URL
@@ -26,13 +26,12 @@ import type { FetchResult, Observation, Remote, RemoteContext, RemoteKind } from
  */
 
 /** The git kind, registered in `index.ts`. */
-export const gitKind = {
+export const gitKind = defineKind({
   name: 'git',
   matches: isGitUrl,
   parse: parseGitSpec,
   open: (spec: GitSpec) => new GitRemote(spec),
-  create: (url: string, settings: GitOptions) => new GitRemote(parseGitSpec(url, settings)),
-} satisfies RemoteKind<GitSpec>;
+});
 
 /** A git remote for one URL. */
 export class GitRemote implements Remote {

@@ -12,20 +12,19 @@ import { digestFile } from '../../verify/digest-file.js';
 import { archivePath, loadState, saveState, urlKeyOf, type HttpCacheState } from './cache.js';
 import { parseHttpSpec, type HttpOptions, type HttpSpec } from './options.js';
 import { httpGet, readSmallBody, type HttpResponse } from './request.js';
-import type { FetchResult, Observation, Remote, RemoteContext, RemoteKind } from '../types.js';
+import { defineKind, type FetchResult, type Observation, type Remote, type RemoteContext } from '../types.js';
 
 /**
  * The HTTP(S) remote: a URL to a zip. The check is a conditional GET built
  * from the validators of the last download, so an unchanged remote costs one request and no
  * body; a changed one is downloaded by the check itself and reused by `fetch`.
  */
-export const httpKind = {
+export const httpKind = defineKind({
   name: 'http',
   matches: (url: string) => /^https?:\/\//i.test(url),
   parse: parseHttpSpec,
   open: (spec: HttpSpec) => new HttpRemote(spec),
-  create: (url: string, settings: HttpOptions) => new HttpRemote(parseHttpSpec(url, settings)),
-} satisfies RemoteKind<HttpSpec>;
+});
 
 /** Largest sidecar (`.sha256`, `.minisig`) accepted: they are a few hundred bytes. */
 const maxSidecarBytes = 1024 * 1024;

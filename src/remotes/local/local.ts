@@ -9,21 +9,20 @@ import { makePrivateDir, releaseDirMode, releaseFileMode } from '../../util/mode
 import { digestFile } from '../../verify/digest-file.js';
 import { downloadTo, unpackArchive } from '../archive.js';
 import { parseLocalSpec, type LocalOptions, type LocalSpec } from './options.js';
-import type { FetchResult, Observation, Remote, RemoteContext, RemoteKind } from '../types.js';
+import { defineKind, type FetchResult, type Observation, type Remote, type RemoteContext } from '../types.js';
 import { writePrivateFileAtomic } from '../../util/atomic-write.js';
 
 /**
  * The local remote: `file:///path` or a plain path to a directory or a `.zip` on
  * this host — the embedded default for trying the agent and for tests.
  */
-export const localKind = {
+export const localKind = defineKind({
   name: 'local',
   // Asked last: anything without a scheme (other than file://) and not scp-like is a path.
   matches: (url: string) => url.startsWith('file://') || (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^[^/]*@[^/]*:/.test(url) && url.length > 0),
   parse: parseLocalSpec,
   open: (spec: LocalSpec) => new LocalRemote(spec),
-  create: (url: string, settings: LocalOptions) => new LocalRemote(parseLocalSpec(url, settings)),
-} satisfies RemoteKind<LocalSpec>;
+});
 
 /** Size, times and inode of a zip when its sha256 was computed: an unchanged file is not re-hashed. */
 interface ZipHashCache {

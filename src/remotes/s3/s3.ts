@@ -9,20 +9,19 @@ import { resolveCredentials, type ResolvedCredentials } from './credentials.js';
 import { NotS3AnswerError, s3RemoteError, statusOf, type S3ErrorContext } from './errors.js';
 import { parseS3Spec, type S3Options, type S3Spec } from './options.js';
 import { isS3Url, type S3Location } from './url.js';
-import type { FetchResult, Observation, Remote, RemoteContext, RemoteKind } from '../types.js';
+import { defineKind, type FetchResult, type Observation, type Remote, type RemoteContext } from '../types.js';
 
 /**
  * The `s3://bucket/path/app.zip` remote kind: a zip object in S3 or an S3-compatible store,
  * deployed exactly like an HTTP zip. Nothing here imports the AWS SDK at load time (see
  * `client.ts`).
  */
-export const s3Kind = {
+export const s3Kind = defineKind({
   name: 's3',
   matches: isS3Url,
   parse: parseS3Spec,
   open: (spec: S3Spec) => new S3Remote(spec),
-  create: (url: string, settings: S3Options) => new S3Remote(parseS3Spec(url, settings)),
-} satisfies RemoteKind<S3Spec>;
+});
 
 /** Sidecars (`.sha256`, `.minisig`) are a few hundred bytes; anything huge is not one. */
 const maxSidecarBytes = 1024 * 1024;

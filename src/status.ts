@@ -1,6 +1,5 @@
 import type { AppConfig } from './config/types.js';
 import { readRestartNeeded, type RestartNeeded } from './daemon/restart-marker.js';
-import { createRemote } from './remotes/index.js';
 import { ReleaseStore } from './release/store.js';
 import { readState, statePath, type CheckRecord, type FailingRecord } from './pipeline/state.js';
 import { reconcile } from './pipeline/releases-on-disk.js';
@@ -68,7 +67,7 @@ async function readAppStatus(app: AppConfig): Promise<AppStatus> {
   const restartNeeded = readRestartNeeded(app);
   return {
     app: app.name,
-    remote: createRemote(app.remote, app).display,
+    remote: app.remoteSpec.display,
     link: app.local,
     linkState: link.kind,
     ...(currentId ? { current: info(currentId) } : {}),

@@ -3,6 +3,7 @@ import { parseEndpoints } from '../fleet/keys.js';
 import { parseDuration } from '../util/duration.js';
 import { parseArchiveRoot } from '../extract/archive-root.js';
 import { nearestName } from '../util/did-you-mean.js';
+import { formatListen, parseListen } from './listen.js';
 
 /**
  * Every configuration key: its parser and what it accepts. The loader (`load.ts`) uses this
@@ -85,8 +86,8 @@ const owner: KeySpec['parse'] = (raw) =>
     : no('user or user:group (names or numeric ids)');
 
 const listen: KeySpec['parse'] = (raw) => {
-  const m = /^(?:(\[[0-9a-f:]+\]|[A-Za-z0-9.-]+):)?(\d{1,5})$/.exec(raw.trim());
-  return m && Number(m[2]) <= 65535 ? ok(m[1] ? raw.trim() : `127.0.0.1:${m[2]}`) : no('PORT or HOST:PORT, e.g. 127.0.0.1:9464');
+  const at = parseListen(raw);
+  return at ? ok(formatListen(at)) : no('PORT or HOST:PORT, e.g. 127.0.0.1:9464');
 };
 
 const etcdEndpoints: KeySpec['parse'] = (raw) => {

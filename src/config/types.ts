@@ -1,4 +1,5 @@
 import type { FleetConfig } from '../fleet/types.js';
+import type { RemoteSpec } from '../remotes/types.js';
 
 /**
  * The resolved configuration of one app, after flags, `REPO_DEPLOY_*` environment, the config
@@ -12,6 +13,8 @@ export interface AppConfig {
   source: string;
   /** Remote URL or local path, as configured (may hold credentials: never log it, use `display`). */
   remote: string;
+  /** `remote` parsed once, when the config was loaded: its kind, its parts and that kind's settings. */
+  remoteSpec: RemoteSpec;
   /** The symlink readers use, e.g. `/var/deploy/current`. */
   local: string;
   /** Directory holding `releases/` and the agent's state for this app: the parent of `local`. */
@@ -60,7 +63,7 @@ export interface AppConfig {
   listen?: string;
   /** Zip remotes: deploy only this directory of the archive, or `auto` for its single top-level one. */
   archiveRoot?: string;
-  /** Rolling updates and quarantine through etcd (issue 7); off when `etcd` is unset. */
+  /** Rolling updates and quarantine through etcd; off when `etcd` is unset. */
   rollout?: RolloutConfig;
 }
 
@@ -92,7 +95,7 @@ export const defaultLimits: Limits = {
   maxEntries: 1_000_000,
 };
 
-/** Settings for verifying what a remote hands over (issue 6), resolved from the config. */
+/** Settings for verifying what a remote hands over (signatures, digests), resolved from the config. */
 export interface VerifyConfig {
   /** minisign public key (the base64 line of a `.pub` file); signature at `<remote>.minisig`. */
   minisignKey?: string;

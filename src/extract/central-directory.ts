@@ -78,36 +78,43 @@ export function readCentralDirectory(fd: number, archive: string, maxEntries: nu
     const total = 46 + nameLength + extraLength + b.readUInt16LE(o + 32);
     b = ensure(total, i);
     o = pos - at;
-    const rawName = Buffer.from(b.subarray(o + 46, o + 46 + nameLength));
-    const flags = b.readUInt16LE(o + 8);
-    // For messages only: built when one is thrown, not for every entry.
-    const shown = () => JSON.stringify(rawName.toString('latin1'));
-    const extra = parseExtra(b.subarray(o + 46 + nameLength, o + 46 + nameLength + extraLength));
-    if (extra === null) throw corrupt(`entry ${shown()} has an extra field whose length runs past its record`);
-    const name = decodeName(rawName, flags, extra, b.readUInt8(o + 5));
-    if (name === null) throw corrupt(`entry ${shown()} is flagged UTF-8 but its name is not valid UTF-8`);
-    const entry: RawEntry = {
-      name,
-      rawName,
-      hasNul: rawName.includes(0),
-      madeBy: b.readUInt8(o + 5),
-      flags,
-      method: b.readUInt16LE(o + 10),
-      crc32: b.readUInt32LE(o + 16),
-      compressedSize: b.readUInt32LE(o + 20),
-      uncompressedSize: b.readUInt32LE(o + 24),
-      externalAttributes: b.readUInt32LE(o + 38),
-      localHeaderOffset: b.readUInt32LE(o + 42),
-    };
-    const zip64 = extra.filter((f) => f.id === 0x0001);
-    if (zip64.length > 1) throw corrupt(`entry ${JSON.stringify(name)} has ${zip64.length} zip64 extra fields`);
-    if (zip64[0]) applyZip64(entry, zip64[0].body, archive);
+    const entry = parseEntry(b.subarray(o, o + total), nameLength, extraLength, archive);
     entry.localHeaderOffset += shift;
     entries.push(entry);
     pos += total;
   }
   if (pos !== cdSize) throw corrupt(`the central directory holds ${cdSize - pos} bytes beyond its ${count} entries (entry count and size disagree)`);
   return { archiveSize, dataEnd: cdStart, shift, entries };
+}
+
+/** One central directory record (`record` holds exactly it), its zip64 sizes applied. */
+function parseEntry(record: Buffer, nameLength: number, extraLength: number, archive: string): RawEntry {
+  const corrupt = (what: string) => new VerificationError(`corrupt zip ${archive}: ${what}`);
+  const rawName = Buffer.from(record.subarray(46, 46 + nameLength));
+  const flags = record.readUInt16LE(8);
+  // For messages only: built when one is thrown, not for every entry.
+  const shown = () => JSON.stringify(rawName.toString('latin1'));
+  const extra = parseExtra(record.subarray(46 + nameLength, 46 + nameLength + extraLength));
+  if (extra === null) throw corrupt(`entry ${shown()} has an extra field whose length runs past its record`);
+  const name = decodeName(rawName, flags, extra, record.readUInt8(5));
+  if (name === null) throw corrupt(`entry ${shown()} is flagged UTF-8 but its name is not valid UTF-8`);
+  const entry: RawEntry = {
+    name,
+    rawName,
+    hasNul: rawName.includes(0),
+    madeBy: record.readUInt8(5),
+    flags,
+    method: record.readUInt16LE(10),
+    crc32: record.readUInt32LE(16),
+    compressedSize: record.readUInt32LE(20),
+    uncompressedSize: record.readUInt32LE(24),
+    externalAttributes: record.readUInt32LE(38),
+    localHeaderOffset: record.readUInt32LE(42),
+  };
+  const zip64 = extra.filter((f) => f.id === 0x0001);
+  if (zip64.length > 1) throw corrupt(`entry ${JSON.stringify(name)} has ${zip64.length} zip64 extra fields`);
+  if (zip64[0]) applyZip64(entry, zip64[0].body, archive);
+  return entry;
 }
 
 /**

@@ -38,7 +38,7 @@ export const maxLinkTarget = 4096;
  * the archive and the entry; pure otherwise.
  */
 export function planExtraction(cd: CentralDirectory, archive: string, limits: Limits): ExtractPlan {
-  const refuse = (entry: RawEntry, why: string) => new VerificationError(`refusing zip ${archive}: entry ${JSON.stringify(entry.name)} ${why}`);
+  const refuse: Refuse = (entry, why) => new VerificationError(`refusing zip ${archive}: entry ${JSON.stringify(entry.name)} ${why}`);
   if (cd.entries.length > limits.maxEntries) {
     throw new VerificationError(`zip ${archive} has ${cd.entries.length} entries, more than the limit of ${limits.maxEntries}`);
   }
@@ -48,24 +48,9 @@ export function planExtraction(cd: CentralDirectory, archive: string, limits: Li
   const links: PlannedEntry[] = [];
   let declared = 0;
   for (const entry of cd.entries) {
-    if (entry.hasNul) throw refuse(entry, 'has a NUL byte in its name');
-    if (entry.flags & 0x41) throw refuse(entry, `${encryptionOf(entry)}: not supported, publish an unencrypted archive`);
-    // Backslashes are path separators to Windows tools: judge the name the way they would
-    // read it, so `..\..\x` cannot slip past as one odd file name.
-    const judged = entry.name.replace(/\\/g, '/');
-    if (judged.startsWith('/')) throw refuse(entry, 'has an absolute path');
-    if (/^[a-zA-Z]:/.test(judged)) throw refuse(entry, 'starts with a drive letter');
-    if (judged.split('/').includes('..')) throw refuse(entry, 'has a ".." segment');
-    // Write it the way unzip does: backslashes are separators only in a name from MS-DOS
-    // (made-by 0) that has no `/`; elsewhere they are part of the file name, as in Python.
-    const name = entry.madeBy === 0 && !entry.name.includes('/') ? judged : entry.name;
-    const path = name.split('/').filter((s) => s !== '' && s !== '.').join('/');
-    const kind = kindOf(entry, name.endsWith('/'));
-    if (kind === null) throw refuse(entry, 'is not a regular file, directory or symlink');
-    if (path === '') {
-      if (kind === 'dir') continue; // `./` names the destination itself
-      throw refuse(entry, 'has an empty name');
-    }
+    const named = nameOf(entry, refuse);
+    if (!named) continue;
+    const { path, kind } = named;
     if (kinds.has(path)) throw refuse(entry, 'is a duplicate');
     kinds.set(path, kind);
     if (kind === 'dir') {
@@ -86,9 +71,47 @@ export function planExtraction(cd: CentralDirectory, archive: string, limits: Li
   if (declared > limits.maxUnpackedBytes) {
     throw new VerificationError(`zip ${archive} unpacks to ${declared} bytes, more than the limit of ${limits.maxUnpackedBytes}`);
   }
+  const dirs = parentDirs(kinds, archive);
+  checkOverlaps([...files, ...links], cd.dataEnd, refuse);
+  files.sort((a, b) => a.entry.localHeaderOffset - b.entry.localHeaderOffset);
+  return { dirs: [...dirs].sort(), dirEntries, files, links };
+}
 
-  // A path below a symlink entry would be written through the link (`a` -> `/etc`, then
-  // `a/passwd`); below a file it cannot exist. Both are refused before anything is written.
+/** Builds the refusal of one entry. */
+type Refuse = (entry: RawEntry, why: string) => VerificationError;
+
+/**
+ * The path an entry is written to and its kind, or undefined for `./` (the destination
+ * itself). Refuses names that could leave the destination, and entries of no supported kind.
+ */
+function nameOf(entry: RawEntry, refuse: Refuse): { path: string; kind: 'dir' | 'file' | 'link' } | undefined {
+  if (entry.hasNul) throw refuse(entry, 'has a NUL byte in its name');
+  if (entry.flags & 0x41) throw refuse(entry, `${encryptionOf(entry)}: not supported, publish an unencrypted archive`);
+  // Backslashes are path separators to Windows tools: judge the name the way they would
+  // read it, so `..\..\x` cannot slip past as one odd file name.
+  const judged = entry.name.replace(/\\/g, '/');
+  if (judged.startsWith('/')) throw refuse(entry, 'has an absolute path');
+  if (/^[a-zA-Z]:/.test(judged)) throw refuse(entry, 'starts with a drive letter');
+  if (judged.split('/').includes('..')) throw refuse(entry, 'has a ".." segment');
+  // Write it the way unzip does: backslashes are separators only in a name from MS-DOS
+  // (made-by 0) that has no `/`; elsewhere they are part of the file name, as in Python.
+  const name = entry.madeBy === 0 && !entry.name.includes('/') ? judged : entry.name;
+  const path = name.split('/').filter((s) => s !== '' && s !== '.').join('/');
+  const kind = kindOf(entry, name.endsWith('/'));
+  if (kind === null) throw refuse(entry, 'is not a regular file, directory or symlink');
+  if (path === '') {
+    if (kind === 'dir') return undefined; // `./` names the destination itself
+    throw refuse(entry, 'has an empty name');
+  }
+  return { path, kind };
+}
+
+/**
+ * Every directory the plan needs. A path below a symlink entry would be written through the
+ * link (`a` -> `/etc`, then `a/passwd`); below a file it cannot exist. Both are refused before
+ * anything is written.
+ */
+function parentDirs(kinds: ReadonlyMap<string, 'dir' | 'file' | 'link'>, archive: string): Set<string> {
   const dirs = new Set<string>();
   for (const [path, kind] of kinds) {
     if (kind === 'dir') dirs.add(path);
@@ -100,18 +123,21 @@ export function planExtraction(cd: CentralDirectory, archive: string, limits: Li
       dirs.add(parent);
     }
   }
+  return dirs;
+}
 
-  // Entries whose data overlap are the trick behind non-recursive zip bombs; real archives
-  // never share bytes between entries.
-  const ordered = [...files, ...links].sort((a, b) => a.entry.localHeaderOffset - b.entry.localHeaderOffset);
+/**
+ * Entries whose data overlap are the trick behind non-recursive zip bombs; real archives
+ * never share bytes between entries.
+ */
+function checkOverlaps(entries: readonly PlannedEntry[], dataEnd: number, refuse: Refuse): void {
+  const ordered = [...entries].sort((a, b) => a.entry.localHeaderOffset - b.entry.localHeaderOffset);
   for (let i = 0; i < ordered.length; i++) {
     const { entry } = ordered[i]!;
     const end = entry.localHeaderOffset + 30 + entry.compressedSize;
-    const next = i + 1 < ordered.length ? ordered[i + 1]!.entry.localHeaderOffset : cd.dataEnd;
+    const next = i + 1 < ordered.length ? ordered[i + 1]!.entry.localHeaderOffset : dataEnd;
     if (end > next) throw refuse(entry, i + 1 < ordered.length ? 'overlaps the next entry' : 'extends past the entry data (truncated?)');
   }
-  files.sort((a, b) => a.entry.localHeaderOffset - b.entry.localHeaderOffset);
-  return { dirs: [...dirs].sort(), dirEntries, files, links };
 }
 
 /** Compression methods by the names APPNOTE gives them, for messages. */

@@ -66,10 +66,7 @@ export async function writeFiles(files: readonly PlannedEntry[], ctx: WriteConte
     for (const file of files) {
       // Small entries are written synchronously; without a turn of the event loop now and
       // then, an abort (SIGTERM) would only be seen at the end of a long run of them.
-      if (++sinceYield >= 256) {
-        sinceYield = 0;
-        await new Promise((resolve) => setImmediate(resolve));
-      }
+      if (++sinceYield % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
       if (ctx.signal?.aborted) throw ctx.signal.reason;
       if (failure !== undefined) throw failure;
       const { entry } = file;

@@ -57,7 +57,6 @@ export interface HookExit {
  * process could not be started (the error carries the errno code).
  */
 export function runHookProcess(options: HookProcessOptions): Promise<HookExit> {
-  const { logger, name } = options;
   return new Promise<HookExit>((resolve, reject) => {
     const started = performance.now();
     // detached: setsid(), so the hook leads a new process group and everything it starts can
@@ -71,60 +70,83 @@ export function runHookProcess(options: HookProcessOptions): Promise<HookExit> {
     });
     const budget = new OutputBudget(options.outputLimitBytes);
     const streams = [readLines(child.stdout, 'stdout', options.onLine, budget), readLines(child.stderr, 'stderr', options.onLine, budget)];
-    let timedOut = false;
-    let killTimer: NodeJS.Timeout | undefined;
-    let timeoutTimer: NodeJS.Timeout | undefined;
-
-    const killGroup = (signal: NodeJS.Signals) => {
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, signal);
-      } catch (error) {
-        // ESRCH: the whole group is already gone, which is the goal. Anything else (EPERM
-        // from a child that changed user) must not crash the agent from inside a timer.
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code !== 'ESRCH') logger.warn({ hook: name, pid: child.pid, signal, code }, 'could not signal hook process group');
-      }
-    };
-
-    if (options.timeoutMs > 0 && Number.isFinite(options.timeoutMs)) {
-      timeoutTimer = setTimeout(() => {
-        timedOut = true;
-        logger.warn({ hook: name, timeoutMs: options.timeoutMs, pid: child.pid }, 'hook timed out, terminating its process group');
-        killGroup('SIGTERM');
-        killTimer = setTimeout(() => {
-          logger.warn({ hook: name, pid: child.pid }, 'hook process group still alive after grace, killing it');
-          killGroup('SIGKILL');
-        }, Math.min(options.killGraceMs, maxTimerMs));
-      }, Math.min(options.timeoutMs, maxTimerMs));
-    }
+    const killGroup = (signal: NodeJS.Signals) => signalGroup(child.pid, signal, options);
+    const timeout = armTimeout(options, child.pid, killGroup);
 
     child.once('error', (error) => {
       // Only a failed spawn lands here: we never use child.kill(), and the pipes have their
       // own handlers. After a failed spawn no 'exit' follows.
-      clearTimeout(timeoutTimer);
+      timeout.disarm();
       for (const s of streams) s.stop();
       reject(error);
     });
 
     child.once('exit', (status, signal) => {
       const durationMs = Math.round(performance.now() - started);
-      clearTimeout(timeoutTimer);
+      timeout.disarm();
       void (async () => {
-        if (timedOut) await waitForGroupGone(child.pid!, options.killGraceMs, () => killGroup('SIGKILL'));
-        clearTimeout(killTimer);
+        if (timeout.fired) await waitForGroupGone(child.pid!, options.killGraceMs, () => killGroup('SIGKILL'));
+        timeout.cancelKill();
         const drained = await Promise.race([
           Promise.all(streams.map((s) => s.ended)).then(() => true),
           delay(drainMs).then(() => false),
         ]);
         if (!drained) {
-          logger.warn({ hook: name, pid: child.pid }, 'hook exited but a process it started still holds its output; no longer reading it');
+          options.logger.warn({ hook: options.name, pid: child.pid }, 'hook exited but a process it started still holds its output; no longer reading it');
         }
         for (const s of streams) s.stop();
-        resolve({ status, signal, timedOut, durationMs, droppedBytes: budget.dropped });
+        resolve({ status, signal, timedOut: timeout.fired, durationMs, droppedBytes: budget.dropped });
       })();
     });
   });
+}
+
+/** Signals the hook's whole process group (the hook leads it). */
+function signalGroup(pid: number | undefined, signal: NodeJS.Signals, options: HookProcessOptions): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch (error) {
+    // ESRCH: the whole group is already gone, which is the goal. Anything else (EPERM
+    // from a child that changed user) must not crash the agent from inside a timer.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ESRCH') options.logger.warn({ hook: options.name, pid, signal, code }, 'could not signal hook process group');
+  }
+}
+
+/** The hook's timeout: SIGTERM to its group when it expires, SIGKILL after the grace. */
+interface HookTimeout {
+  /** True once the timeout expired. */
+  readonly fired: boolean;
+  /** Stops the timeout (the hook exited or never started). */
+  disarm(): void;
+  /** Stops the pending SIGKILL (the group is gone). */
+  cancelKill(): void;
+}
+
+function armTimeout(options: HookProcessOptions, pid: number | undefined, killGroup: (signal: NodeJS.Signals) => void): HookTimeout {
+  const { logger, name } = options;
+  let fired = false;
+  let killTimer: NodeJS.Timeout | undefined;
+  let timeoutTimer: NodeJS.Timeout | undefined;
+  if (options.timeoutMs > 0 && Number.isFinite(options.timeoutMs)) {
+    timeoutTimer = setTimeout(() => {
+      fired = true;
+      logger.warn({ hook: name, timeoutMs: options.timeoutMs, pid }, 'hook timed out, terminating its process group');
+      killGroup('SIGTERM');
+      killTimer = setTimeout(() => {
+        logger.warn({ hook: name, pid }, 'hook process group still alive after grace, killing it');
+        killGroup('SIGKILL');
+      }, Math.min(options.killGraceMs, maxTimerMs));
+    }, Math.min(options.timeoutMs, maxTimerMs));
+  }
+  return {
+    get fired() {
+      return fired;
+    },
+    disarm: () => clearTimeout(timeoutTimer),
+    cancelKill: () => clearTimeout(killTimer),
+  };
 }
 
 /** A stream being split into lines. */

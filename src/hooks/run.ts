@@ -10,14 +10,12 @@ import { defaultHookOutputLimitBytes } from '../config/types.js';
 import type { HookPhase, HookRun, HookRunResult, RunHooksOptions } from './types.js';
 
 /**
- * Runs the hooks of one phase (DESIGN §7): every directory in order, every hook in byte
+ * Runs the hooks of one phase: every directory in order, every hook in byte
  * order, one at a time, stopping at the first failure.
  */
 
 /** Default time between SIGTERM and SIGKILL of a timed-out hook's group. */
 export const defaultKillGraceMs = 5000;
-
-/** Default most output logged per hook run (`hook-output-limit`). */
 
 /**
  * A hook failed. Adds what `status` shows and the pipeline records: the output tail of the
@@ -50,11 +48,33 @@ export async function runHooks(options: RunHooksOptions): Promise<HookRunResult>
   const { phase, logger, signal } = options;
   const tail = new OutputTail();
   const ran: HookRun[] = [];
-  const fail = (hook: string, exit: { status: number | null; signal: string | null }, message: string, cause?: unknown) =>
+  const fail: Fail = (hook, exit, message, cause) =>
     new HookRunError({ hook, phase, ...exit }, message, { outputTail: tail.snapshot(), ran: [...ran] }, cause === undefined ? undefined : { cause });
+  const plan = await listPhase(options);
+  const env = { ...process.env, ...options.env };
+  for (const { dir, names } of plan) {
+    for (const name of names) {
+      if (signal?.aborted) {
+        logger.info({ phase, hook: name }, 'hooks aborted, not starting the next one');
+        signal.throwIfAborted();
+      }
+      const exit = await runOne(dir, name, { options, env, tail, fail });
+      logger.info({ phase, hook: name, durationMs: exit.durationMs }, 'hook finished');
+      ran.push({ hook: name, durationMs: exit.durationMs });
+    }
+  }
+  return { ran, outputTail: tail.snapshot() };
+}
 
-  // List every directory before running anything: an unreadable second directory must not be
-  // discovered after the first one's hooks already restarted the app.
+/** Builds the error of a failed hook, carrying the phase's output so far and the hooks that ran. */
+type Fail = (hook: string, exit: { status: number | null; signal: string | null }, message: string, cause?: unknown) => HookRunError;
+
+/**
+ * Lists every directory before running anything: an unreadable second directory must not be
+ * discovered after the first one's hooks already restarted the app.
+ */
+async function listPhase(options: RunHooksOptions): Promise<{ dir: string; names: string[] }[]> {
+  const { phase, logger } = options;
   const plan: { dir: string; names: string[] }[] = [];
   for (const dir of options.dirs) {
     const listing = await listHooks(dir, phase);
@@ -66,55 +86,56 @@ export async function runHooks(options: RunHooksOptions): Promise<HookRunResult>
     }
     plan.push({ dir, names: listing.run });
   }
+  return plan;
+}
 
-  const env = { ...process.env, ...options.env };
-  const limitBytes = options.outputLimitBytes ?? defaultHookOutputLimitBytes;
-  for (const { dir, names } of plan) {
-    for (const name of names) {
-      if (signal?.aborted) {
-        logger.info({ phase, hook: name }, 'hooks aborted, not starting the next one');
-        signal.throwIfAborted();
-      }
-      const path = join(dir, name);
-      let problem: string | null;
-      try {
-        problem = await preflightHook(path, name);
-      } catch (error) {
-        throw fail(path, { status: null, signal: null }, `${phase} hook ${name} cannot be read: ${codeText(error)}${hint(phase)}`, error);
-      }
-      if (problem) throw fail(path, { status: null, signal: null }, `${phase} ${problem}${hint(phase)}`);
+/** What running one hook shares with the rest of its phase. */
+interface PhaseRun {
+  options: RunHooksOptions;
+  env: NodeJS.ProcessEnv;
+  tail: OutputTail;
+  fail: Fail;
+}
 
-      logger.info({ phase, hook: name, dir }, 'running hook');
-      let exit: HookExit;
-      try {
-        exit = await runHookProcess({
-          path,
-          name,
-          cwd: options.cwd,
-          env,
-          timeoutMs: options.timeoutMs,
-          killGraceMs: options.killGraceMs ?? defaultKillGraceMs,
-          logger,
-          onLine: (stream, line) => {
-            logger.info(line.cut ? { hook: name, stream, cut: true } : { hook: name, stream }, line.text);
-            tail.add(name, line.text);
-          },
-          outputLimitBytes: limitBytes,
-        });
-      } catch (error) {
-        throw fail(path, { status: null, signal: null }, `${phase} hook ${name} could not be started: ${await describeSpawnError(path, error)}${hint(phase)}`, error);
-      }
-      if (exit.droppedBytes > 0) {
-        logger.warn({ phase, hook: name, droppedBytes: exit.droppedBytes, limitBytes }, `hook output over hook-output-limit: the last ${exit.droppedBytes} bytes were not logged`);
-        tail.add(name, `[${exit.droppedBytes} bytes of output not logged: over hook-output-limit]`);
-      }
-      const failure = describeFailure(phase, name, exit, options.timeoutMs);
-      if (failure) throw fail(path, { status: exit.status, signal: exit.signal }, failure);
-      logger.info({ phase, hook: name, durationMs: exit.durationMs }, 'hook finished');
-      ran.push({ hook: name, durationMs: exit.durationMs });
-    }
+/** Checks and runs one hook; returns its exit when it succeeded, throws the phase's error otherwise. */
+async function runOne(dir: string, name: string, { options, env, tail, fail }: PhaseRun): Promise<HookExit> {
+  const { phase, logger } = options;
+  const path = join(dir, name);
+  let problem: string | null;
+  try {
+    problem = await preflightHook(path, name);
+  } catch (error) {
+    throw fail(path, { status: null, signal: null }, `${phase} hook ${name} cannot be read: ${codeText(error)}${hint(phase)}`, error);
   }
-  return { ran, outputTail: tail.snapshot() };
+  if (problem) throw fail(path, { status: null, signal: null }, `${phase} ${problem}${hint(phase)}`);
+  logger.info({ phase, hook: name, dir }, 'running hook');
+  const limitBytes = options.outputLimitBytes ?? defaultHookOutputLimitBytes;
+  let exit: HookExit;
+  try {
+    exit = await runHookProcess({
+      path,
+      name,
+      cwd: options.cwd,
+      env,
+      timeoutMs: options.timeoutMs,
+      killGraceMs: options.killGraceMs ?? defaultKillGraceMs,
+      logger,
+      onLine: (stream, line) => {
+        logger.info(line.cut ? { hook: name, stream, cut: true } : { hook: name, stream }, line.text);
+        tail.add(name, line.text);
+      },
+      outputLimitBytes: limitBytes,
+    });
+  } catch (error) {
+    throw fail(path, { status: null, signal: null }, `${phase} hook ${name} could not be started: ${await describeSpawnError(path, error)}${hint(phase)}`, error);
+  }
+  if (exit.droppedBytes > 0) {
+    logger.warn({ phase, hook: name, droppedBytes: exit.droppedBytes, limitBytes }, `hook output over hook-output-limit: the last ${exit.droppedBytes} bytes were not logged`);
+    tail.add(name, `[${exit.droppedBytes} bytes of output not logged: over hook-output-limit]`);
+  }
+  const failure = describeFailure(phase, name, exit, options.timeoutMs);
+  if (failure) throw fail(path, { status: exit.status, signal: exit.signal }, failure);
+  return exit;
 }
 
 /** The failure message for an exit, or null when the hook succeeded. */

@@ -1,7 +1,7 @@
 import type { Logger } from '../log.js';
 
 /**
- * The public shapes of the hook runner (DESIGN §7). Kept apart from the code so the pipeline
+ * The public shapes of the hook runner. Kept apart from the code so the pipeline
  * and the status command can import them without pulling in process handling.
  */
 

@@ -3,8 +3,9 @@ import type { CheckOutcome } from '../pipeline/check.js';
 import { allResults, results } from '../pipeline/results.js';
 import type { AppStatus } from '../status.js';
 
-/** Hook phases, as the hook environment names them. */
-export type HookPhase = 'pre-update' | 'post-update';
+import type { HookPhase } from '../hooks/types.js';
+
+export type { HookPhase } from '../hooks/types.js';
 
 
 /** Release versions remembered per app. */

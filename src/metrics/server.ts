@@ -5,11 +5,10 @@ import type { Logger } from '../log.js';
 import type { HealthReport } from './health.js';
 import type { AgentMetrics } from './registry.js';
 
-/** Where the listener binds. */
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
+import { formatListen as format, parseListen } from '../config/listen.js';
+
+// One parser for the config check and the listener.
+export { parseListen, type ListenAddress } from '../config/listen.js';
 
 /** Options for `startMetricsServer`. */
 export interface MetricsServerOptions {
@@ -28,20 +27,6 @@ export interface MetricsServer {
   port: number;
   /** Stops listening and drops open connections (a scraper's keep-alive must not hold up shutdown). */
   close(): Promise<void>;
-}
-
-/**
- * Parses the `listen` setting. Only a port means loopback: the endpoints say which versions a
- * host runs and why updates fail, which is nothing to publish by accident; `0.0.0.0:9464`
- * opens it deliberately. Returns null when malformed.
- */
-export function parseListen(raw: string): ListenAddress | null {
-  const text = raw.trim();
-  const m = /^(?:(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]*)):)?(\d{1,5})$/.exec(text);
-  if (!m) return null;
-  const port = Number(m[3]);
-  if (port > 65535) return null;
-  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
 }
 
 /**
@@ -118,8 +103,4 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
     'Cache-Control': 'no-store',
   });
   res.end(headOnly ? undefined : body);
-}
-
-function format(at: ListenAddress): string {
-  return at.host.includes(':') ? `[${at.host}]:${at.port}` : `${at.host}:${at.port}`;
 }

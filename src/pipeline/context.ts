@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { AppConfig } from '../config/types.js';
 import { noCoordinator, type Coordinator } from '../fleet/coordinator.js';
 import type { Logger } from '../log.js';
-import { createRemote } from '../remotes/index.js';
+import { openRemote } from '../remotes/index.js';
 import { withFetchInChild } from '../remotes/isolated.js';
 import type { Remote, RemoteContext } from '../remotes/types.js';
 import { ReleaseStore } from '../release/store.js';
@@ -69,8 +69,8 @@ export interface RunOptions {
 /** Builds the context of a run: remote, release store, state (read from disk). */
 export async function createRunContext(options: RunOptions): Promise<RunContext> {
   const { app } = options;
-  const direct = createRemote(app.remote, app);
-  const remote = options.isolate ? withFetchInChild(direct, app.remote, app) : direct;
+  const direct = openRemote(app.remoteSpec);
+  const remote = options.isolate ? withFetchInChild(direct, app.remoteSpec) : direct;
   await checkLayout(app);
   const logger = options.logger.child({ app: app.name });
   const path = statePath(app.deployDir);
@@ -84,7 +84,6 @@ export async function createRunContext(options: RunOptions): Promise<RunContext>
       cacheDir: remoteCacheDir(app, remote.kind),
       logger,
       ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.isolate ? { isolate: true } : {}),
     },
     ...sourceOf(app, remote),
     state,

@@ -28,7 +28,7 @@ const tempLinkPrefix = '.current.tmp-';
 const stateTempPrefix = 'state.json.tmp-';
 
 /**
- * The immutable releases of one app and the `current` symlink (DESIGN §5). Releases are built
+ * The immutable releases of one app and the `current` symlink. Releases are built
  * in a staging directory beside `releases/<id>` and renamed into place, so a published release
  * is always complete; `current` only ever changes by rename(2) of a new symlink over it.
  */

@@ -124,7 +124,7 @@ export interface UnpackOptions {
 
 /** Verifies (when configured) and extracts the archive `file` into `into`. */
 export async function unpackArchive(file: string, into: string, options: UnpackOptions): Promise<FetchResult> {
-  // Verification happens before a single byte is extracted (DESIGN §6 step 3).
+  // Verification happens before a single byte is extracted: refused content never reaches the disk.
   const verified = await verifyArchive(file, options.verify, options.readSidecar, {
     sha256: options.sha256,
     ...(options.display !== undefined ? { display: options.display } : {}),

@@ -1,11 +1,11 @@
 // Entry point of the child process that runs one remote operation for the daemon
-// (`remotes/isolated.ts`): the remote is built here from the same URL and settings.
+// (`remotes/isolated.ts`): the remote is built here from the spec the config was parsed into.
 import { serveChildJob } from '../util/child-job.js';
-import { createRemote } from './index.js';
+import { openRemote } from './index.js';
 import type { RemoteJob } from './isolated.js';
 
 serveChildJob(async (job: RemoteJob, { signal, logger }) => {
-  const remote = createRemote(job.url, job.config);
+  const remote = openRemote(job.spec);
   const ctx = { cacheDir: job.cacheDir, logger, signal };
   return job.op === 'check' ? remote.check(ctx) : remote.fetch(job.version, job.into, ctx);
 });

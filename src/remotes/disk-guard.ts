@@ -18,8 +18,8 @@ export function withDiskErrors(remote: Remote): Remote {
   };
   const contentIdOf = remote.contentIdOf?.bind(remote);
   if (contentIdOf) guarded.contentIdOf = (version: string, ctx: RemoteContext) => guard(() => contentIdOf(version, ctx), [ctx.cacheDir]);
-  const fetchSidecar = remote.fetchSidecar?.bind(remote);
-  if (fetchSidecar) guarded.fetchSidecar = (suffix: string, ctx: RemoteContext) => guard(() => fetchSidecar(suffix, ctx), [ctx.cacheDir]);
+  const probe = remote.probe?.bind(remote);
+  if (probe) guarded.probe = (ctx: RemoteContext) => guard(() => probe(ctx), [ctx.cacheDir]);
   return guarded;
 }
 

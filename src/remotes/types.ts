@@ -1,10 +1,13 @@
 import type { Logger } from 'pino';
 import type { AppConfig, Limits } from '../config/types.js';
+import type { GitSpec } from './git/options.js';
+import type { HttpSpec } from './http/options.js';
+import type { LocalSpec } from './local/options.js';
+import type { S3Spec } from './s3/options.js';
 
 /**
- * What every remote kind answers (DESIGN §4): *what version is there now* (cheap) and
- * *put version V into this directory*. One module per kind in `src/remotes/`, registered
- * in `index.ts`.
+ * What every remote kind answers: *what version is there now* (cheap) and *put version V into
+ * this directory*. One folder per kind in `src/remotes/`, registered in `index.ts`.
  */
 export interface Remote {
   /** Kind name: `local`, `http`, `s3`, `git`. */
@@ -18,6 +21,12 @@ export interface Remote {
    */
   check(ctx: RemoteContext): Promise<Observation>;
   /**
+   * Optional, for kinds whose check downloads what changed: the same question as `check`,
+   * answered without downloading. Undefined means a body is waiting, and `check` would
+   * download it. Lets a caller choose where that download happens (see `isolated.ts`).
+   */
+  probe?(ctx: RemoteContext): Promise<Observation | undefined>;
+  /**
    * Puts the content of `version` into `into` (an empty, existing directory). Never writes
    * outside it; on error, the caller removes `into`. Throws `RemoteError` for transport
    * problems and `VerificationError` for refused content (hostile archive, bad signature).
@@ -29,11 +38,6 @@ export interface Remote {
    * the pipeline records the version as seen and makes no release (the monorepo no-op).
    */
   contentIdOf?(version: string, ctx: RemoteContext): Promise<string>;
-  /**
-   * Optional, for archive kinds: the bytes of a file published beside the archive, at
-   * `<remote><suffix>` (`.minisig`, `.sha256`). Throws `RemoteError` when it is missing.
-   */
-  fetchSidecar?(suffix: string, ctx: RemoteContext): Promise<Buffer>;
 }
 
 /** What a check saw. */
@@ -67,23 +71,41 @@ export interface RemoteContext {
   logger: Logger;
   /** Aborted when the agent stops; remotes end their I/O promptly. */
   signal?: AbortSignal;
-  /**
-   * Set in long-lived processes (the daemon): a check that finds a changed body has a child
-   * process download it (`checkInChild`), so the memory that costs goes back to the system.
-   */
-  isolate?: boolean;
 }
 
-/** A remote kind: recognises its URLs and builds a `Remote` for one. */
-export interface RemoteKind {
-  readonly name: string;
+/**
+ * A configured remote, parsed once when the config is loaded: its kind, its URL taken apart,
+ * and the settings of that kind only. Plain data, so it can be handed to a child process.
+ */
+export type RemoteSpec = HttpSpec | S3Spec | GitSpec | LocalSpec;
+
+/** A remote kind: recognises its URLs, parses them into its spec, and builds a `Remote` from one. */
+export interface RemoteKind<S extends RemoteSpec = RemoteSpec> {
+  readonly name: S['kind'];
   /** True when this kind handles `url`. Kinds are asked in registry order. */
   matches(url: string): boolean;
-  /** Builds the remote; throws `ConfigError`-worthy messages as `Error` for malformed URLs. */
-  create(url: string, config: RemoteConfig): Remote;
+  /** Parses `url` and picks this kind's options from `settings`; throws `Error` for a malformed URL. */
+  parse(url: string, settings: RemoteConfig): S;
+  /** Builds the remote a spec describes. */
+  open(spec: S): Remote;
+  /** `open(parse(url, settings))`, for callers holding a raw URL (tests, library users). */
+  create(url: string, settings: RemoteConfig): Remote;
 }
 
-/** The part of an app's config a remote may read. */
+/** A kind from its parts: `create` is always `open(parse(url, settings))`. */
+export function defineKind<S extends RemoteSpec, R extends Remote>(kind: {
+  name: S['kind'];
+  matches(url: string): boolean;
+  parse(url: string, settings: RemoteConfig): S;
+  open(spec: S): R;
+}) {
+  return { ...kind, create: (url: string, settings: RemoteConfig): R => kind.open(kind.parse(url, settings)) } satisfies RemoteKind<S>;
+}
+
+/**
+ * The app settings remote specs are parsed from: every kind's options together. A kind keeps
+ * only its own (see its `options.ts`); the rest never reaches it.
+ */
 export type RemoteConfig = Pick<
   AppConfig,
   | 'connectTimeoutMs'

@@ -8,7 +8,7 @@ import { createLogger, type Logger } from '../log.js';
  * one answer, and the child exits. What the job allocated (a download's buffers, the native
  * memory of inflating thousands of entries) goes back to the system with it, which a
  * long-lived process's allocator never does: that is how the daemon's RSS stays at what its
- * idle checks cost (issue 8, `npm run bench -- --only daemon`).
+ * idle checks cost (measured by `npm run bench -- --only daemon`).
  */
 
 /** Options for `runChildJob`. */

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * Whether repo-deploy's own installed files changed since this process took their fingerprint
- * (issue 19: an upgrade without a restart). The daemon starts a child for each fetch from the
+ * (an upgrade without a restart). The daemon starts a child for each fetch from the
  * files on disk; after an upgrade those would be the new version's modules, talking to a parent
  * running the old ones (job format, log relay, error classes). The daemon takes the
  * fingerprint at start and asks before each child; once the files changed, it stays changed.

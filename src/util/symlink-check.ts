@@ -2,7 +2,8 @@
 const maxHops = 40;
 
 /**
- * Checks one symlink of a release before it is written (DESIGN §10): refuses an empty target,
+ * Checks one symlink of a release before it is written, so a release never points at files
+ * outside itself (a hook running as root would follow it): refuses an empty target,
  * a NUL byte (symlink(2) would cut the target there), an absolute target, and a target that
  * resolves outside the release or loops. Resolution follows the release's *other* links
  * (`targets`: path -> target, paths relative to the release root, `/`-separated) component by

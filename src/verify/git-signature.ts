@@ -1,10 +1,10 @@
-import { execFile } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import type { VerifyConfig } from '../config/types.js';
-import { VerificationError } from '../errors.js';
+import { VerificationError, messageOf } from '../errors.js';
+import { isTimeoutOrAbort, runLocalGit } from '../remotes/git/run.js';
 
 /**
- * Signed git commits and tags (DESIGN §10), checked by git itself against an SSH
+ * Signed git commits and tags, checked by git itself against an SSH
  * allowed-signers file pinned in the config (`git-allowed-signers`). Git picks the verifier
  * from the signature's armour, so SSH signatures need only `ssh-keygen`; no gpg keyring.
  *
@@ -30,14 +30,14 @@ export type GitEnv = Record<string, string | undefined>;
  * listed in `allowedSignersFile` (`git verify-commit`). Throws `VerificationError` naming the
  * commit and what was found: no signature, an unlisted key, or a bad signature.
  */
-export async function verifyCommitSignature(gitDir: string, commit: string, allowedSignersFile: string, env?: GitEnv): Promise<GitSignature> {
+export async function verifyCommitSignature(gitDir: string, commit: string, allowedSignersFile: string, env?: GitEnv, signal?: AbortSignal): Promise<GitSignature> {
   checkArgument('commit', commit);
   await checkSignersFile(allowedSignersFile);
   const config = ['-c', `gpg.ssh.allowedSignersFile=${allowedSignersFile}`];
-  const result = await git(gitDir, [...config, 'verify-commit', '--end-of-options', commit], env);
+  const result = await git(gitDir, [...config, 'verify-commit', '--end-of-options', commit], env, signal);
   if (result.code === 0) return parseGood(result.stderr);
   // verify-commit's exit status is the verdict; `%G?` only explains a refusal.
-  const info = await git(gitDir, [...config, 'show', '-s', '--format=%G?%x00%GK%x00%GS', '--end-of-options', commit], env);
+  const info = await git(gitDir, [...config, 'show', '-s', '--format=%G?%x00%GK%x00%GS', '--end-of-options', commit], env, signal);
   const [status, key, signer] = info.code === 0 ? info.stdout.trim().split('\0') : [];
   const subject = `commit ${commit}`;
   switch (status) {
@@ -57,11 +57,11 @@ export async function verifyCommitSignature(gitDir: string, commit: string, allo
  * `allowedSignersFile` (`git verify-tag`). Returns the signer and the commit the tag points at.
  * Throws `VerificationError` for a lightweight tag, an unsigned one, or an unlisted/bad key.
  */
-export async function verifyTagSignature(gitDir: string, tagName: string, allowedSignersFile: string, env?: GitEnv): Promise<GitSignature> {
+export async function verifyTagSignature(gitDir: string, tagName: string, allowedSignersFile: string, env?: GitEnv, signal?: AbortSignal): Promise<GitSignature> {
   checkArgument('tag', tagName);
   await checkSignersFile(allowedSignersFile);
   const ref = tagName.startsWith('refs/') ? tagName : `refs/tags/${tagName}`;
-  const result = await git(gitDir, ['-c', `gpg.ssh.allowedSignersFile=${allowedSignersFile}`, 'verify-tag', '--end-of-options', ref], env);
+  const result = await git(gitDir, ['-c', `gpg.ssh.allowedSignersFile=${allowedSignersFile}`, 'verify-tag', '--end-of-options', ref], env, signal);
   const subject = `tag ${tagName}`;
   if (result.code !== 0) {
     const out = result.stderr;
@@ -75,13 +75,13 @@ export async function verifyTagSignature(gitDir: string, tagName: string, allowe
   }
   // The signature covers the name written inside the tag object, not the ref it is published
   // under: an old signed `v1` re-published as `v2` would otherwise deploy old code as new.
-  const object = await git(gitDir, ['cat-file', 'tag', ref], env);
+  const object = await git(gitDir, ['cat-file', 'tag', ref], env, signal);
   const signedName = /^tag (.*)$/m.exec(object.stdout.split('\n\n')[0] ?? '')?.[1];
   const name = ref.slice('refs/tags/'.length);
   if (signedName !== name) {
     throw new VerificationError(`${subject} holds a tag object signed under the name ${JSON.stringify(signedName ?? '')}: a signed tag published under another name is refused`);
   }
-  const target = await git(gitDir, ['rev-parse', '--verify', '--end-of-options', `${ref}^{commit}`], env);
+  const target = await git(gitDir, ['rev-parse', '--verify', '--end-of-options', `${ref}^{commit}`], env, signal);
   return { ...parseGood(result.stderr), ...(target.code === 0 ? { commit: target.stdout.trim() } : {}) };
 }
 
@@ -108,11 +108,12 @@ export async function verifyGitVersion(
   version: { commit: string; ref: string },
   verify: VerifyConfig,
   env?: GitEnv,
+  signal?: AbortSignal,
 ): Promise<GitSignature | undefined> {
   if (!verify.gitAllowedSigners) return undefined;
-  if ((verify.gitVerify ?? 'commit') === 'commit') return verifyCommitSignature(gitDir, version.commit, verify.gitAllowedSigners, env);
+  if ((verify.gitVerify ?? 'commit') === 'commit') return verifyCommitSignature(gitDir, version.commit, verify.gitAllowedSigners, env, signal);
   const tag = requireSignedTag(version.ref);
-  const signature = await verifyTagSignature(gitDir, tag, verify.gitAllowedSigners, env);
+  const signature = await verifyTagSignature(gitDir, tag, verify.gitAllowedSigners, env, signal);
   if (signature.commit && signature.commit !== version.commit) {
     throw new VerificationError(`signed tag ${tag} points at commit ${signature.commit}, but the commit to deploy is ${version.commit}`);
   }
@@ -125,18 +126,20 @@ interface GitResult {
   stderr: string;
 }
 
-function git(cwd: string, args: string[], env?: GitEnv): Promise<GitResult> {
-  return new Promise((resolve, reject) => {
+/** Silence allowed to one verification command (it reads only local objects). */
+const checkTimeoutMs = 60_000;
+
+/** Runs git through the agent's one git spawner (`remotes/git/run.ts`), failures included. */
+async function git(cwd: string, args: string[], env: GitEnv | undefined, signal: AbortSignal | undefined): Promise<GitResult> {
+  try {
     // LC_ALL=C: refusals are explained from git's English messages.
-    const options = { cwd, env: { ...process.env, ...env, LC_ALL: 'C' }, timeout: 60_000, maxBuffer: 1024 * 1024 };
-    execFile('git', args, options, (error, stdout, stderr) => {
-      if (error && typeof error.code !== 'number') {
-        reject(new VerificationError(`could not run git in ${cwd} to verify a signature: ${error.message}`, { cause: error }));
-        return;
-      }
-      resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
-    });
-  });
+    const result = await runLocalGit(args, { cwd, env: { ...env, LC_ALL: 'C' }, limitMs: checkTimeoutMs, ...(signal ? { signal } : {}) });
+    return { code: result.code ?? 1, stdout: result.stdout, stderr: result.stderr };
+  } catch (error) {
+    // Stopping the agent is not a verdict on the commit.
+    if (signal?.aborted && isTimeoutOrAbort(error)) throw error;
+    throw new VerificationError(`could not run git in ${cwd} to verify a signature: ${messageOf(error)}`, { cause: error });
+  }
 }
 
 function parseGood(stderr: string): GitSignature {

@@ -1,7 +1,7 @@
 import { VerificationError } from '../errors.js';
 
 /**
- * The `<remote>.sha256` sidecar (DESIGN §10): a digest published beside the archive, in the
+ * The `<remote>.sha256` sidecar: a digest published beside the archive, in the
  * format `sha256sum` writes (`HEX  name`, `HEX *name`) or just `HEX`. The BSD form
  * (`SHA256 (name) = HEX`, from `sha256sum --tag` or `shasum`) is accepted too, since release
  * tooling on macOS writes it.

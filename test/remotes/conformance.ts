@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { defaultLimits } from '../../src/config/types.js';
 import { RemoteError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
-import { createRemote } from '../../src/remotes/index.js';
+import { createRemote, parseRemote } from '../../src/remotes/index.js';
 import { withFetchInChild } from '../../src/remotes/isolated.js';
 import type { Remote, RemoteConfig, RemoteContext } from '../../src/remotes/types.js';
 import { testdir } from '../support/tmp.js';
@@ -268,8 +268,8 @@ export function testRemoteConformance(name: string, makeFixture: () => Promise<R
       await withFixture(makeFixture, async (fx) => {
         await fx.publish(v1);
         const direct = await remoteFor(fx.url).check(testContext());
-        const remote = withFetchInChild(remoteFor(fx.url), fx.url, testRemoteConfig(config));
-        const ctx: RemoteContext = { ...testContext(), isolate: true };
+        const remote = withFetchInChild(remoteFor(fx.url), parseRemote(fx.url, testRemoteConfig(config)));
+        const ctx: RemoteContext = testContext();
         const first = await remote.check(ctx);
         assert.equal(first.version, direct.version);
         const into = testdir();

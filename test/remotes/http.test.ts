@@ -4,10 +4,10 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createHash } from 'node:crypto';
 import { RemoteError, VerificationError } from '../../src/errors.js';
-import { httpKind } from '../../src/remotes/http.js';
+import { httpKind } from '../../src/remotes/http/http.js';
 import { startHttpServer, type ServedObject, type TestHttpServer } from '../support/http-server.js';
 import { testdir } from '../support/tmp.js';
-import { makeTestRemote, readTree, testContext, testRemoteConformance, zipOfFiles, type PublishedFile, type RemoteFixture } from './conformance.js';
+import { makeTestRemote, readTree, testContext, testRemoteConfig, testRemoteConformance, zipOfFiles, type PublishedFile, type RemoteFixture } from './conformance.js';
 
 /** A port nothing listens on: bound, then released. */
 async function closedPort(): Promise<number> {
@@ -232,9 +232,9 @@ test('http: an aborted signal ends the request promptly', async () => {
 test('http: sidecars are fetched beside the URL, a missing one is a RemoteError', async () => {
   await withServer(async (server) => {
     server.put('/app.zip.sha256', { body: Buffer.from('abc  app.zip\n') });
-    const remote = makeTestRemote(`${server.origin}/app.zip?token=t0ken-value`);
-    assert.equal((await remote.fetchSidecar!('.sha256', testContext())).toString(), 'abc  app.zip\n');
-    await assert.rejects(remote.fetchSidecar!('.minisig', testContext()), (e: unknown) => e instanceof RemoteError && /HTTP 404/.test(e.message) && !e.message.includes('t0ken-value'));
+    const remote = httpKind.create(`${server.origin}/app.zip?token=t0ken-value`, testRemoteConfig());
+    assert.equal((await remote.fetchSidecar('.sha256', testContext())).toString(), 'abc  app.zip\n');
+    await assert.rejects(remote.fetchSidecar('.minisig', testContext()), (e: unknown) => e instanceof RemoteError && /HTTP 404/.test(e.message) && !e.message.includes('t0ken-value'));
   });
 });
 

@@ -13,6 +13,7 @@ import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { RemoteError, VerificationError } from '../../src/errors.js';
 import { createLogger, type Logger } from '../../src/log.js';
+import { parseRemote } from '../../src/remotes/index.js';
 import { withFetchInChild } from '../../src/remotes/isolated.js';
 import type { Remote, RemoteContext } from '../../src/remotes/types.js';
 import { alive } from '../support/cli.js';
@@ -34,11 +35,11 @@ function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] }
 }
 
 function isolatedRemote(url: string): Remote {
-  return withFetchInChild(makeTestRemote(url), url, testRemoteConfig());
+  return withFetchInChild(makeTestRemote(url), parseRemote(url, testRemoteConfig()));
 }
 
 function daemonContext(logger?: Logger, signal?: AbortSignal): RemoteContext {
-  return { cacheDir: testdir(), logger: logger ?? capturingLogger().logger, isolate: true, ...(signal ? { signal } : {}) };
+  return { cacheDir: testdir(), logger: logger ?? capturingLogger().logger, ...(signal ? { signal } : {}) };
 }
 
 function emptyDir(): string {
@@ -222,10 +223,10 @@ test('a child whose parent is killed stops writing and exits', async () => {
   // A parent of its own (the agent), run from source like this test.
   const module = (path: string) => JSON.stringify(pathToFileURL(join(import.meta.dirname, path)).href);
   const script = `const { withFetchInChild } = await import(${module('../../src/remotes/isolated.ts')});
-    const { createRemote } = await import(${module('../../src/remotes/index.ts')});
+    const { createRemote, parseRemote } = await import(${module('../../src/remotes/index.ts')});
     const { silentLogger } = await import(${module('../../src/log.ts')});
     const config = ${JSON.stringify(testRemoteConfig())};
-    const remote = withFetchInChild(createRemote(${JSON.stringify(archive)}, config), ${JSON.stringify(archive)}, config);
+    const remote = withFetchInChild(createRemote(${JSON.stringify(archive)}, config), parseRemote(${JSON.stringify(archive)}, config));
     await remote.fetch(${JSON.stringify(version)}, ${JSON.stringify(dest)}, { cacheDir: ${JSON.stringify(testdir())}, logger: silentLogger() });`;
   const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: 'ignore' });
   const exited = new Promise((resolve) => parent.once('exit', resolve));

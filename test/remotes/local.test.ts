@@ -4,9 +4,9 @@ import { chmodSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, st
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RemoteError, VerificationError } from '../../src/errors.js';
-import { localKind } from '../../src/remotes/local.js';
+import { localKind } from '../../src/remotes/local/local.js';
 import { testdir, writeTree } from '../support/tmp.js';
-import { makeTestRemote, readTree, testContext, testRemoteConformance, zipOfFiles, type PublishedFile, type RemoteFixture } from './conformance.js';
+import { makeTestRemote, readTree, testContext, testRemoteConfig, testRemoteConformance, zipOfFiles, type PublishedFile, type RemoteFixture } from './conformance.js';
 
 /** A directory remote: publishing replaces the tree. */
 async function directoryFixture(): Promise<RemoteFixture> {
@@ -154,8 +154,8 @@ test('local: a tree changed between check and fetch is refused, sidecars are rea
   const seen = await remote.check(ctx);
   writeFileSync(join(dir, 'b.txt'), 'new');
   await assert.rejects(remote.fetch(seen.version, testdir(), ctx), (e: unknown) => e instanceof RemoteError && /changed between check and fetch/.test(e.message));
-  const zipRemote = makeTestRemote(join(base, 'app.zip'));
-  assert.equal((await zipRemote.fetchSidecar!('.sha256', ctx)).toString(), 'abc  app.zip\n');
-  await assert.rejects(zipRemote.fetchSidecar!('.minisig', ctx), (e: unknown) => e instanceof RemoteError && e.message.includes('app.zip.minisig'));
+  const zipRemote = localKind.create(join(base, 'app.zip'), testRemoteConfig());
+  assert.equal((await zipRemote.fetchSidecar('.sha256')).toString(), 'abc  app.zip\n');
+  await assert.rejects(zipRemote.fetchSidecar('.minisig'), (e: unknown) => e instanceof RemoteError && e.message.includes('app.zip.minisig'));
   assert.ok(lstatSync(base).isDirectory());
 });

@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { RemoteError } from '../../src/errors.js';
-import { makeTestRemote, readTree, testContext, testRemoteConformance, zipOfFiles, type RemoteFixture } from './conformance.js';
+import { makeTestRemote, readTree, testContext, testRemoteConfig, testRemoteConformance, zipOfFiles, type RemoteFixture } from './conformance.js';
+import { s3Kind } from '../../src/remotes/s3/s3.js';
 import { closedPort, s3rverKeys, startS3rver, type S3rverHandle } from '../support/s3rver.js';
 import { testdir } from '../support/tmp.js';
 
@@ -179,10 +180,10 @@ test('s3: VersionId is the version when the store reports one, and fetch asks fo
 test('s3: fetchSidecar reads <key><suffix>; a missing one is a RemoteError naming it', async () => {
   await withObject(async ({ server, bucket, key }) => {
     await server.put(bucket, `${key}.sha256`, 'abc  app.zip\n');
-    const remote = makeTestRemote('s3://releases/web/app.zip', { ...keys, s3Endpoint: server.endpoint });
-    const data = await remote.fetchSidecar!('.sha256', testContext());
+    const remote = s3Kind.create('s3://releases/web/app.zip', testRemoteConfig({ ...keys, s3Endpoint: server.endpoint }));
+    const data = await remote.fetchSidecar('.sha256', testContext());
     assert.equal(data.toString(), 'abc  app.zip\n');
-    await assert.rejects(remote.fetchSidecar!('.minisig', testContext()), (error: unknown) => {
+    await assert.rejects(remote.fetchSidecar('.minisig', testContext()), (error: unknown) => {
       assert.ok(error instanceof RemoteError);
       assert.match(error.message, /web\/app\.zip\.minisig/);
       return true;

@@ -4,24 +4,25 @@ import { chmod, lstat, mkdir, readdir, readFile, readlink, realpath, stat, symli
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
-import { RemoteError, VerificationError } from '../errors.js';
-import { makePrivateDir, releaseDirMode, releaseFileMode } from '../util/modes.js';
-import { digestFile } from '../verify/digest-file.js';
-import { downloadTo, unpackArchive } from './archive.js';
-import type { FetchResult, Observation, Remote, RemoteConfig, RemoteContext, RemoteKind } from './types.js';
-import { writePrivateFileAtomic } from '../util/atomic-write.js';
+import { RemoteError, VerificationError } from '../../errors.js';
+import { makePrivateDir, releaseDirMode, releaseFileMode } from '../../util/modes.js';
+import { digestFile } from '../../verify/digest-file.js';
+import { downloadTo, unpackArchive } from '../archive.js';
+import { parseLocalSpec, type LocalOptions, type LocalSpec } from './options.js';
+import { defineKind, type FetchResult, type Observation, type Remote, type RemoteContext } from '../types.js';
+import { writePrivateFileAtomic } from '../../util/atomic-write.js';
 
 /**
- * The local remote (DESIGN §4): `file:///path` or a plain path to a directory or a `.zip` on
+ * The local remote: `file:///path` or a plain path to a directory or a `.zip` on
  * this host — the embedded default for trying the agent and for tests.
  */
-export const localKind: RemoteKind = {
+export const localKind = defineKind({
   name: 'local',
   // Asked last: anything without a scheme (other than file://) and not scp-like is a path.
-  matches: (url) => url.startsWith('file://') || (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^[^/]*@[^/]*:/.test(url) && url.length > 0),
-  create: (url, config) => new LocalRemote(url, config),
-};
+  matches: (url: string) => url.startsWith('file://') || (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^[^/]*@[^/]*:/.test(url) && url.length > 0),
+  parse: parseLocalSpec,
+  open: (spec: LocalSpec) => new LocalRemote(spec),
+});
 
 /** Size, times and inode of a zip when its sha256 was computed: an unchanged file is not re-hashed. */
 interface ZipHashCache {
@@ -32,14 +33,17 @@ interface ZipHashCache {
   sha256: string;
 }
 
-class LocalRemote implements Remote {
+/** A local directory or zip remote. */
+export class LocalRemote implements Remote {
   readonly kind = 'local';
   readonly display: string;
   private readonly path: string;
+  private readonly config: LocalOptions;
 
-  constructor(url: string, private readonly config: RemoteConfig) {
-    this.path = url.startsWith('file://') ? fileURLToPath(url) : resolve(url);
-    this.display = this.path;
+  constructor(spec: LocalSpec) {
+    this.path = spec.path;
+    this.config = spec.options;
+    this.display = spec.display;
   }
 
   async check(ctx: RemoteContext): Promise<Observation> {
@@ -78,6 +82,7 @@ class LocalRemote implements Remote {
     });
   }
 
+  /** The bytes of the file `<path><suffix>` (`.minisig`, `.sha256`); a RemoteError when it is missing. */
   async fetchSidecar(suffix: string): Promise<Buffer> {
     try {
       return await readFile(this.path + suffix);
@@ -142,10 +147,11 @@ async function treeVersion(root: string, display: string): Promise<string> {
 /**
  * Copies the tree at `root` into `into` with release modes (0755 directories, files 0755 or
  * 0644 by their execute bits) and its symlinks. Links that are absolute
- * or lead outside the tree are refused, as the extractor refuses them in zips (DESIGN §10).
+ * or lead outside the tree are refused, as the extractor refuses them in zips: a release must
+ * never point at files outside itself.
  * contentId is a digest of what was copied: paths, modes, contents and link targets.
  */
-async function copyTree(root: string, into: string, config: RemoteConfig, display: string): Promise<FetchResult> {
+async function copyTree(root: string, into: string, config: LocalOptions, display: string): Promise<FetchResult> {
   const content = createHash('sha256');
   const dirs: string[] = [];
   const links: string[] = [];

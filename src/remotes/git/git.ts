@@ -1,19 +1,20 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { normaliseReleaseModes, privateDirMode } from '../util/modes.js';
-import { fetchCommit, withMirror } from './git-mirror.js';
-import { resolveRef } from './git-refs.js';
-import { createGitRunner, type GitRunner } from './git-run.js';
-import { ReleaseLinks } from './git-links.js';
-import { checkoutSubmodules } from './git-submodules.js';
-import { checkoutTree, subdirTree } from './git-tree.js';
-import { isGitUrl, parseGitUrl, type GitLocation } from './git-url.js';
-import { verifyFetchedCommit } from './git-verify.js';
-import type { FetchResult, Observation, Remote, RemoteConfig, RemoteContext, RemoteKind } from './types.js';
+import { normaliseReleaseModes, privateDirMode } from '../../util/modes.js';
+import { fetchCommit, withMirror } from './mirror.js';
+import { resolveRef } from './refs.js';
+import { createGitRunner, type GitRunner } from './run.js';
+import { ReleaseLinks } from './links.js';
+import { checkoutSubmodules } from './submodules.js';
+import { checkoutTree, subdirTree } from './tree.js';
+import { parseGitSpec, type GitOptions, type GitSpec } from './options.js';
+import { isGitUrl, type GitLocation } from './url.js';
+import { verifyFetchedCommit } from './verify.js';
+import { defineKind, type FetchResult, type Observation, type Remote, type RemoteContext } from '../types.js';
 
 /**
- * The git remote kind (DESIGN §4): `user@host:org/app.git/path#ref` and the standard URL
+ * The git remote kind: `user@host:org/app.git/path#ref` and the standard URL
  * forms. The check is one `git ls-remote`; the version is the full commit id; fetching is
  * shallow into a bare mirror in the cache; the release holds the tree of the subdirectory at
  * that commit, with submodules, and no `.git`. The content id is the subdirectory's tree id,
@@ -21,15 +22,16 @@ import type { FetchResult, Observation, Remote, RemoteConfig, RemoteContext, Rem
  *
  * With `git-allowed-signers`, the commit is verified (signed commit, or signed tag) as soon as
  * it is in the mirror, before its tree is read for either purpose; symlinks leading outside
- * the release refuse it before checkout (DESIGN §10).
+ * the release refuse it before checkout: a release must never point at files outside itself.
  */
 
 /** The git kind, registered in `index.ts`. */
-export const gitKind: RemoteKind = {
+export const gitKind = defineKind({
   name: 'git',
   matches: isGitUrl,
-  create: (url, config) => new GitRemote(parseGitUrl(url), config),
-};
+  parse: parseGitSpec,
+  open: (spec: GitSpec) => new GitRemote(spec),
+});
 
 /** A git remote for one URL. */
 export class GitRemote implements Remote {
@@ -37,12 +39,12 @@ export class GitRemote implements Remote {
   readonly display: string;
   /** The parsed URL (holds credentials: never log it). */
   readonly location: GitLocation;
-  private readonly config: RemoteConfig;
+  private readonly config: GitOptions;
 
-  constructor(location: GitLocation, config: RemoteConfig) {
-    this.location = location;
-    this.config = config;
-    this.display = location.display;
+  constructor(spec: GitSpec) {
+    this.location = spec.location;
+    this.config = spec.options;
+    this.display = spec.display;
   }
 
   /** One `ls-remote`: the commit the ref (or the default branch) points at now. */
@@ -62,7 +64,7 @@ export class GitRemote implements Remote {
     const gitDir = this.mirrorDir(ctx);
     const tree = await withMirror(git, gitDir, this.location.cleanUrl, ctx.logger, async () => {
       await fetchCommit(git, gitDir, version, this.location.ref, this.display);
-      await verifyFetchedCommit({ git, gitDir, location: this.location, commit: version }, this.config.verify);
+      await verifyFetchedCommit({ git, gitDir, location: this.location, commit: version, ...(ctx.signal ? { signal: ctx.signal } : {}) }, this.config.verify);
       return subdirTree(git, gitDir, version, this.location.subdir, this.display);
     }, version);
     return `git-tree:${tree}`;
@@ -78,7 +80,7 @@ export class GitRemote implements Remote {
       if (attempt++ > 0) await emptyDir(into);
       const bytes = await fetchCommit(git, gitDir, version, this.location.ref, this.display);
       // Verified before anything is read out of the commit, let alone written.
-      const signed = await verifyFetchedCommit({ git, gitDir, location: this.location, commit: version }, this.config.verify);
+      const signed = await verifyFetchedCommit({ git, gitDir, location: this.location, commit: version, ...(ctx.signal ? { signal: ctx.signal } : {}) }, this.config.verify);
       if (signed.signedBy) ctx.logger.info({ commit: version, ...signed }, 'git signature verified');
       const tree = await subdirTree(git, gitDir, version, this.location.subdir, this.display);
       const links = new ReleaseLinks(`commit ${version} of ${this.display}`);

@@ -1,9 +1,9 @@
-import { VerificationError } from '../errors.js';
-import { checkLinkTarget } from '../util/symlink-check.js';
-import type { GitRunner } from './git-run.js';
+import { VerificationError } from '../../errors.js';
+import { checkLinkTarget } from '../../util/symlink-check.js';
+import type { GitRunner } from './run.js';
 
 /**
- * Symlinks in a git release must stay inside it (DESIGN §10), as the zip extractor and the
+ * Symlinks in a git release must stay inside it, as the zip extractor and the
  * local-directory copy require: a link that is absolute or climbs out of the release would let
  * a repository point the app (or a hook running as root) at any file of this host. Targets are
  * read from the tree's blobs *before* anything is checked out, so a refused tree writes nothing.
@@ -12,8 +12,6 @@ import type { GitRunner } from './git-run.js';
  * decoding them as UTF-8 would map different invalid names onto the same replacement character,
  * which could make two links look like one while resolving.
  */
-
-/** Hops through other symlinks allowed while resolving one target (Linux's MAXSYMLINKS). */
 
 /**
  * Every symlink of one release (the tree, and the trees of its submodules), by path relative

@@ -3,70 +3,64 @@ import { existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
 import { join } from 'node:path';
-import { RemoteError } from '../errors.js';
-import { onDisk } from '../util/disk-errors.js';
-import { makePrivateDir } from '../util/modes.js';
-import { redactUrl } from '../util/redact.js';
-import { notAZip } from './not-a-zip.js';
-import { downloadTo, unpackArchive } from './archive.js';
-import { checkInChild } from './isolated.js';
-import { digestFile } from '../verify/digest-file.js';
-import { archivePath, loadState, saveState, urlKeyOf, type HttpCacheState } from './http-cache.js';
-import { httpGet, readSmallBody, type HttpResponse } from './http-request.js';
-import type { FetchResult, Observation, Remote, RemoteConfig, RemoteContext, RemoteKind } from './types.js';
+import { RemoteError } from '../../errors.js';
+import { onDisk } from '../../util/disk-errors.js';
+import { makePrivateDir } from '../../util/modes.js';
+import { notAZip } from '../not-a-zip.js';
+import { downloadTo, unpackArchive } from '../archive.js';
+import { digestFile } from '../../verify/digest-file.js';
+import { archivePath, loadState, saveState, urlKeyOf, type HttpCacheState } from './cache.js';
+import { parseHttpSpec, type HttpOptions, type HttpSpec } from './options.js';
+import { httpGet, readSmallBody, type HttpResponse } from './request.js';
+import { defineKind, type FetchResult, type Observation, type Remote, type RemoteContext } from '../types.js';
 
 /**
- * The HTTP(S) remote (DESIGN §4, issue 2): a URL to a zip. The check is a conditional GET built
+ * The HTTP(S) remote: a URL to a zip. The check is a conditional GET built
  * from the validators of the last download, so an unchanged remote costs one request and no
  * body; a changed one is downloaded by the check itself and reused by `fetch`.
  */
-export const httpKind: RemoteKind = {
+export const httpKind = defineKind({
   name: 'http',
-  matches: (url) => /^https?:\/\//i.test(url),
-  create: (url, config) => new HttpRemote(url, config),
-};
+  matches: (url: string) => /^https?:\/\//i.test(url),
+  parse: parseHttpSpec,
+  open: (spec: HttpSpec) => new HttpRemote(spec),
+});
 
 /** Largest sidecar (`.sha256`, `.minisig`) accepted: they are a few hundred bytes. */
 const maxSidecarBytes = 1024 * 1024;
 
-class HttpRemote implements Remote {
+/** An HTTP(S) zip remote for one URL. */
+export class HttpRemote implements Remote {
   readonly kind = 'http';
   readonly display: string;
+  /** As configured (it may hold a token): requested, never shown. */
+  private readonly url: string;
+  private readonly config: HttpOptions;
   private readonly urlKey: string;
   /** sha256 of the archive this object stored itself (in this run's check): already verified. */
   private storedNow: string | undefined;
 
-  constructor(private readonly url: string, private readonly config: RemoteConfig) {
-    try {
-      new URL(url);
-    } catch {
-      throw new Error(`invalid URL: ${redactUrl(url)}`);
-    }
-    this.display = redactUrl(url);
+  constructor(spec: HttpSpec) {
+    this.url = spec.url;
+    this.config = spec.options;
+    this.display = spec.display;
     this.urlKey = urlKeyOf(this.display);
   }
 
   async check(ctx: RemoteContext): Promise<Observation> {
-    const state = await this.cachedState(ctx);
-    const headers: Record<string, string> = {};
-    if (state?.etag) headers['if-none-match'] = state.etag;
-    if (state?.lastModified) headers['if-modified-since'] = state.lastModified;
-    const response = await this.get(this.url, headers, ctx);
-    if (response.status === 304 && state) {
-      response.body.resume();
-      ctx.logger.debug({ url: this.display, version: state.version }, 'http remote not modified');
-      return observationOf(state);
-    }
-    if (ctx.isolate) {
-      // A body is coming: a child process asks again and downloads it (see RemoteContext).
-      response.body.destroy();
-      // Unless it is the cached one again (a server that ignores conditional requests): idle
-      // checks must not cost a child and a download each.
-      if (state && sameValidators(state, response.headers)) return observationOf(state);
-      return checkInChild(this.url, this.config, this.display, ctx);
-    }
-    const stored = await this.store(response, ctx);
-    return observationOf(stored);
+    const asked = await this.ask(ctx);
+    return 'seen' in asked ? asked.seen : observationOf(await this.store(asked.response, ctx));
+  }
+
+  /** The check without its download: undefined when a new body is waiting. */
+  async probe(ctx: RemoteContext): Promise<Observation | undefined> {
+    const asked = await this.ask(ctx);
+    if ('seen' in asked) return asked.seen;
+    asked.response.body.destroy();
+    // Unless it is the cached one again (a server that ignores conditional requests): idle
+    // checks must not cost a download each.
+    const { state } = asked;
+    return state && sameValidators(state, asked.response.headers) ? observationOf(state) : undefined;
   }
 
   async fetch(version: string, into: string, ctx: RemoteContext): Promise<FetchResult> {
@@ -94,12 +88,28 @@ class HttpRemote implements Remote {
     });
   }
 
+  /** The bytes of `<url><suffix>` (`.minisig`, `.sha256`); a RemoteError when it is missing. */
   async fetchSidecar(suffix: string, ctx: RemoteContext): Promise<Buffer> {
     const url = new URL(this.url);
     // The suffix belongs to the path: a query string (pre-signed URL) stays at the end.
     url.pathname += suffix;
     const response = await this.get(url.href, {}, ctx);
     return readSmallBody(response.body, this.display, maxSidecarBytes);
+  }
+
+  /** The conditional GET of a check: what it saw when no body came, else the response to store. */
+  private async ask(ctx: RemoteContext): Promise<{ seen: Observation } | { response: HttpResponse; state: HttpCacheState | undefined }> {
+    const state = await this.cachedState(ctx);
+    const headers: Record<string, string> = {};
+    if (state?.etag) headers['if-none-match'] = state.etag;
+    if (state?.lastModified) headers['if-modified-since'] = state.lastModified;
+    const response = await this.get(this.url, headers, ctx);
+    if (response.status === 304 && state) {
+      response.body.resume();
+      ctx.logger.debug({ url: this.display, version: state.version }, 'http remote not modified');
+      return { seen: observationOf(state) };
+    }
+    return { response, state };
   }
 
   /** The cached state, when its archive is still there. */
@@ -167,7 +177,7 @@ class HttpRemote implements Remote {
 }
 
 /**
- * DESIGN §4: the ETag; without one, a digest of Content-Length and Last-Modified; without
+ * The version of a download: the ETag; without one, a digest of Content-Length and Last-Modified; without
  * those, the content's sha256, so the same bytes never make a new version.
  */
 function versionOf(etag: string | undefined, length: number | undefined, lastModified: string | undefined, sha256: string): string {

@@ -1,26 +1,27 @@
 import type { GetObjectCommandInput, GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
-import { RemoteError } from '../errors.js';
-import { redactUrl } from '../util/redact.js';
-import { downloadTo, unpackArchive } from './archive.js';
-import { checkInChild } from './isolated.js';
-import { cachePaths, dropCacheEntry, readCacheEntry, writeCacheEntry, type S3CacheEntry } from './s3-cache.js';
-import { createS3Client, type S3ClientHandle } from './s3-client.js';
-import { resolveCredentials, type ResolvedCredentials } from './s3-credentials.js';
-import { NotS3AnswerError, s3RemoteError, statusOf, type S3ErrorContext } from './s3-errors.js';
-import { isS3Url, parseS3Url, type S3Location } from './s3-url.js';
-import type { FetchResult, Observation, Remote, RemoteConfig, RemoteContext, RemoteKind } from './types.js';
+import { RemoteError } from '../../errors.js';
+import { redactUrl } from '../../util/redact.js';
+import { downloadTo, unpackArchive } from '../archive.js';
+import { cachePaths, dropCacheEntry, readCacheEntry, writeCacheEntry, type S3CacheEntry } from './cache.js';
+import { createS3Client, type S3ClientHandle } from './client.js';
+import { resolveCredentials, type ResolvedCredentials } from './credentials.js';
+import { NotS3AnswerError, s3RemoteError, statusOf, type S3ErrorContext } from './errors.js';
+import { parseS3Spec, type S3Options, type S3Spec } from './options.js';
+import { isS3Url, type S3Location } from './url.js';
+import { defineKind, type FetchResult, type Observation, type Remote, type RemoteContext } from '../types.js';
 
 /**
- * The `s3://bucket/path/app.zip` remote kind (DESIGN §4): a zip object in S3 or an
- * S3-compatible store, deployed exactly like an HTTP zip. Nothing here imports the AWS SDK at
- * load time (see `s3-client.ts`).
+ * The `s3://bucket/path/app.zip` remote kind: a zip object in S3 or an S3-compatible store,
+ * deployed exactly like an HTTP zip. Nothing here imports the AWS SDK at load time (see
+ * `client.ts`).
  */
-export const s3Kind: RemoteKind = {
+export const s3Kind = defineKind({
   name: 's3',
   matches: isS3Url,
-  create: (url, config) => new S3Remote(url, parseS3Url(url), config),
-};
+  parse: parseS3Spec,
+  open: (spec: S3Spec) => new S3Remote(spec),
+});
 
 /** Sidecars (`.sha256`, `.minisig`) are a few hundred bytes; anything huge is not one. */
 const maxSidecarBytes = 1024 * 1024;
@@ -31,19 +32,19 @@ interface Session {
   credentials: ResolvedCredentials;
 }
 
-class S3Remote implements Remote {
+/** An S3 zip remote for one object. */
+export class S3Remote implements Remote {
   readonly kind = 's3';
   readonly display: string;
+  private readonly location: S3Location;
+  private readonly config: S3Options;
   private client?: { identity: string; handle: Promise<S3ClientHandle> };
   private loggedIdentity?: string;
 
-  constructor(
-    /** As configured (it may hold credentials): only ever handed to a child process. */
-    private readonly url: string,
-    private readonly location: S3Location,
-    private readonly config: RemoteConfig,
-  ) {
-    this.display = location.display;
+  constructor(spec: S3Spec) {
+    this.location = spec.location;
+    this.config = spec.options;
+    this.display = spec.display;
   }
 
   /**
@@ -55,34 +56,28 @@ class S3Remote implements Remote {
    * The price: after the cache is lost, one check downloads a body the pipeline may not need.
    */
   async check(ctx: RemoteContext): Promise<Observation> {
-    const session = await this.session(ctx);
-    const cached = await readCacheEntry(ctx.cacheDir);
-    const input: GetObjectCommandInput = { Bucket: this.location.bucket, Key: this.location.key };
-    if (cached) input.IfNoneMatch = cached.etag;
-    let response: GetObjectCommandOutput;
-    try {
-      response = await this.get(session, input, ctx);
-    } catch (error) {
-      // The SDK surfaces 304 Not Modified as an exception.
-      if (cached && statusOf(error) === 304) return { version: cached.version, detail: this.detail(session, cached) };
-      throw s3RemoteError(error, this.errorContext(session, this.location.key));
-    }
-    if (ctx.isolate) {
-      // A body is coming: a child process asks again and downloads it (see RemoteContext).
-      (response.Body as Readable | undefined)?.destroy();
-      // Unless it is the cached one again (a store that ignores If-None-Match).
-      if (cached && response.ETag === cached.etag && versionOf(response).version === cached.version) {
-        return { version: cached.version, detail: this.detail(session, cached) };
-      }
-      return checkInChild(this.url, this.config, this.display, ctx);
-    }
+    const asked = await this.ask(ctx);
+    if ('seen' in asked) return asked.seen;
     let entry: S3CacheEntry;
     try {
-      entry = await this.store(response, ctx);
+      entry = await this.store(asked.response, ctx);
     } catch (error) {
-      throw s3RemoteError(error, this.errorContext(session, this.location.key));
+      throw s3RemoteError(error, this.errorContext(asked.session, this.location.key));
     }
-    return { version: entry.version, detail: this.detail(session, entry) };
+    return { version: entry.version, detail: this.detail(asked.session, entry) };
+  }
+
+  /** The check without its download: undefined when a new body is waiting. */
+  async probe(ctx: RemoteContext): Promise<Observation | undefined> {
+    const asked = await this.ask(ctx);
+    if ('seen' in asked) return asked.seen;
+    const { response, cached, session } = asked;
+    (response.Body as Readable | undefined)?.destroy();
+    // Unless it is the cached one again (a store that ignores If-None-Match).
+    if (cached && response.ETag === cached.etag && versionOf(response).version === cached.version) {
+      return { version: cached.version, detail: this.detail(session, cached) };
+    }
+    return undefined;
   }
 
   async fetch(version: string, into: string, ctx: RemoteContext): Promise<FetchResult> {
@@ -114,6 +109,7 @@ class S3Remote implements Remote {
     });
   }
 
+  /** The bytes of the object `<key><suffix>` (`.minisig`, `.sha256`); a RemoteError when it is missing. */
   async fetchSidecar(suffix: string, ctx: RemoteContext): Promise<Buffer> {
     const session = await this.session(ctx);
     const key = `${this.location.key}${suffix}`;
@@ -132,6 +128,21 @@ class S3Remote implements Remote {
       return Buffer.concat(chunks);
     } catch (error) {
       throw s3RemoteError(error, this.errorContext(session, key));
+    }
+  }
+
+  /** The conditional GetObject of a check: what it saw when no body came, else the answer to store. */
+  private async ask(ctx: RemoteContext): Promise<{ seen: Observation } | { response: GetObjectCommandOutput; cached: S3CacheEntry | undefined; session: Session }> {
+    const session = await this.session(ctx);
+    const cached = await readCacheEntry(ctx.cacheDir);
+    const input: GetObjectCommandInput = { Bucket: this.location.bucket, Key: this.location.key };
+    if (cached) input.IfNoneMatch = cached.etag;
+    try {
+      return { response: await this.get(session, input, ctx), cached, session };
+    } catch (error) {
+      // The SDK surfaces 304 Not Modified as an exception.
+      if (cached && statusOf(error) === 304) return { seen: { version: cached.version, detail: this.detail(session, cached) } };
+      throw s3RemoteError(error, this.errorContext(session, this.location.key));
     }
   }
 

@@ -1,13 +1,13 @@
-import type { VerifyConfig } from '../config/types.js';
-import { RemoteError, VerificationError } from '../errors.js';
-import { requireSignedTag, verifyGitVersion, type GitEnv } from '../verify/git-signature.js';
-import { definitiveError } from './git-mirror.js';
-import { resolveRef } from './git-refs.js';
-import type { GitRunner } from './git-run.js';
-import { isCommitId, type GitLocation } from './git-url.js';
+import type { VerifyConfig } from '../../config/types.js';
+import { RemoteError, VerificationError } from '../../errors.js';
+import { requireSignedTag, verifyGitVersion } from '../../verify/git-signature.js';
+import { definitiveError } from './mirror.js';
+import { resolveRef } from './refs.js';
+import type { GitRunner } from './run.js';
+import { isCommitId, type GitLocation } from './url.js';
 
 /**
- * The git remote's side of issue 6: before a commit's tree is written anywhere (or its tree id
+ * The git remote's side of signature checks: before a commit's tree is written anywhere (or its tree id
  * used to call a version "already deployed"), the commit must carry a signature by a pinned
  * key (`git-verify = commit`), or the configured ref must be a signed tag pointing at it
  * (`git-verify = tag`). The verdict itself is `verifyGitVersion`'s; this module brings the
@@ -23,6 +23,8 @@ export interface VerifyTarget {
   location: GitLocation;
   /** The commit about to be deployed. */
   commit: string;
+  /** Aborted when the agent stops. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -40,7 +42,7 @@ export async function verifyFetchedCommit(target: VerifyTarget, verify: VerifyCo
     if ((verify.gitVerify ?? 'commit') === 'tag') {
       ref = await fetchTag(target, tagRefOf(location.ref));
     }
-    const signature = await verifyGitVersion(target.gitDir, { commit, ref }, verify, verifyEnv(target.gitDir));
+    const signature = await verifyGitVersion(target.gitDir, { commit, ref }, verify, { GIT_DIR: target.gitDir }, target.signal);
     const detail: Record<string, string> = {};
     if (signature?.signer) detail.signer = signature.signer;
     if (signature?.key) detail.signedBy = signature.key;
@@ -90,18 +92,4 @@ async function peel(git: GitRunner, gitDir: string, ref: string): Promise<string
   } catch {
     return undefined;
   }
-}
-
-// git for the verifier runs with the agent's environment: point it at the mirror explicitly,
-// so a GIT_DIR or work tree inherited from a hook's environment can never be what is verified.
-function verifyEnv(gitDir: string): GitEnv {
-  return {
-    GIT_DIR: gitDir,
-    GIT_WORK_TREE: undefined,
-    GIT_INDEX_FILE: undefined,
-    GIT_OBJECT_DIRECTORY: undefined,
-    GIT_ALTERNATE_OBJECT_DIRECTORIES: undefined,
-    GIT_NAMESPACE: undefined,
-    GIT_COMMON_DIR: undefined,
-  };
 }

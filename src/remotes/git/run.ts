@@ -1,13 +1,14 @@
-import { spawn } from 'node:child_process';
-import { RemoteError } from '../errors.js';
-import { formatDuration } from '../util/duration.js';
-import { redactText } from '../util/redact.js';
-import type { GitLocation } from './git-url.js';
+import { RemoteError } from '../../errors.js';
+import { formatDuration } from '../../util/duration.js';
+import { redactText } from '../../util/redact.js';
+import { GitStopped, scrubbedEnv, spawnGit, type GitResult } from './spawn.js';
+import type { GitLocation } from './url.js';
 
 /**
  * Runs git for one remote: every command under a timeout, never prompting, with this remote's
  * credentials in the environment only, and every failure turned into a `RemoteError` whose
- * text has been scrubbed of secrets.
+ * text has been scrubbed of secrets. Every git command of the agent goes through `spawnGit`
+ * (`spawn.ts`): this runner for remotes, `runLocalGit` for the signature checks.
  */
 
 /** Options for `createGitRunner`. */
@@ -48,9 +49,6 @@ export interface GitCommandOptions {
   encoding?: 'utf8' | 'latin1';
 }
 
-/** After git exits, how long its output may take to drain before its status decides. */
-const exitDrainMs = 1000;
-
 /** Silence allowed to a local command before it is considered stuck. */
 export const localTimeoutMs = 10 * 60_000;
 
@@ -67,19 +65,16 @@ export function createGitRunner(options: GitRunnerOptions): GitRunner {
   return async (args, command = {}) => {
     const limit = command.local ? Math.max(block, localTimeoutMs) : block;
     const fullEnv = { ...env, ...(command.gitDir ? { GIT_DIR: command.gitDir } : {}), ...command.env };
+    let result: GitResult;
     try {
-      return await spawnGit(args, { cwd: options.cwd, env: fullEnv, limit, signal: options.signal, input: command.input, encoding: command.encoding ?? 'utf8' });
+      result = await spawnGit(args, { cwd: options.cwd, env: fullEnv, limit, signal: options.signal, input: command.input, encoding: command.encoding ?? 'utf8' });
     } catch (error) {
       throw toRemoteError(error, args[0] ?? 'git', limit, display, options.location.secrets);
     }
+    if (result.code === 0) return result.stdout;
+    const why = result.stderr || (result.signal ? `killed by ${result.signal}` : `exit status ${result.code}`);
+    throw toRemoteError(new Error(why), args[0] ?? 'git', limit, display, options.location.secrets);
   };
-}
-
-/** A git command we ended: silent for too long, or the agent is stopping. */
-class GitStopped extends Error {
-  constructor(readonly reason: 'timeout' | 'abort') {
-    super(reason === 'timeout' ? 'timed out' : 'aborted');
-  }
 }
 
 /** True when `error` came from our timeout or from the agent stopping: retrying won't help. */
@@ -95,76 +90,6 @@ export function scrubGitText(text: string, secrets: readonly string[]): string {
   );
   const oneLine = scrubbed.trim().split(/\r?\n/).filter((l) => l.trim() !== '').join('; ');
   return oneLine.length > 600 ? `…${oneLine.slice(-600)}` : oneLine;
-}
-
-interface SpawnOptions {
-  cwd: string;
-  env: Record<string, string>;
-  /** Silence allowed: reset by any output. */
-  limit: number;
-  signal: AbortSignal | undefined;
-  input: string | undefined;
-  encoding: 'utf8' | 'latin1';
-}
-
-// git straight from child_process, not through simple-git: simple-git waits a fixed 50 ms after
-// every command that printed nothing (`cat-file -e`, `read-tree`, `checkout-index`), which was
-// a quarter of a git deploy; it can neither feed standard input nor return raw bytes either.
-function spawnGit(args: string[], options: SpawnOptions): Promise<string> {
-  return new Promise((resolve, reject) => {
-    if (options.signal?.aborted) {
-      reject(new GitStopped('abort'));
-      return;
-    }
-    const child = spawn('git', args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let failure: Error | undefined;
-    const stop = (error: Error) => {
-      failure ??= error;
-      child.kill('SIGKILL');
-    };
-    let timer = setTimeout(() => stop(new GitStopped('timeout')), options.limit);
-    const alive = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => stop(new GitStopped('timeout')), options.limit);
-    };
-    const onAbort = () => stop(new GitStopped('abort'));
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    child.stdout.on('data', (chunk: Buffer) => (out.push(chunk), alive()));
-    child.stderr.on('data', (chunk: Buffer) => (err.push(chunk), alive()));
-    // git may exit before reading all its input (a bad id): that is reported by its status.
-    child.stdin.on('error', () => {});
-    child.stdin.end(options.input ?? '');
-    child.once('error', (error) => {
-      // Could not start: 'close' may never come. A settled promise ignores later calls.
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-      reject(failure ?? error);
-    });
-    const settle = (code: number | null, signal: NodeJS.Signals | null) => {
-      clearTimeout(timer);
-      clearTimeout(drain);
-      options.signal?.removeEventListener('abort', onAbort);
-      if (failure) reject(failure);
-      else if (code !== 0) reject(new Error(Buffer.concat(err).toString() || (signal ? `killed by ${signal}` : `exit status ${code}`)));
-      else resolve(Buffer.concat(out).toString(options.encoding));
-    };
-    let drain: NodeJS.Timeout | undefined;
-    // Normally 'close' follows 'exit' at once. A process git left behind holding its output
-    // (an ssh connection master, a credential helper) must not hold the check, and the lock,
-    // for ever: after git's exit its output gets a moment to drain, then the status decides.
-    child.once('exit', (code, signal) => {
-      // git has answered: silence from here on is the leftover process's, not git's.
-      clearTimeout(timer);
-      drain = setTimeout(() => {
-        child.stdout.destroy();
-        child.stderr.destroy();
-        settle(code, signal);
-      }, exitDrainMs);
-    });
-    child.once('close', (code, signal) => settle(code, signal));
-  });
 }
 
 function toRemoteError(error: unknown, sub: string, block: number, display: string, secrets: readonly string[]): RemoteError {
@@ -191,18 +116,7 @@ const passwordVar = 'REPO_DEPLOY_GIT_PASSWORD';
 const credentialHelper = `!f() { test "$1" = get || exit 0; printf 'username=%s\\npassword=%s\\n' "$${usernameVar}" "$${passwordVar}"; }; f`;
 
 function gitEnv(options: GitRunnerOptions): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    // A repository or index inherited from a hook's environment must never be touched.
-    // Editors, pagers and askpass programs are for people at a terminal: the agent never
-    // prompts (GIT_TERMINAL_PROMPT=0), and an askpass program could still open a window or
-    // wait for an answer nobody gives.
-    if (value !== undefined && !/^(GIT_(DIR|WORK_TREE|INDEX_FILE|OBJECT_DIRECTORY|ALTERNATE_OBJECT_DIRECTORIES|NAMESPACE|COMMON_DIR|PAGER|EDITOR|ASKPASS|SEQUENCE_EDITOR)|EDITOR|VISUAL|PAGER|SSH_ASKPASS)$/.test(key)) {
-      env[key] = value;
-    }
-  }
-  env.GIT_TERMINAL_PROMPT = '0';
-  env.GCM_INTERACTIVE = 'never';
+  const env = scrubbedEnv();
   // HTTP transfers slower than 1 byte/s for the read timeout are aborted by git itself.
   env.GIT_HTTP_LOW_SPEED_LIMIT = '1';
   env.GIT_HTTP_LOW_SPEED_TIME = String(Math.max(1, Math.ceil(options.readTimeoutMs / 1000)));
@@ -235,4 +149,31 @@ function gitEnv(options: GitRunnerOptions): Record<string, string> {
 
 function shellQuote(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Options of `runLocalGit`. */
+export interface LocalGitOptions {
+  /** Directory git runs in. */
+  cwd: string;
+  /** Extra environment over the agent's scrubbed one; an undefined value removes a variable. */
+  env?: Record<string, string | undefined>;
+  /** Silence allowed before the command is killed (default `localTimeoutMs`). */
+  limitMs?: number;
+  /** Aborted when the agent stops. */
+  signal?: AbortSignal;
+}
+
+/**
+ * One git command that never touches the network (a signature check), with the runner's
+ * environment scrubbing, silence timeout and abort. Unlike the runner it returns a failed
+ * command's status and output, since the caller reads its verdict from them; it throws only
+ * when git could not start or was stopped (`isTimeoutOrAbort` tells which).
+ */
+export function runLocalGit(args: string[], options: LocalGitOptions): Promise<GitResult> {
+  const env = scrubbedEnv();
+  for (const [key, value] of Object.entries(options.env ?? {})) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  return spawnGit(args, { cwd: options.cwd, env, limit: options.limitMs ?? localTimeoutMs, signal: options.signal, input: undefined, encoding: 'utf8' });
 }

@@ -1,6 +1,6 @@
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import type { ResolvedCredentials } from './s3-credentials.js';
-import type { RemoteConfig } from './types.js';
+import type { ResolvedCredentials } from './credentials.js';
+import type { S3Options } from './options.js';
 
 /**
  * Builds the AWS SDK client for an S3 remote. The SDK (about 20 MB of JavaScript) is loaded
@@ -33,7 +33,7 @@ export interface S3ClientHandle {
 }
 
 /** Builds a client for `config` with the chosen credentials. */
-export async function createS3Client(config: RemoteConfig, credentials: ResolvedCredentials): Promise<S3ClientHandle> {
+export async function createS3Client(config: S3Options, credentials: ResolvedCredentials): Promise<S3ClientHandle> {
   const sdk = await loadS3Sdk();
   const region = config.awsRegion || (await sdkRegion(sdk)) || defaultRegion;
   const endpoint = config.s3Endpoint || environmentEndpoint();

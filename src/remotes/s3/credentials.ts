@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { RemoteConfig } from './types.js';
+import type { S3Options } from './options.js';
 
 /**
- * Where an S3 remote's credentials come from (DESIGN §4), in this order: the config keys,
+ * Where an S3 remote's credentials come from, in this order: the config keys,
  * the running user's `~/.amazon/account-key` (the original repo-deploy's file), then the AWS
  * SDK's default chain (environment, shared profile, instance role).
  */
@@ -36,7 +36,7 @@ export function accountKeyPath(): string {
  * when it exists but cannot be used: silently falling through to another identity would be a
  * surprise in production.
  */
-export async function resolveCredentials(config: Pick<RemoteConfig, 'awsAccessKey' | 'awsSecretKey'>): Promise<ResolvedCredentials> {
+export async function resolveCredentials(config: Pick<S3Options, 'awsAccessKey' | 'awsSecretKey'>): Promise<ResolvedCredentials> {
   if (config.awsAccessKey || config.awsSecretKey) {
     if (!config.awsAccessKey || !config.awsSecretKey) {
       throw new Error('incomplete s3 credentials in the config: set both aws-access-key and aws-secret-key');

@@ -7,6 +7,7 @@ import { holdsCredential, warnIfSecretsReadable } from '../verify/config-permiss
 import { parseMinisignKey } from '../verify/minisign.js';
 import { createRemote } from '../remotes/index.js';
 import { defaultHookOutputLimitBytes, defaultLimits, type AppConfig } from './types.js';
+import type { DeployWindow } from '../schedule/deploy-window.js';
 import { envNameOf, findKey, keySpecs, nearestKey, type KeySpec } from './keys.js';
 import { readIni, type IniEntry } from './ini-reader.js';
 
@@ -56,7 +57,7 @@ const reservedAppNames = new Map([
   ['releases', "DIRECTORY/releases holds the default app's releases"],
 ]);
 /** Keys a named app never inherits from the top level: they identify the default app. */
-const defaultAppOnly = new Set(['remote', 'local', 'pre-hooks', 'post-hooks']);
+const defaultAppOnly = new Set(['remote', 'local', 'pre-hooks', 'post-hooks', 'validate-hooks']);
 
 /**
  * Reads, merges and validates the configuration. Collects every problem before throwing one
@@ -274,6 +275,11 @@ function buildApp(name: string, layer: RawLayer, configDir: string, issues: Conf
     owner: get<string | undefined>('owner', undefined),
     listen: get<string | undefined>('listen', undefined),
     archiveRoot: get<string | undefined>('archive-root', undefined),
+    validateHooks: get('validate-hooks', join(hooksBase, 'validate.d')),
+    validateIntervalMs: get('validate-interval', 30_000),
+    bakeMs: get('bake', 0),
+    rollbackOnQuarantine: get('rollback-on-quarantine', true),
+    deployWindow: get<DeployWindow | undefined>('deploy-window', undefined),
   };
   if (values.has('etcd')) {
     const user = get<string | undefined>('etcd-user', undefined);
@@ -311,10 +317,11 @@ function checkApp(app: AppConfig, layer: RawLayer, label: string, sourceOf: (k: 
   if (Boolean(app.awsAccessKey) !== Boolean(app.awsSecretKey)) {
     issue(app.awsAccessKey ? 'aws-secret-key' : 'aws-access-key', 'aws-access-key and aws-secret-key must be set together', true);
   }
-  for (const key of ['pre-hooks', 'post-hooks'] as const) {
+  const hookDirOf = { 'pre-hooks': app.preHooks, 'post-hooks': app.postHooks, 'validate-hooks': app.validateHooks };
+  for (const key of ['pre-hooks', 'post-hooks', 'validate-hooks'] as const) {
     // A default hook directory may be absent (no hooks); one the operator named must exist,
     // or a typo would silently skip every hook.
-    if (layer.has(key) && !isDirectory(key === 'pre-hooks' ? app.preHooks : app.postHooks)) {
+    if (layer.has(key) && !isDirectory(hookDirOf[key])) {
       issue(key, 'hook directory does not exist: create it, or remove the setting to use the default');
     }
   }

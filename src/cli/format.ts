@@ -1,6 +1,7 @@
 import type { CheckOutcome } from '../pipeline/check.js';
 import type { AppStatus, ReleaseInfo } from '../status.js';
 import { stripControl } from '../hooks/output.js';
+import { progressiveRows } from '../pipeline/progressive-status.js';
 
 /** Human-readable `status`: a table of all apps, then one block of details per app. */
 export function formatStatus(statuses: readonly AppStatus[]): string {
@@ -50,6 +51,7 @@ function formatApp(s: AppStatus): string {
   if (s.restartNeeded) {
     rows.push(['daemon', `pid ${s.restartNeeded.pid} runs an older repo-deploy than the installed files (changed: ${s.restartNeeded.files.join(', ')}; noticed ${s.restartNeeded.since}): restart it`]);
   }
+  rows.push(...progressiveRows(s));
   if (s.interrupted) rows.push(['interrupted', `${s.interrupted.releaseId} (${s.interrupted.phase}); the next run settles it`]);
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
@@ -97,6 +99,10 @@ export function formatOutcome(o: CheckOutcome): string {
       return `${o.app}: held at release ${o.releaseId} by a rollback (remote still at ${o.version}); repo-deploy resume lifts it`;
     case 'stopped':
       return `${o.app}: stopped before the swap; nothing changed`;
+    case 'outside-window':
+      return `${o.app}: ${o.version} not started: outside the deploy window; next opening ${o.nextTryAt ?? 'never'}`;
+    case 'rolled-back':
+      return `${o.app}: rolled back to release ${o.releaseId}: ${o.version} was quarantined by the fleet`;
     default:
       return `${o.app}: ${o.result}: ${o.error?.message ?? ''}`;
   }

@@ -16,6 +16,8 @@ const healthyResults = {
   blocked: false, reverted: false, failed: false, 'backing-off': false,
   // A quarantined version or a busy rollout leaves the host on its (good) current release.
   quarantined: true, busy: true,
+  // Outside the deploy window, or back on the previous good release after a fleet quarantine.
+  'outside-window': true, 'rolled-back': true,
 } satisfies Record<CheckResult, boolean>;
 
 /** What `/healthz` needs to know about one app. */

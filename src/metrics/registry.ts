@@ -4,7 +4,7 @@ import type { CheckResult } from '../pipeline/state.js';
 import type { AppStatus } from '../status.js';
 
 /** Hook phases, as the hook environment names them. */
-export type HookPhase = 'pre-update' | 'post-update';
+export type HookPhase = 'pre-update' | 'post-update' | 'validate';
 
 /**
  * How each check result counts. `deploy`: an update was attempted. `success`: the app runs what
@@ -24,6 +24,8 @@ const resultKinds = {
   stopped: { deploy: true, success: false, versionIsCurrent: false },
   quarantined: { deploy: false, success: false, versionIsCurrent: false },
   busy: { deploy: true, success: false, versionIsCurrent: false },
+  'outside-window': { deploy: false, success: true, versionIsCurrent: false },
+  'rolled-back': { deploy: true, success: true, versionIsCurrent: false },
 } satisfies Record<CheckResult, { deploy: boolean; success: boolean; versionIsCurrent: boolean }>;
 const allResults = Object.keys(resultKinds) as CheckResult[];
 

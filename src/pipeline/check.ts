@@ -5,6 +5,8 @@ import { createRunContext, openFleet, type RunContext, type RunOptions } from '.
 import { activate, deploy } from './deploy.js';
 import { acquireLock, acquireLockWaiting } from './lock.js';
 import { planCheck, recordFailure } from './plan.js';
+import { rollbackIfQuarantined } from './fleet-rollback.js';
+import { windowStatus } from './progressive-status.js';
 import { recover } from './recover.js';
 import { incompleteReason, intactReleases, reconcile, recordHold } from './releases-on-disk.js';
 import type { CheckResult } from './state.js';
@@ -62,7 +64,8 @@ async function reportToFleet(ctx: RunContext, fleet: Fleet, outcome: CheckOutcom
   const release = outcome.releaseId;
   const version = release ? ctx.state.releases[release]?.version : undefined;
   try {
-    await fleet.report({ ...(version ? { version } : {}), ...(release ? { release } : {}), lastCheckAt: ctx.now().toISOString(), result: outcome.result });
+    const rolledBack = ctx.state.rolledBack ? { rolledBack: { version: ctx.state.rolledBack.version, by: ctx.state.rolledBack.by, reason: ctx.state.rolledBack.reason, at: ctx.state.rolledBack.at } } : {};
+    await fleet.report({ ...(version ? { version } : {}), ...(release ? { release } : {}), lastCheckAt: ctx.now().toISOString(), result: outcome.result, ...rolledBack });
   } catch (error) {
     ctx.logger.warn({ err: messageOf(error) }, 'could not report to the fleet');
   }
@@ -110,6 +113,10 @@ async function checkLocked(ctx: RunContext, dryRun: boolean, retry: boolean): Pr
   // A real directory at `current` is adopted by a deploy; a symlink cannot be swapped over it.
   const intact = link.kind === 'directory' ? new Set<string>() : await intactReleases(ctx.store, state, candidates);
   const current = broken ? null : linked;
+  if (current && !dryRun) {
+    const back = await rollbackIfQuarantined(ctx, current, Boolean(state.previous && intact.has(state.previous)));
+    if (back) return record(outcome('rolled-back', { version: back.version, releaseId: back.releaseId }));
+  }
   const plan = planCheck({ observed: version, currentRelease: current, sourceKey: ctx.sourceKey, intact, state, now: ctx.now(), ...(retry ? { ignoreBackoff: true } : {}) });
 
   if (plan.action === 'up-to-date') {
@@ -124,6 +131,11 @@ async function checkLocked(ctx: RunContext, dryRun: boolean, retry: boolean): Pr
     const error = new UpdateFailedError('backing-off', `version ${version} failed before (${plan.reason}); next try at ${plan.nextTryAt.toISOString()}`);
     log.info({ nextTryAt: plan.nextTryAt.toISOString() }, 'version failed before, backing off');
     return record(outcome('backing-off', { version, nextTryAt: plan.nextTryAt.toISOString(), error }));
+  }
+  const window = ctx.app.deployWindow && !broken ? windowStatus(ctx.app, ctx.now()) : null;
+  if (window && !window.open) {
+    log.info({ window: window.window, nextOpening: window.nextOpening }, 'new version due, but the deploy window is closed: not starting it');
+    return record(outcome('outside-window', { version, ...(current ? { releaseId: current } : {}), ...(window.nextOpening ? { nextTryAt: window.nextOpening } : {}) }));
   }
   if (dryRun) {
     const what = plan.action === 'reuse' ? `would activate release ${plan.releaseId} again` : 'would deploy this version';
@@ -141,6 +153,7 @@ async function checkLocked(ctx: RunContext, dryRun: boolean, retry: boolean): Pr
   // A new remote version ends a rollback's hold.
   if (state.hold) await recordHold(ctx.store, state.hold.releaseId, undefined);
   delete state.hold;
+  delete state.rolledBack;
   try {
     let done;
     if (plan.action === 'reuse') {
@@ -205,6 +218,6 @@ export function exitCodeOfOutcome(outcome: CheckOutcome): 0 | 1 | 2 | 75 {
 
 /** Exit code for a recorded result, when the typed error is not at hand (`check`). */
 export function exitCodeOfResult(result: CheckResult): 0 | 1 | 75 {
-  if (['up-to-date', 'deployed', 'held', 'stopped'].includes(result)) return 0;
+  if (['up-to-date', 'deployed', 'held', 'stopped', 'outside-window', 'rolled-back'].includes(result)) return 0;
   return result === 'busy' ? 75 : 1;
 }

@@ -13,6 +13,7 @@ import { planPrune } from '../release/retention.js';
 import { metaPathOf, topEntries, writeMeta } from '../release/release-meta.js';
 import type { Observation } from '../remotes/types.js';
 import type { RunContext } from './context.js';
+import { bakeRelease } from './bake.js';
 import { hookEnv, type HookEnvInput } from './hook-env.js';
 import { incompleteReason, settleMeta } from './releases-on-disk.js';
 import type { InProgressRecord } from './state.js';
@@ -210,8 +211,12 @@ export async function confirm(ctx: RunContext, pending: InProgressRecord): Promi
     ...(existing?.adopted ? { adopted: true } : {}),
   };
   try {
-    const result = await runPhase(ctx, { phase: 'post-update', releaseId, version, previousId: previous });
-    state.lastHookOutput = result.outputTail;
+    // A release recovered mid-bake passed its post-update hooks already: its bake resumes.
+    if (pending.phase !== 'baking') {
+      const result = await runPhase(ctx, { phase: 'post-update', releaseId, version, previousId: previous });
+      state.lastHookOutput = result.outputTail;
+    }
+    if ((await bakeRelease(ctx, pending)) === 'stopped') return { result: 'stopped' };
   } catch (error) {
     state.lastHookOutput = outputTailOf(error);
     state.releases[releaseId] = { ...record, status: 'failed' };
@@ -261,7 +266,7 @@ async function revert(ctx: RunContext, failedId: string, previous: string | null
  * Runs one phase's hooks for a release (cwd = the release, environment from `hookEnv`),
  * reporting their durations — of the hooks that ran, also on failure.
  */
-async function runPhase(ctx: RunContext, input: HookEnvInput, signal?: AbortSignal): Promise<HookRunResult> {
+export async function runPhase(ctx: RunContext, input: HookEnvInput, signal?: AbortSignal): Promise<HookRunResult> {
   const options: RunHooksOptions = {
     dirs: hookDirs(ctx, input.phase, input.releaseId),
     phase: input.phase,

@@ -30,7 +30,7 @@ async function settleInterrupted(ctx: RunContext): Promise<void> {
   if (!pending) return;
   const link = await store.current();
   const linked = link.kind === 'release' && link.id === pending.releaseId;
-  if (pending.phase === 'swapped' && linked) {
+  if ((pending.phase === 'swapped' || pending.phase === 'baking') && linked) {
     // Readers already see the new release but its post-update hooks never finished: run
     // them now, which confirms the release or reverts it like any other update.
     logger.warn({ release: pending.releaseId, version: pending.version }, 'finishing an update interrupted after the swap');
@@ -38,6 +38,8 @@ async function settleInterrupted(ctx: RunContext): Promise<void> {
       await confirm(ctx, pending);
     } catch (error) {
       logger.error({ release: pending.releaseId, err: messageOf(error) }, 'interrupted update reverted');
+      // Reverted here as in any update: the rest of the fleet must not deploy it either.
+      await ctx.fleet?.quarantine(pending.version, messageOf(error)).catch(() => undefined);
     }
     return;
   }

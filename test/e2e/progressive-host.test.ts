@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hookRuns, makeLayout, writeHook, type AppStatusJson, type Layout } from '../support/cli.js';
+import { hookRuns, makeLayout, startBackground, writeHook, type AppStatusJson, type Layout } from '../support/cli.js';
 import { testdir, writeTree } from '../support/tmp.js';
 
 // Progressive delivery on one host, without etcd, through the built CLI: validation hooks
@@ -10,6 +10,7 @@ import { testdir, writeTree } from '../support/tmp.js';
 // a time zone keeps a new version from starting while it is closed.
 
 interface ProgressiveStatusJson extends AppStatusJson {
+  baking?: { releaseId: string; version: string; until: string; validatedAt?: string };
   deployWindow?: { window: string; open: boolean; nextOpening?: string };
 }
 
@@ -102,4 +103,34 @@ test('deploy window: a malformed value is a config error naming the file, line a
   assert.match(r.stderr, /deploy-window/);
   assert.match(r.stderr, /DAYS HH:MM-HH:MM/);
   assert.equal(h.layout.currentId(), null, 'nothing deployed');
+});
+
+test('SIGTERM during the bake leaves the release baking; the next start validates it and finishes the bake', async () => {
+  const h = host(['bake = 8s', 'validate-interval = 1s']);
+  writeHook(h.layout, 'post', '10-record');
+  writeHook({ root: h.layout.root, pre: h.validate, post: h.validate }, 'pre', '10-smoke');
+  h.publish('v1');
+  const run = startBackground([...h.layout.args(h.remote), '-f'], { cwd: h.layout.root });
+  await run.waitForLog('the bake to start', (l) => /^baking release/.test(l.msg), 30_000);
+  const baking = (await h.layout.status(h.remote)) as ProgressiveStatusJson;
+  assert.ok(baking.baking, 'status says the release is baking');
+  assert.equal(baking.baking.releaseId, h.layout.currentId());
+  run.child.kill('SIGTERM');
+  const end = await run.exited;
+  assert.equal(end.code, 0, run.stderr());
+  const release = h.layout.currentId();
+  assert.ok(release, 'the baking release stays current');
+  const stopped = (await h.layout.status(h.remote)) as ProgressiveStatusJson;
+  assert.equal(stopped.baking?.releaseId, release, 'still baking after the stop, for the next start to finish');
+
+  const next = await h.layout.fetch(h.remote, [], { timeoutMs: 60_000 });
+  assert.equal(next.code, 0, next.stderr);
+  assert.ok(next.logs.some((l) => l.msg === 'release baked: confirming it'), 'the bake was finished');
+  assert.equal(h.layout.currentId(), release);
+  const after = (await h.layout.status(h.remote)) as ProgressiveStatusJson;
+  assert.equal(after.baking, undefined);
+  assert.equal(after.current?.status, 'good');
+  assert.equal(after.lastCheck?.result, 'up-to-date');
+  const posts = hookRuns(h.layout).filter((r) => r.name === '10-record' && r.release === release);
+  assert.equal(posts.length, 1, 'post-update hooks are not run again when a bake resumes');
 });

@@ -1,6 +1,7 @@
 import { formatDuration } from '../util/duration.js';
 import type { RunContext } from './context.js';
 import type { InProgressRecord } from './state.js';
+import { apply } from './transitions.js';
 import { validateRelease } from './validate.js';
 
 /**
@@ -26,8 +27,11 @@ export async function bakeRelease(ctx: RunContext, pending: InProgressRecord): P
   const log = ctx.logger.child({ version: pending.version, release: pending.releaseId });
   const until = pending.bakeUntil ? new Date(pending.bakeUntil) : new Date(ctx.now().getTime() + ctx.app.bakeMs);
   await validateRelease(ctx, target);
-  if (remainingMs(ctx, until) <= 0) return 'baked';
-  await record(ctx, pending, { phase: 'baking', bakeUntil: until.toISOString(), validatedAt: ctx.now().toISOString() });
+  if (remainingMs(ctx, until) <= 0) {
+    if (pending.phase === 'baking') log.info('release baked: confirming it');
+    return 'baked';
+  }
+  await record(ctx, pending, until.toISOString());
   log.info({ until: until.toISOString(), validateEvery: formatDuration(ctx.app.validateIntervalMs) }, 'baking release: validating it before confirming it');
   for (;;) {
     const left = remainingMs(ctx, until);
@@ -37,7 +41,7 @@ export async function bakeRelease(ctx: RunContext, pending: InProgressRecord): P
       return 'stopped';
     }
     await validateRelease(ctx, target);
-    await record(ctx, pending, { validatedAt: ctx.now().toISOString() });
+    await record(ctx, pending, until.toISOString());
   }
   log.info('release baked: confirming it');
   return 'baked';
@@ -47,11 +51,10 @@ function remainingMs(ctx: RunContext, until: Date): number {
   return until.getTime() - ctx.now().getTime();
 }
 
-/** Saves bake facts into the pending update, so `status` and recovery see them. */
-async function record(ctx: RunContext, pending: InProgressRecord, facts: Partial<InProgressRecord>): Promise<void> {
-  Object.assign(pending, facts);
-  ctx.state.inProgress = { ...(ctx.state.inProgress ?? pending), ...facts };
-  await ctx.save();
+/** Records the bake in the pending update, so `status` and recovery see it. */
+async function record(ctx: RunContext, pending: InProgressRecord, bakeUntil: string): Promise<void> {
+  pending.bakeUntil = bakeUntil;
+  await apply(ctx, { name: 'baking', bakeUntil, validatedAt: ctx.now().toISOString() });
 }
 
 /** Waits `ms`; resolves false at once when `signal` is (or becomes) aborted. */

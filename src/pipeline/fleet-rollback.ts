@@ -1,8 +1,11 @@
 import { messageOf } from '../errors.js';
 import type { QuarantineRecord } from '../fleet/types.js';
 import type { RunContext } from './context.js';
-import { runPhase } from './deploy.js';
+import type { Observed } from './plan.js';
+import type { Carried } from './update.js';
+import { runPhase } from './hook-step.js';
 import { recordHold, settleMeta } from './releases-on-disk.js';
+import { apply } from './transitions.js';
 
 /**
  * Fleet rollback (`rollback-on-quarantine = true`, the default): a host whose current release
@@ -23,6 +26,18 @@ export interface FleetRollback {
 }
 
 /**
+ * The fleet-rollback step of a check, before planning: the outcome `rolled-back` when the
+ * linked release's version is quarantined and the host returned to its previous release.
+ */
+export async function fleetRollback(ctx: RunContext, observed: Observed): Promise<Carried | null> {
+  const linked = observed.link.kind === 'release' ? observed.link.id : null;
+  if (!linked || observed.broken) return null;
+  const previous = ctx.state.previous;
+  const back = await rollbackIfQuarantined(ctx, linked, Boolean(previous && observed.intact.has(previous)));
+  return back ? { outcome: { result: 'rolled-back', version: back.version, releaseId: back.releaseId }, transitions: [] } : null;
+}
+
+/**
  * Returns to the previous release when `currentId`'s version is quarantined. Null when it is
  * not, when etcd cannot say (the host keeps serving what it has), or when there is no intact
  * good release to return to (logged). `previousIntact`: the previous release is whole on disk.
@@ -30,15 +45,11 @@ export interface FleetRollback {
 export async function rollbackIfQuarantined(ctx: RunContext, currentId: string, previousIntact: boolean): Promise<FleetRollback | null> {
   const { state, logger } = ctx;
   const version = state.releases[currentId]?.version;
-  if (!ctx.fleet || !ctx.app.rollbackOnQuarantine || !version) return null;
-  let record: QuarantineRecord | null;
-  try {
-    record = await ctx.fleet.quarantined(version);
-  } catch (error) {
-    logger.debug({ err: messageOf(error) }, 'could not ask the fleet whether the current version is quarantined');
-    return null;
-  }
-  if (!record) return null;
+  if (!ctx.app.rollout || !ctx.app.rollbackOnQuarantine || !version) return null;
+  // The same screening a new version gets: quarantined, or not (etcd unreachable: keep serving).
+  const screened = await ctx.coordinator.screen(version);
+  if (screened.verdict !== 'quarantined') return null;
+  const record = screened.error.record;
   const previous = state.previous;
   const log = logger.child({ version, release: currentId, quarantinedBy: record.host, reason: record.reason });
   if (!previous || previous === currentId || !previousIntact || state.releases[previous]?.status !== 'good') {
@@ -55,20 +66,15 @@ async function returnTo(ctx: RunContext, currentId: string, previous: string, re
   const { store, state, logger } = ctx;
   const at = ctx.now().toISOString();
   await store.swap(previous);
-  state.releases[currentId]!.status = 'failed';
-  state.current = previous;
-  state.previous = currentId;
-  state.hold = { releaseId: previous, fromVersions: [record.version], at };
-  state.rolledBack = { version: record.version, fromRelease: currentId, toRelease: previous, by: record.host, reason: record.reason, at };
-  await ctx.save();
+  const hold = { releaseId: previous, fromVersions: [record.version], at };
+  const rolledBack = { version: record.version, fromRelease: currentId, toRelease: previous, by: record.host, reason: record.reason, at };
+  await apply(ctx, { name: 'rolled-back', rolledBack, hold });
   await settleMeta(store, currentId, 'failed');
-  await recordHold(store, previous, { fromVersions: state.hold.fromVersions, at });
+  await recordHold(store, previous, { fromVersions: hold.fromVersions, at });
   const restoredVersion = state.releases[previous]?.version ?? 'unknown';
   try {
-    const result = await runPhase(ctx, { phase: 'post-update', releaseId: previous, version: restoredVersion, previousId: currentId, revert: true });
-    state.lastHookOutput = result.outputTail;
+    await runPhase(ctx, { phase: 'post-update', releaseId: previous, version: restoredVersion, previousId: currentId, revert: true });
   } catch (error) {
     logger.error({ release: previous, err: messageOf(error) }, 'post-update hooks failed for the restored release; it stays current');
   }
-  await ctx.save();
 }

@@ -1,10 +1,14 @@
 import type { AppConfig } from '../config/types.js';
 import { isWindowOpen, nextOpening } from '../schedule/deploy-window.js';
+import type { RunContext } from './context.js';
+import type { UpdatePlan } from './plan.js';
 import type { AppState, RolledBackRecord } from './state.js';
+import type { Carried } from './update.js';
 
 /**
  * What `status` shows of progressive delivery: a release baking, a return from a version the
  * fleet quarantined, and the deploy window. Read from the state and the config; changes nothing.
+ * Also the deploy-window step of a check (`outsideWindow`), which reads the same window.
  */
 
 /** A release between its post-update hooks and its confirmation. */
@@ -53,6 +57,21 @@ export function windowStatus(app: AppConfig, now: Date): WindowStatus {
   if (isWindowOpen(window, now)) return { window: window.text, open: true };
   const next = nextOpening(window, now);
   return { window: window.text, open: false, ...(next ? { nextOpening: next.toISOString() } : {}) };
+}
+
+/**
+ * The deploy-window step of a check, after planning: the outcome `outside-window` when the plan
+ * would start a new version (not a repair of a broken `current`) while the window is closed.
+ */
+export function outsideWindow(ctx: RunContext, plan: UpdatePlan): Carried | null {
+  if (!ctx.app.deployWindow) return null;
+  const starts = plan.action === 'reuse' || plan.action === 'would-deploy' || (plan.action === 'deploy' && !plan.repair);
+  if (!starts) return null;
+  const window = windowStatus(ctx.app, ctx.now());
+  if (window.open) return null;
+  ctx.logger.info({ version: plan.version, window: window.window, nextOpening: window.nextOpening }, 'new version due, but the deploy window is closed: not starting it');
+  const where = plan.previous ? { releaseId: plan.previous } : {};
+  return { outcome: { result: 'outside-window', version: plan.version, ...where, ...(window.nextOpening ? { nextTryAt: window.nextOpening } : {}) }, transitions: [] };
 }
 
 /** The lines `status` prints for these fields, as [label, text] rows. */

@@ -33,7 +33,7 @@ const timeOf = (line: LogLine | undefined): number => Date.parse(String(line?.ti
 test('bake holds the rollout slot: with max-parallel 1 the second host waits until the first has baked', async () => {
   const fleet = makeFleet(2, [`etcd = ${etcd.endpoint}`, 'rollout-group = bake', 'max-parallel = 1', 'lease-ttl = 2s'].join('\n'));
   const [h1, h2] = fleet.agents as [Agent, Agent];
-  const dirs = withValidate(fleet, ['bake = 10s', 'validate-interval = 2s']);
+  const dirs = withValidate(fleet, ['bake = 20s', 'validate-interval = 2s']);
   for (const agent of fleet.agents) validateHook(agent, dirs.get(agent.id)!, '10-ok');
   fleet.publish('v1');
 
@@ -52,7 +52,7 @@ test('bake holds the rollout slot: with max-parallel 1 the second host waits unt
   assert.ok(taken, 'h2 took a slot');
   assert.ok(second.logs.some((l) => l.msg === 'waiting for a rollout slot'), 'h2 waited for the slot h1 held while baking');
   assert.ok(timeOf(taken) >= timeOf(baked), `h2 took the slot (${String(taken.time)}) only after h1 baked (${String(baked.time)})`);
-  // Validated right after the post-update hooks and again during the 10 s bake.
+  // Validated right after the post-update hooks and again during the 20 s bake.
   const validations = hookRuns(h1.layout).filter((r) => r.name === '10-ok' && r.phase === 'validate');
   assert.ok(validations.length >= 3, `h1 validated at least 3 times while baking (saw ${validations.length})`);
   const status = await statusOf(h1);

@@ -106,7 +106,7 @@ test('deploy window: a malformed value is a config error naming the file, line a
 });
 
 test('SIGTERM during the bake leaves the release baking; the next start validates it and finishes the bake', async () => {
-  const h = host(['bake = 8s', 'validate-interval = 1s']);
+  const h = host(['bake = 15s', 'validate-interval = 1s']);
   writeHook(h.layout, 'post', '10-record');
   writeHook({ root: h.layout.root, pre: h.validate, post: h.validate }, 'pre', '10-smoke');
   h.publish('v1');

@@ -3,6 +3,7 @@ import { readRestartNeeded, type RestartNeeded } from './daemon/restart-marker.j
 import { ReleaseStore } from './release/store.js';
 import { readState, statePath, type CheckRecord, type FailingRecord } from './pipeline/state.js';
 import { reconcile } from './pipeline/releases-on-disk.js';
+import { progressiveStatus, type ProgressiveStatus } from './pipeline/progressive-status.js';
 import { change } from './pipeline/transitions.js';
 
 /** A release as `status` and `releases` show it. */
@@ -16,7 +17,7 @@ export interface ReleaseInfo {
 }
 
 /** What `repo-deploy status` shows for one app. No secrets. */
-export interface AppStatus {
+export interface AppStatus extends ProgressiveStatus {
   app: string;
   remote: string;
   link: string;
@@ -77,7 +78,8 @@ async function readAppStatus(app: AppConfig): Promise<AppStatus> {
     ...(state.lastSuccessAt ? { lastSuccessAt: state.lastSuccessAt } : {}),
     ...(state.failing ? { failing: state.failing } : {}),
     ...(state.hold ? { hold: state.hold } : {}),
-    ...(state.inProgress ? { interrupted: { releaseId: state.inProgress.releaseId, version: state.inProgress.version, phase: state.inProgress.phase } } : {}),
+    ...progressiveStatus(app, state, new Date()),
+    ...(state.inProgress && state.inProgress.phase !== 'baking' ? { interrupted: { releaseId: state.inProgress.releaseId, version: state.inProgress.version, phase: state.inProgress.phase } } : {}),
     lastHookOutput: state.lastHookOutput ?? [],
     releases: (await store.list()).map(info).sort((a, b) => timeOf(a).localeCompare(timeOf(b))),
     ...(restartNeeded ? { restartNeeded } : {}),

@@ -2,6 +2,7 @@ import type { CheckOutcome } from '../pipeline/check.js';
 import { describeOutcome } from '../pipeline/results.js';
 import type { AppStatus, ReleaseInfo } from '../status.js';
 import { stripControl } from '../hooks/output.js';
+import { progressiveRows } from '../pipeline/progressive-status.js';
 
 /** Human-readable `status`: a table of all apps, then one block of details per app. */
 export function formatStatus(statuses: readonly AppStatus[]): string {
@@ -51,6 +52,7 @@ function formatApp(s: AppStatus): string {
   if (s.restartNeeded) {
     rows.push(['daemon', `pid ${s.restartNeeded.pid} runs an older repo-deploy than the installed files (changed: ${s.restartNeeded.files.join(', ')}; noticed ${s.restartNeeded.since}): restart it`]);
   }
+  rows.push(...progressiveRows(s));
   if (s.interrupted) rows.push(['interrupted', `${s.interrupted.releaseId} (${s.interrupted.phase}); the next run settles it`]);
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`);

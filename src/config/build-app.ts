@@ -9,6 +9,7 @@ import { findKey } from './keys.js';
 import { defaultPaths } from './paths.js';
 import type { RawLayer } from './raw-layers.js';
 import { defaultHookOutputLimitBytes, defaultLimits, type AppConfig, type RolloutConfig } from './types.js';
+import type { DeployWindow } from '../schedule/deploy-window.js';
 
 /**
  * An app's configuration before the rules ran: every value parsed, defaults filled in. Values
@@ -97,6 +98,11 @@ function appFrom(name: string, layer: RawLayer, configDir: string, get: Getter):
     owner: optional('owner'),
     listen: optional('listen'),
     archiveRoot: optional('archive-root'),
+    validateHooks: get('validate-hooks', join(hooksBase, 'validate.d')),
+    validateIntervalMs: get('validate-interval', 30_000),
+    bakeMs: get('bake', 0),
+    rollbackOnQuarantine: get('rollback-on-quarantine', true),
+    deployWindow: optional<DeployWindow>('deploy-window'),
     unread: new Map(),
   };
 }

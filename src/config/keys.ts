@@ -4,6 +4,7 @@ import { parseDuration } from '../util/duration.js';
 import { parseArchiveRoot } from '../extract/archive-root.js';
 import { nearestName } from '../util/did-you-mean.js';
 import { formatListen, parseListen } from './listen.js';
+import { parseDeployWindow } from '../schedule/deploy-window.js';
 
 /**
  * Every configuration key: its parser and what it accepts. The loader (`load.ts`) uses this
@@ -95,6 +96,11 @@ const etcdEndpoints: KeySpec['parse'] = (raw) => {
   return Array.isArray(parsed) ? ok(parsed) : no(parsed.error);
 };
 
+const deployWindow: KeySpec['parse'] = (raw) => {
+  const parsed = parseDeployWindow(raw);
+  return 'error' in parsed ? no(parsed.error) : ok(parsed);
+};
+
 /** The keys, in the order the sample config documents them. */
 export const keySpecs: readonly KeySpec[] = [
   { name: 'remote', aliases: ['repository'], parse: text },
@@ -141,6 +147,11 @@ export const keySpecs: readonly KeySpec[] = [
   { name: 'rollout-unavailable', parse: oneOf('wait', 'deploy') },
   { name: 'rollout-wait', parse: duration(0) },
   { name: 'archive-root', parse: parseArchiveRoot },
+  { name: 'validate-hooks', parse: text, path: true },
+  { name: 'validate-interval', parse: duration(1000) },
+  { name: 'bake', parse: duration(0) },
+  { name: 'rollback-on-quarantine', parse: boolean },
+  { name: 'deploy-window', parse: deployWindow },
 ];
 
 /** Finds the spec for a key name or alias. */

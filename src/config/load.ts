@@ -31,7 +31,7 @@ export interface LoadedConfig {
 }
 
 /** Keys a named app never inherits from the top level: they identify the default app. */
-const defaultAppOnly = new Set(['remote', 'local', 'pre-hooks', 'post-hooks']);
+const defaultAppOnly = new Set(['remote', 'local', 'pre-hooks', 'post-hooks', 'validate-hooks']);
 
 /**
  * Reads, merges and validates the configuration: parses every value (the remote into its

@@ -52,7 +52,7 @@ export function awsKeysTogether({ app }: RuleInput): RuleProblem[] {
  * typo in a named one would silently skip every hook.
  */
 export function hookDirsExist({ app, layer }: RuleInput): RuleProblem[] {
-  const dirs = { 'pre-hooks': app.preHooks, 'post-hooks': app.postHooks };
+  const dirs = { 'pre-hooks': app.preHooks, 'post-hooks': app.postHooks, 'validate-hooks': app.validateHooks };
   return Object.entries(dirs)
     .filter(([key, dir]) => layer.has(key) && !isDirectory(dir))
     .map(([key]) => ({ key, message: 'hook directory does not exist: create it, or remove the setting to use the default' }));

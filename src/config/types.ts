@@ -1,5 +1,6 @@
 import type { FleetConfig } from '../fleet/types.js';
 import type { RemoteSpec } from '../remotes/types.js';
+import type { DeployWindow } from '../schedule/deploy-window.js';
 
 /**
  * The resolved configuration of one app, after flags, `REPO_DEPLOY_*` environment, the config
@@ -65,6 +66,16 @@ export interface AppConfig {
   archiveRoot?: string;
   /** Rolling updates and quarantine through etcd; off when `etcd` is unset. */
   rollout?: RolloutConfig;
+  /** Validation hook directory (`validate-hooks`): run after post-update hooks and while baking. */
+  validateHooks: string;
+  /** Time between validations while a release bakes, in milliseconds (`validate-interval`). */
+  validateIntervalMs: number;
+  /** How long a release bakes (keeps its rollout slot, validated) before it is confirmed; 0 = no bake. */
+  bakeMs: number;
+  /** Return to the previous good release when the fleet quarantines the current one's version. */
+  rollbackOnQuarantine: boolean;
+  /** When a new version may start (`deploy-window`); always when unset. */
+  deployWindow?: DeployWindow;
 }
 
 /**

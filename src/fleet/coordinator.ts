@@ -40,6 +40,8 @@ export interface AgentReport {
   lastCheckAt: string;
   /** The check's result. */
   result: string;
+  /** Set while this host holds its previous release after the fleet quarantined its version. */
+  rolledBack?: { version: string; by: string; reason: string; at: string };
 }
 
 /** Options of `Coordinator.admit`. */

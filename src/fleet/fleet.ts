@@ -55,7 +55,7 @@ export class Fleet {
   }
 
   /** Registers or refreshes this agent under its lease: current version, last check time. */
-  async report(agent: { version?: string; release?: string; lastCheckAt: string; result: string }): Promise<void> {
+  async report(agent: Omit<AgentRecord, 'id' | 'updatedAt'>): Promise<void> {
     const record: AgentRecord = { id: this.config.agentId, ...agent, updatedAt: new Date().toISOString() };
     await this.call('registering this agent', async () => {
       const { id } = await this.lease.current();

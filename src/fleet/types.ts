@@ -54,6 +54,11 @@ export interface AgentRecord {
   lastCheckAt: string;
   /** Result of that check (`up-to-date`, `deployed`, `reverted`, `waiting for slot`, ...). */
   result: string;
+  /**
+   * Set while this agent holds its previous release after the fleet quarantined the version it
+   * ran (`rollback-on-quarantine`): the version, the host whose revert quarantined it and why.
+   */
+  rolledBack?: { version: string; by: string; reason: string; at: string };
   /** ISO time this record was written. */
   updatedAt: string;
 }

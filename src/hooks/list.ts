@@ -103,11 +103,12 @@ export function forgottenHookMessage(phase: string, path: string, reason: string
  * Warnings for every forgotten hook (see `looksLikeForgottenHook`) and unreadable hook
  * directory of these apps, for `check-config`.
  */
-export async function forgottenHooks(apps: readonly { name: string; preHooks: string; postHooks: string }[]): Promise<string[]> {
+export async function forgottenHooks(apps: readonly { name: string; preHooks: string; postHooks: string; validateHooks?: string }[]): Promise<string[]> {
   const out: string[] = [];
   for (const app of apps) {
     const label = app.name === 'default' ? '' : `[app ${app.name}] `;
-    for (const [phase, dir] of [['pre-update', app.preHooks], ['post-update', app.postHooks]] as const) {
+    const dirs = [['pre-update', app.preHooks], ['post-update', app.postHooks], ...(app.validateHooks ? [['validate', app.validateHooks] as const] : [])] as const;
+    for (const [phase, dir] of dirs) {
       try {
         const listing = await listHooks(dir, phase);
         for (const entry of listing.skipped.filter(looksLikeForgottenHook)) out.push(`${label}${forgottenHookMessage(phase, join(dir, entry.name), entry.reason)}`);

@@ -148,6 +148,7 @@ function describeFailure(phase: HookPhase, name: string, exit: HookExit, timeout
 
 /** What a failure in this phase does, so the operator reading the error knows the state. */
 function hint(phase: HookPhase): string {
+  if (phase === 'validate') return ' (a failing validation hook reverts to the previous release)';
   return phase === 'pre-update'
     ? ' (a failing pre-update hook blocks the update)'
     : ' (a failing post-update hook reverts to the previous release)';

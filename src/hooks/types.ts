@@ -5,8 +5,11 @@ import type { Logger } from '../log.js';
  * and the status command can import them without pulling in process handling.
  */
 
-/** When a hook runs: before the swap (a failure blocks) or after it (a failure reverts). */
-export type HookPhase = 'pre-update' | 'post-update';
+/**
+ * When a hook runs: before the swap (a failure blocks), after it (a failure reverts), or to
+ * validate a release after its post-update hooks and while it bakes (a failure reverts).
+ */
+export type HookPhase = 'pre-update' | 'post-update' | 'validate';
 
 /** Options for `runHooks`. */
 export interface RunHooksOptions {

@@ -4,6 +4,8 @@ import type { Observation } from '../remotes/types.js';
 import { createRunContext, type RunContext, type RunOptions } from './context.js';
 import { acquireLock, acquireLockWaiting } from './lock.js';
 import { planUpdate, type Observed, type UpdatePlan } from './plan.js';
+import { fleetRollback } from './fleet-rollback.js';
+import { outsideWindow } from './progressive-status.js';
 import { recover } from './recover.js';
 import { incompleteReason, intactReleases, reconcile } from './releases-on-disk.js';
 import type { CheckResult } from './state.js';
@@ -70,7 +72,9 @@ async function reconcileInMemory(ctx: RunContext): Promise<void> {
 async function report(ctx: RunContext, outcome: CheckOutcome): Promise<void> {
   const release = outcome.releaseId;
   const version = release ? ctx.state.releases[release]?.version : undefined;
-  await ctx.coordinator.report({ ...(version ? { version } : {}), ...(release ? { release } : {}), lastCheckAt: ctx.now().toISOString(), result: outcome.result });
+  const back = ctx.state.rolledBack;
+  const rolledBack = back ? { rolledBack: { version: back.version, by: back.by, reason: back.reason, at: back.at } } : {};
+  await ctx.coordinator.report({ ...(version ? { version } : {}), ...(release ? { release } : {}), lastCheckAt: ctx.now().toISOString(), result: outcome.result, ...rolledBack });
 }
 
 /** The steps of a check under the lock: observe, plan, carry out, record. */
@@ -83,7 +87,11 @@ async function checkLocked(ctx: RunContext, options: CheckOptions): Promise<Chec
     return record(ctx, options, { outcome: { result: 'failed', error: asError(error) }, transitions: [] });
   }
   const observed = await observe(ctx, observation.version);
+  const back = options.dryRun ? null : await fleetRollback(ctx, observed);
+  if (back) return record(ctx, options, back);
   const plan = planUpdate(observed, { state: ctx.state, sourceKey: ctx.sourceKey, now: ctx.now(), ...(options.retry ? { retry: true } : {}), ...(options.dryRun ? { dryRun: true } : {}) });
+  const closed = outsideWindow(ctx, plan);
+  if (closed) return record(ctx, options, closed);
   if (plan.action === 'reuse' || plan.action === 'deploy') return record(ctx, options, await carryOut(ctx, plan, observation));
   return record(ctx, options, settled(ctx, plan, observed));
 }

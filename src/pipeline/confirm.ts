@@ -2,6 +2,7 @@ import { UpdateFailedError, messageOf } from '../errors.js';
 import { outputTailOf } from '../hooks/index.js';
 import { planPrune } from '../release/retention.js';
 import type { RunContext } from './context.js';
+import { bakeRelease } from './bake.js';
 import { runPhase } from './hook-step.js';
 import { settleMeta } from './releases-on-disk.js';
 import type { InProgressRecord, ReleaseRecord } from './state.js';
@@ -12,13 +13,16 @@ import { apply } from './transitions.js';
  * reverted to the previous release; then prunes. Also used by recovery to finish an update a
  * crash interrupted. Throws `UpdateFailedError('reverted')` after a revert.
  */
-export async function confirm(ctx: RunContext, pending: InProgressRecord): Promise<{ result: 'deployed'; releaseId: string }> {
+export async function confirm(ctx: RunContext, pending: InProgressRecord): Promise<{ result: 'deployed'; releaseId: string } | { result: 'stopped' }> {
   const { store, logger } = ctx;
   const { releaseId, version, previous } = pending;
   const record = recordOf(ctx, pending);
-  let hookOutput: string[];
+  let hookOutput = ctx.state.lastHookOutput ?? [];
   try {
-    hookOutput = (await runPhase(ctx, { phase: 'post-update', releaseId, version, previousId: previous })).outputTail;
+    // A release recovered mid-bake passed its post-update hooks already: its bake resumes.
+    if (pending.phase !== 'baking') hookOutput = (await runPhase(ctx, { phase: 'post-update', releaseId, version, previousId: previous })).outputTail;
+    // Validation, and the bake (a stop leaves the release baking for the next start).
+    if ((await bakeRelease(ctx, pending)) === 'stopped') return { result: 'stopped' };
   } catch (error) {
     await settleMeta(store, releaseId, 'failed');
     await revert(ctx, { ...record, status: 'failed' }, pending, outputTailOf(error));
@@ -51,7 +55,7 @@ async function revert(ctx: RunContext, failed: ReleaseRecord, pending: InProgres
   const { releaseId: failedId, previous } = pending;
   await store.swap(previous);
   await apply(ctx, { name: 'reverted', releaseId: failedId, record: failed, restored: previous, hookOutput });
-  logger.warn({ release: failedId, restored: previous }, previous ? 'post-update hooks failed, reverted to previous release' : 'post-update hooks failed on a first deploy, removed current');
+  logger.warn({ release: failedId, restored: previous }, previous ? 'post-update or validation hooks failed, reverted to previous release' : 'post-update or validation hooks failed on a first deploy, removed current');
   if (!previous) return;
   // The app restarts on the old code: the same post-update hooks run for the restored release.
   const version = state.releases[previous]?.version ?? 'unknown';

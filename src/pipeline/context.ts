@@ -38,7 +38,7 @@ export interface RunContext {
 /** Callbacks for measurements (metrics); all optional. */
 export interface PipelineEvents {
   /** A hook phase ran (also when it failed), with each hook's duration. */
-  onHooks?(app: string, phase: 'pre-update' | 'post-update', runs: readonly { hook: string; durationMs: number }[]): void;
+  onHooks?(app: string, phase: 'pre-update' | 'post-update' | 'validate', runs: readonly { hook: string; durationMs: number }[]): void;
   /** A fetch finished: how long it took and the bytes it transferred. */
   onDownload?(app: string, durationMs: number, bytes: number): void;
   /** The state changed by `transition` (already saved); `state` is the state after it. */

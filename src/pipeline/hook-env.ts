@@ -17,7 +17,7 @@ export interface HookEnvInput {
  * plus `REPO_DEPLOY_*` facts. Names avoid the `REPO_DEPLOY_<config key>` form so a hook that
  * runs repo-deploy itself does not feed these back in as configuration.
  */
-export function hookEnv(ctx: RunContext, input: HookEnvInput): Record<string, string> {
+export function hookEnv(ctx: RunContext, input: Omit<HookEnvInput, 'phase'> & { phase: HookEnvInput['phase'] | 'validate' }): Record<string, string> {
   const previousVersion = input.previousId ? (ctx.state.releases[input.previousId]?.version ?? '') : '';
   return {
     CURRENT_CONFIG: ctx.store.pathOf(input.releaseId),

@@ -31,14 +31,17 @@ async function settleInterrupted(ctx: RunContext): Promise<void> {
   if (!pending) return;
   const link = await store.current();
   const linked = link.kind === 'release' && link.id === pending.releaseId;
-  if (pending.phase === 'swapped' && linked) {
-    // Readers already see the new release but its post-update hooks never finished: run
-    // them now, which confirms the release or reverts it like any other update.
+  if ((pending.phase === 'swapped' || pending.phase === 'baking') && linked) {
+    // Readers already see the new release but its post-update hooks never finished (run them
+    // now) or its bake did not (validate it now and bake what is left): this confirms the
+    // release or reverts it like any other update.
     logger.warn({ release: pending.releaseId, version: pending.version }, 'finishing an update interrupted after the swap');
     try {
       await confirm(ctx, pending);
     } catch (error) {
       logger.error({ release: pending.releaseId, err: messageOf(error) }, 'interrupted update reverted');
+      // Reverted here as in any update: the rest of the fleet must not deploy it either.
+      await ctx.coordinator.settle(pending.version, null, { ok: false, reason: messageOf(error) });
     }
     return;
   }

@@ -53,6 +53,16 @@ export const results = {
   'backing-off': { ...failed, attempt: false },
   quarantined: { exitCode: 1, healthy: true, success: false, attempt: false, versionIsCurrent: false, words: failure },
   busy: { exitCode: 75, healthy: true, success: false, attempt: true, versionIsCurrent: false, words: failure },
+  // A new version waits for the deploy window: the host runs its good release, as configured.
+  'outside-window': {
+    exitCode: 0, healthy: true, success: true, attempt: false, versionIsCurrent: false,
+    words: (o) => `${o.app}: ${o.version} not started: outside the deploy window; next opening ${o.nextTryAt ?? 'never'}`,
+  },
+  // Back on the previous good release after the fleet quarantined the current version.
+  'rolled-back': {
+    exitCode: 0, healthy: true, success: true, attempt: true, versionIsCurrent: false,
+    words: (o) => `${o.app}: rolled back to release ${o.releaseId}: ${o.version} was quarantined by the fleet`,
+  },
 } satisfies Record<CheckResult, ResultMeaning>;
 
 /** Every result, in the table's order. */

@@ -17,6 +17,7 @@ const fieldTypes: Record<string, 'object' | 'string' | 'array'> = {
   inProgress: 'object',
   hold: 'object',
   lastHookOutput: 'array',
+  rolledBack: 'object',
 };
 
 /**

@@ -48,7 +48,11 @@ export type CheckResult =
   /** The fleet quarantined this version (another host reverted it). */
   | 'quarantined'
   /** No rollout slot came free in time; retried at the next check. */
-  | 'busy';
+  | 'busy'
+  /** A new version is due but the deploy window is closed; nothing changed. */
+  | 'outside-window'
+  /** The fleet quarantined the current version: this host returned to its previous release. */
+  | 'rolled-back';
 
 /** A version that failed, and when it may be tried again. */
 export interface FailingRecord {
@@ -65,8 +69,16 @@ export interface FailingRecord {
 export interface InProgressRecord {
   releaseId: string;
   version: string;
-  /** `pre-update`: published, not yet current. `swapped`: current may point at it. */
-  phase: 'pre-update' | 'swapped';
+  /**
+   * `pre-update`: published, not yet current. `swapped`: current may point at it.
+   * `baking`: current, post-update hooks passed, validated until `bakeUntil` before it is
+   * confirmed (recovery resumes the bake instead of running the post-update hooks again).
+   */
+  phase: 'pre-update' | 'swapped' | 'baking';
+  /** ISO time the bake ends (phase `baking`). */
+  bakeUntil?: string;
+  /** ISO time of the last validation that passed (phase `baking`). */
+  validatedAt?: string;
   /** The release current pointed at before, or null on a first deploy. */
   previous: string | null;
   /** What the release record will hold once settled. */
@@ -94,6 +106,22 @@ export interface AppState {
   hold?: { releaseId: string; fromVersions: string[]; at: string };
   /** Tail of the last hook run's output. */
   lastHookOutput?: string[];
+  /** Set when the fleet quarantined the current version and this host returned from it. */
+  rolledBack?: RolledBackRecord;
+}
+
+/** A return from a release whose version the fleet quarantined (`rollback-on-quarantine`). */
+export interface RolledBackRecord {
+  /** The quarantined version and the release of it this host ran. */
+  version: string;
+  fromRelease: string;
+  /** The release returned to. */
+  toRelease: string;
+  /** Agent id of the host whose revert quarantined the version, and its reason. */
+  by: string;
+  reason: string;
+  /** ISO time of the rollback. */
+  at: string;
 }
 
 /** Path of the state file for a deploy directory. */

@@ -1,4 +1,4 @@
-import type { AppState, CheckRecord, FailingRecord, InProgressRecord, ReleaseRecord } from './state.js';
+import type { AppState, CheckRecord, FailingRecord, InProgressRecord, ReleaseRecord, RolledBackRecord } from './state.js';
 import type { RunContext } from './context.js';
 
 /**
@@ -40,7 +40,14 @@ export type Transition =
   /** Releases beyond retention were removed. */
   | { name: 'pruned'; releaseIds: string[] }
   /** Records brought in line with the releases on disk (rebuilt, forgotten, given a source). */
-  | { name: 'reconciled'; view: Reconciliation };
+  | { name: 'reconciled'; view: Reconciliation }
+  /** The swapped release passed its post-update hooks and bakes until `bakeUntil`, validated. */
+  | { name: 'baking'; bakeUntil: string; validatedAt: string }
+  /**
+   * The fleet quarantined the current release's version: `rolledBack.toRelease` is current
+   * again, the other release failed, and a hold keeps the quarantined version from returning.
+   */
+  | { name: 'rolled-back'; rolledBack: RolledBackRecord; hold: NonNullable<AppState['hold']> };
 
 /** The fields of the state that reconciling with the disk may change. */
 export type Reconciliation = Pick<AppState, 'releases' | 'current' | 'previous' | 'hold'>;
@@ -59,6 +66,11 @@ export function change(state: AppState, t: Transition): void {
       return;
     case 'unheld':
       delete state.hold;
+      delete state.rolledBack;
+      return;
+    case 'baking':
+    case 'rolled-back':
+      changeProgressive(state, t);
       return;
     case 'held':
       state.hold = t.hold;
@@ -82,7 +94,7 @@ export function change(state: AppState, t: Transition): void {
 }
 
 /** The transitions that end an update or record what a check found. */
-function settle(state: AppState, t: Exclude<Transition, { name: 'checked' | 'condemned' | 'unheld' | 'held' | 'staged' | 'adopted' | 'rebased' | 'swapped' }>): void {
+function settle(state: AppState, t: Exclude<Transition, { name: 'checked' | 'condemned' | 'unheld' | 'held' | 'staged' | 'adopted' | 'rebased' | 'swapped' | 'baking' | 'rolled-back' }>): void {
   switch (t.name) {
     case 'confirmed':
       state.releases[t.releaseId] = t.record;
@@ -124,6 +136,20 @@ function settle(state: AppState, t: Exclude<Transition, { name: 'checked' | 'con
       state.releases = t.view.releases;
       for (const key of ['current', 'previous', 'hold'] as const) setOrDelete(state, key, t.view[key]);
   }
+}
+
+/** The transitions of validation, bake and fleet rollback. */
+function changeProgressive(state: AppState, t: Extract<Transition, { name: 'baking' | 'rolled-back' }>): void {
+  if (t.name === 'baking') {
+    if (state.inProgress) state.inProgress = { ...state.inProgress, phase: 'baking', bakeUntil: t.bakeUntil, validatedAt: t.validatedAt };
+    return;
+  }
+  const { fromRelease, toRelease } = t.rolledBack;
+  if (state.releases[fromRelease]) state.releases[fromRelease]!.status = 'failed';
+  state.current = toRelease;
+  state.previous = fromRelease;
+  state.hold = t.hold;
+  state.rolledBack = t.rolledBack;
 }
 
 function setOrDelete<K extends keyof AppState>(state: AppState, key: K, value: AppState[K] | undefined): void {

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isWindowOpen, nextOpening, parseDeployWindow, type DeployWindow } from '../../src/schedule/deploy-window.js';
+
+const parse = (text: string): DeployWindow => {
+  const parsed = parseDeployWindow(text);
+  if ('error' in parsed) throw new Error(parsed.error);
+  return parsed;
+};
+
+test('deploy-window grammar: ranges, day spans, zone as last word, UTC without one', () => {
+  const w = parse('Mon-Fri 09:00-17:00, Sat 10:00-12:00 Europe/Berlin');
+  assert.equal(w.zone, 'Europe/Berlin');
+  assert.deepEqual(w.ranges, [
+    { days: [0, 1, 2, 3, 4], startMinute: 540, endMinute: 1020 },
+    { days: [5], startMinute: 600, endMinute: 720 },
+  ]);
+  assert.equal(parse('Fri-Mon 22:00-02:00').zone, 'UTC');
+  assert.deepEqual(parse('Fri-Mon 22:00-02:00').ranges[0]!.days, [4, 5, 6, 0]);
+  assert.deepEqual(parse('00:00-24:00 Asia/Tokyo').ranges[0], { days: [0, 1, 2, 3, 4, 5, 6], startMinute: 0, endMinute: 1440 });
+});
+
+test('deploy-window errors say what to write and what is wrong', () => {
+  const cases: [string, RegExp][] = [
+    ['Mon-Fri 09:00-17:00 Mars/Olympus', /unknown time zone "Mars\/Olympus"/],
+    ['Sat,Sun 10:00-12:00', /"Sat" has no HH:MM-HH:MM hours/],
+    ['Mon-Fry 09:00-17:00', /"Mon-Fry" is not a day/],
+    ['Mon 09:00-25:00', /outside 00:00-24:00/],
+    ['Mon 09:00-17:00,', /empty range/],
+    ['Mon Tue 09:00-17:00', /more than days and hours/],
+  ];
+  for (const [text, problem] of cases) {
+    const parsed = parseDeployWindow(text);
+    assert.ok('error' in parsed, `${text} is refused`);
+    assert.match(parsed.error, problem, text);
+    assert.match(parsed.error, /DAYS HH:MM-HH:MM/, 'names the grammar');
+  }
+});
+
+test('deploy-window open and closed in a time zone, across midnight and daylight saving', () => {
+  const berlin = parse('Mon-Fri 09:00-17:00 Europe/Berlin');
+  // 2026-11-27 is a Friday; Berlin is UTC+1 in winter.
+  assert.equal(isWindowOpen(berlin, new Date('2026-11-27T08:00:00Z')), true);
+  assert.equal(isWindowOpen(berlin, new Date('2026-11-27T07:59:00Z')), false);
+  assert.equal(isWindowOpen(berlin, new Date('2026-11-27T16:00:00Z')), false);
+  assert.equal(isWindowOpen(berlin, new Date('2026-11-28T10:00:00Z')), false, 'Saturday');
+  // Summer: UTC+2.
+  assert.equal(isWindowOpen(berlin, new Date('2026-07-01T07:00:00Z')), true);
+  assert.equal(isWindowOpen(parse('Mon-Fri 09:00-17:00'), new Date('2026-07-01T07:00:00Z')), false, 'UTC without a zone');
+
+  const night = parse('Fri 22:00-02:00');
+  assert.equal(isWindowOpen(night, new Date('2026-11-27T23:00:00Z')), true, 'Friday night');
+  assert.equal(isWindowOpen(night, new Date('2026-11-28T01:30:00Z')), true, 'early Saturday belongs to Friday');
+  assert.equal(isWindowOpen(night, new Date('2026-11-28T02:00:00Z')), false);
+  assert.equal(isWindowOpen(night, new Date('2026-11-27T01:00:00Z')), false, 'early Friday follows Thursday');
+});
+
+test('nextOpening: the next minute the window opens, in its zone', () => {
+  const berlin = parse('Mon-Fri 09:00-17:00 Europe/Berlin');
+  // Friday 17:30 Berlin -> Monday 09:00 Berlin (08:00 UTC).
+  assert.equal(nextOpening(berlin, new Date('2026-11-27T16:30:00Z'))?.toISOString(), '2026-11-30T08:00:00.000Z');
+  assert.equal(nextOpening(parse('Sat 10:00-12:00 Asia/Tokyo'), new Date('2026-11-27T00:00:00Z'))?.toISOString(), '2026-11-28T01:00:00.000Z');
+  assert.equal(nextOpening(parse('Mon 10:00-10:00'), new Date('2026-11-27T00:00:00Z'))?.toISOString(), '2026-11-30T10:00:00.000Z', 'a wrapping range opens too');
+});

@@ -9,6 +9,7 @@ import { createRemote } from '../remotes/index.js';
 import { defaultHookOutputLimitBytes, defaultLimits, type AppConfig } from './types.js';
 import { envNameOf, findKey, keySpecs, nearestKey, type KeySpec } from './keys.js';
 import { readIni, type IniEntry } from './ini-reader.js';
+import type { WaveStep } from '../fleet/waves.js';
 
 /** Where the original keeps its files; defaults of DESIGN §2. */
 export const defaultPaths = {
@@ -288,6 +289,7 @@ function buildApp(name: string, layer: RawLayer, configDir: string, issues: Conf
       leaseTtlMs: get('lease-ttl', 15_000),
       unavailable: get<'wait' | 'deploy'>('rollout-unavailable', 'wait'),
       waitMs: get('rollout-wait', 600_000),
+      ...(values.has('rollout-waves') ? { waves: get<WaveStep[]>('rollout-waves', []) } : {}),
     };
   }
   checkApp(app, layer, label, sourceOf, issues);

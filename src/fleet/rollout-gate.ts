@@ -1,6 +1,6 @@
 import type { Logger } from '../log.js';
 import { messageOf } from '../errors.js';
-import { FleetUnavailableError, VersionQuarantinedError } from './errors.js';
+import { FleetPausedError, FleetUnavailableError, VersionQuarantinedError } from './errors.js';
 import type { Fleet } from './fleet.js';
 import type { AcquireOptions, QuarantineRecord, Slot } from './types.js';
 
@@ -18,7 +18,9 @@ export type RolloutDecision =
   /** Skip: another host reverted this version. */
   | { proceed: false; reason: 'quarantined'; record: QuarantineRecord }
   /** Skip: etcd unreachable and `rollout-unavailable = wait`; retry at the next check. */
-  | { proceed: false; reason: 'unavailable'; error: FleetUnavailableError };
+  | { proceed: false; reason: 'unavailable'; error: FleetUnavailableError }
+  /** Skip: the group is paused (`fleet pause`); retry at the next check. */
+  | { proceed: false; reason: 'paused'; error: FleetPausedError };
 
 /**
  * Decides whether this host may roll out `version` now: not quarantined, and a slot taken
@@ -32,6 +34,10 @@ export async function enterRollout(fleet: Fleet, version: string, opts: AcquireO
     return { proceed: true, slot: await fleet.acquireSlot(version, opts) };
   } catch (error) {
     if (error instanceof VersionQuarantinedError) return skipQuarantined(error.record, logger);
+    if (error instanceof FleetPausedError) {
+      logger.info({ version, pausedBy: error.record.by, pausedAt: error.record.time }, 'rollout group paused: not starting the new version');
+      return { proceed: false, reason: 'paused', error };
+    }
     if (!(error instanceof FleetUnavailableError)) throw error;
     if (fleet.config.unavailable === 'deploy') {
       logger.warn({ version, err: error.message }, 'etcd unreachable: deploying without fleet coordination (rollout-unavailable = deploy)');
@@ -61,6 +67,10 @@ export async function leaveRollout(
     );
   }
   if (!slot) return;
+  // Confirmed (or failed) before the slot goes: the next wave opens on a confirmation.
+  await fleet.settle(version, outcome.ok).catch((error: unknown) =>
+    logger.warn({ version, err: messageOf(error) }, 'could not record the rollout outcome; the open wave waits for it'),
+  );
   if (slot.lost.aborted) logger.error({ version, slot: slot.index }, 'rollout slot was lost during the update: another host may have rolled out at the same time');
   await slot.release().catch((error: unknown) =>
     logger.warn({ version, err: messageOf(error) }, 'could not release the rollout slot; it frees itself when the lease expires'),

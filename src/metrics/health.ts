@@ -16,6 +16,8 @@ const healthyResults = {
   blocked: false, reverted: false, failed: false, 'backing-off': false,
   // A quarantined version or a busy rollout leaves the host on its (good) current release.
   quarantined: true, busy: true,
+  // A paused rollout group (`fleet pause`) is an operator's choice.
+  paused: true,
 } satisfies Record<CheckResult, boolean>;
 
 /** What `/healthz` needs to know about one app. */

@@ -24,6 +24,7 @@ const resultKinds = {
   stopped: { deploy: true, success: false, versionIsCurrent: false },
   quarantined: { deploy: false, success: false, versionIsCurrent: false },
   busy: { deploy: true, success: false, versionIsCurrent: false },
+  paused: { deploy: false, success: true, versionIsCurrent: false },
 } satisfies Record<CheckResult, { deploy: boolean; success: boolean; versionIsCurrent: boolean }>;
 const allResults = Object.keys(resultKinds) as CheckResult[];
 

@@ -1,5 +1,5 @@
 import { RepoDeployError, UpdateFailedError, messageOf } from '../errors.js';
-import { FleetUnavailableError, SlotTimeoutError, VersionQuarantinedError } from '../fleet/errors.js';
+import { FleetPausedError, FleetUnavailableError, SlotTimeoutError, VersionQuarantinedError } from '../fleet/errors.js';
 import type { Fleet } from '../fleet/fleet.js';
 import { createRunContext, openFleet, type RunContext, type RunOptions } from './context.js';
 import { activate, deploy } from './deploy.js';
@@ -159,8 +159,8 @@ async function checkLocked(ctx: RunContext, dryRun: boolean, retry: boolean): Pr
     const current = await ctx.store.current();
     const where = current.kind === 'release' ? { releaseId: current.id } : {};
     // Waiting for the fleet is not the version's fault: no back-off, the next check retries.
-    if (error instanceof SlotTimeoutError || error instanceof FleetUnavailableError || error instanceof VersionQuarantinedError) {
-      const result: CheckResult = error instanceof SlotTimeoutError ? 'busy' : error instanceof VersionQuarantinedError ? 'quarantined' : 'failed';
+    if (error instanceof SlotTimeoutError || error instanceof FleetUnavailableError || error instanceof VersionQuarantinedError || error instanceof FleetPausedError) {
+      const result: CheckResult = error instanceof SlotTimeoutError ? 'busy' : error instanceof VersionQuarantinedError ? 'quarantined' : error instanceof FleetPausedError ? 'paused' : 'failed';
       log.warn({ err: messageOf(error), result }, 'update not deployed: fleet coordination');
       return record(outcome(result, { version, error, ...where }));
     }
@@ -177,6 +177,11 @@ async function checkLocked(ctx: RunContext, dryRun: boolean, retry: boolean): Pr
  */
 async function fleetGate(ctx: RunContext, version: string): Promise<{ result: CheckResult; error: Error } | null> {
   try {
+    const paused = await ctx.fleet!.paused();
+    if (paused) {
+      ctx.logger.info({ version, pausedBy: paused.by, pausedAt: paused.time }, 'rollout group paused: not starting the new version');
+      return { result: 'paused', error: new FleetPausedError(ctx.app.rollout!.group, paused) };
+    }
     const record = await ctx.fleet!.quarantined(version);
     if (!record) return null;
     const error = new VersionQuarantinedError(record);
@@ -205,6 +210,6 @@ export function exitCodeOfOutcome(outcome: CheckOutcome): 0 | 1 | 2 | 75 {
 
 /** Exit code for a recorded result, when the typed error is not at hand (`check`). */
 export function exitCodeOfResult(result: CheckResult): 0 | 1 | 75 {
-  if (['up-to-date', 'deployed', 'held', 'stopped'].includes(result)) return 0;
+  if (['up-to-date', 'deployed', 'held', 'stopped', 'paused'].includes(result)) return 0;
   return result === 'busy' ? 75 : 1;
 }

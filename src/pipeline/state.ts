@@ -46,7 +46,9 @@ export type CheckResult =
   /** The fleet quarantined this version (another host reverted it). */
   | 'quarantined'
   /** No rollout slot came free in time; retried at the next check. */
-  | 'busy';
+  | 'busy'
+  /** The rollout group is paused (`fleet pause`); retried at the next check. */
+  | 'paused';
 
 /** A version that failed, and when it may be tried again. */
 export interface FailingRecord {

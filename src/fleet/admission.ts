@@ -1,4 +1,4 @@
-import type { Etcd3, Watcher } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import type { Logger } from '../log.js';
 import { FleetPausedError, SlotTimeoutError, VersionQuarantinedError, WaveTimeoutError } from './errors.js';
 import { pruneAgents, pruneRollouts } from './group-status.js';
@@ -6,7 +6,7 @@ import { rolloutHostKey, rolloutKey, slotsPrefix } from './keys.js';
 import type { LeaseKeeper } from './lease-keeper.js';
 import { readPause, readQuarantine } from './records.js';
 import type { RolloutRecord } from './rollout-types.js';
-import { admitHost, positionOf, readRollout } from './rollouts.js';
+import { admitHost, parseJson, positionOf, readRollout } from './rollouts.js';
 import { delay, slotHandle, tryTakeSlot } from './slots.js';
 import { fleetDefaults, type AcquireOptions, type FleetConfig, type Slot } from './types.js';
 import { defaultWaves, type WavePosition } from './waves.js';
@@ -40,10 +40,13 @@ export async function admit(deps: AdmissionDeps, version: string, opts: AcquireO
   const pollMs = Math.min(5_000, Math.max(1_000, config.leaseTtlMs / 3));
   const watch = watchAdmission(deps.client, config.group, version);
   let said: string | null = null;
+  let last: Attempt | null = null;
   try {
     for (;;) {
       opts.signal?.throwIfAborted();
-      const attempt = await deps.call('taking a rollout slot', () => attemptOnce(deps, version));
+      const previous: Attempt | null = last;
+      const attempt: Attempt = await deps.call('taking a rollout slot', () => attemptOnce(deps, version, previous));
+      last = attempt;
       if ('slot' in attempt) {
         logger.info({ version, slot: attempt.slot.index, waitedMs: Date.now() - started }, 'rollout slot taken');
         return attempt.slot;
@@ -60,7 +63,8 @@ export async function admit(deps: AdmissionDeps, version: string, opts: AcquireO
       }
       // A small random pause after a wake-up spreads the hosts that saw the same event.
       const jitterMs = Math.random() * Math.min(500, config.leaseTtlMs / 10);
-      await waitFor(Math.min(pollMs, deadline - Date.now()), watch.next().then(() => delay(jitterMs)), opts.signal);
+      const interest = attempt.wait === 'slot' ? { slot: true } : { slot: false, confirmed: attempt.position.limit };
+      await waitFor(Math.min(pollMs, deadline - Date.now()), watch.next(interest).then(() => delay(jitterMs)), opts.signal);
     }
   } finally {
     await watch.stop();
@@ -72,9 +76,13 @@ function waveOf(version: string, attempt: { position: WavePosition; record: Roll
 }
 
 /** One try: refuse, wait for the wave, wait for a slot, or admitted with a slot. */
-async function attemptOnce(deps: AdmissionDeps, version: string): Promise<Attempt> {
+async function attemptOnce(deps: AdmissionDeps, version: string, last: Attempt | null): Promise<Attempt> {
   const { client, config } = deps;
   const { group, agentId } = config;
+  // Every release wakes every host waiting for a slot: they look at the slots first, in one
+  // small read, and go back to waiting while all are held (a pause or quarantine is seen once
+  // a slot frees: hosts in flight settle before they release).
+  if (last && 'wait' in last && last.wait === 'slot' && (await client.getAll().prefix(slotsPrefix(group)).count()) >= config.maxParallel) return last;
   const steps = config.waves ?? defaultWaves;
   const [paused, bad, record, mine] = await Promise.all([
     readPause(client, group),
@@ -121,36 +129,56 @@ async function prune(deps: AdmissionDeps): Promise<void> {
   }
 }
 
+/** What a waiting host wants to hear of: a slot release, or its wave opening. */
+interface Interest {
+  slot: boolean;
+  /** Waiting for the wave: wake once this many hosts confirmed (or one failed). */
+  confirmed?: number;
+}
+
 /**
- * Resolves `next()` on a slot release, a change of the version's rollout record, or a lost
- * watch connection (so the caller retries at once and finds out whether etcd is still there).
+ * Resolves `next()` on an event the caller waits for: a slot release (waiting for a slot), a
+ * rollout record whose counts open the wave (waiting for the wave: not every confirmation, so
+ * the hosts of later waves are not all woken by each one), or a lost watch connection (so the
+ * caller retries at once and finds out whether etcd is still there).
  */
-function watchAdmission(client: Etcd3, group: string, version: string): { next(): Promise<void>; stop(): Promise<void> } {
+function watchAdmission(client: Etcd3, group: string, version: string): { next(interest: Interest): Promise<void>; stop(): Promise<void> } {
   let wake: (() => void) | null = null;
   let pending = false;
+  let interest: Interest = { slot: true };
   const fire = () => {
     const w = wake;
     wake = null;
     if (w) w();
     else pending = true;
   };
+  const opens = (value: Buffer): boolean => {
+    const record = parseJson<RolloutRecord>(value.toString());
+    return !record || record.failed > 0 || record.confirmed >= (interest.confirmed ?? 0);
+  };
   // `watcher()` hands back the Watcher at once, so it can be cancelled even while etcd is
   // unreachable; a watcher left attached would keep the process alive.
-  const watchers: Watcher[] = [client.watch().prefix(slotsPrefix(group)).only('delete').watcher(), client.watch().key(rolloutKey(group, version)).only('put').watcher()];
-  for (const watcher of watchers) {
-    watcher.on('delete', fire);
-    watcher.on('put', fire);
+  const slots = client.watch().prefix(slotsPrefix(group)).only('delete').watcher();
+  const record = client.watch().key(rolloutKey(group, version)).only('put').watcher();
+  slots.on('delete', () => interest.slot && fire());
+  record.on('put', (kv) => !interest.slot && opens(kv.value) && fire());
+  for (const watcher of [slots, record]) {
     watcher.on('disconnected', fire);
     watcher.on('error', fire);
   }
   return {
-    next: () => (pending ? ((pending = false), Promise.resolve()) : new Promise<void>((resolve) => (wake = resolve))),
+    next(wanted) {
+      interest = wanted;
+      if (!pending) return new Promise<void>((resolve) => (wake = resolve));
+      pending = false;
+      return Promise.resolve();
+    },
     async stop() {
       wake = null;
       // Detaching a connected watcher waits for etcd's answer; never wait long for it.
       let timer: NodeJS.Timeout | undefined;
       const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, 1_000)));
-      await Promise.race([Promise.all(watchers.map((w) => w.cancel().catch(() => {}))), bound]);
+      await Promise.race([Promise.all([slots, record].map((w) => w.cancel().catch(() => {}))), bound]);
       clearTimeout(timer);
     },
   };

@@ -38,6 +38,7 @@ export class Fleet {
     /** The settings this fleet was connected with. */
     readonly config: FleetConfig,
     private readonly logger: Logger,
+    private readonly ownsClient: boolean,
   ) {
     const ttlSeconds = Math.ceil(Math.max(config.leaseTtlMs, minLeaseTtlMs) / 1000);
     this.lease = new LeaseKeeper(client, ttlSeconds, logger);
@@ -47,11 +48,12 @@ export class Fleet {
   /**
    * Creates the client. Does not wait for etcd: an agent must start (and keep serving its
    * current release) while etcd is down; the first call that needs etcd reports it. Throws
-   * `ConfigError` only for unreadable TLS files.
+   * `ConfigError` only for unreadable TLS files. `client`: an etcd client to share between
+   * agents (many simulated agents in one process); `close` leaves it open.
    */
-  static async connect(config: FleetConfig, logger: Logger): Promise<Fleet> {
+  static async connect(config: FleetConfig, logger: Logger, client?: Etcd3): Promise<Fleet> {
     const child = logger.child({ rolloutGroup: config.group });
-    return new Fleet(createEtcdClient(config), config, child);
+    return new Fleet(client ?? createEtcdClient(config), config, child, client === undefined);
   }
 
   /** Whether etcd answered the last request. */
@@ -138,7 +140,7 @@ export class Fleet {
   /** Revokes the lease (this agent leaves the group, its slot is freed) and closes the client. */
   async close(): Promise<void> {
     await this.lease.revoke();
-    this.client.close();
+    if (this.ownsClient) this.client.close();
   }
 
   /** Runs one etcd operation, turning any etcd failure into `FleetUnavailableError`. */

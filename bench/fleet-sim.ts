@@ -82,7 +82,7 @@ export class SimAgent {
       await sleep(world.hookMs);
       const left = this.deployed;
       this.swap(this.previous, null);
-      await this.report('rolled-back', { version: left, by: bad.host, reason: bad.reason });
+      await this.report('rolled-back', { version: left, by: bad.host, reason: bad.reason, at: new Date().toISOString() });
       return;
     }
     const target = world.version;
@@ -113,7 +113,7 @@ export class SimAgent {
     this.previous = previous;
   }
 
-  private report(result: string, rolledBack?: { version: string; by: string; reason: string }): Promise<boolean> {
+  private report(result: string, rolledBack?: { version: string; by: string; reason: string; at: string }): Promise<boolean> {
     return this.fleet.report({ version: this.deployed, lastCheckAt: new Date().toISOString(), result, ...(rolledBack ? { rolledBack } : {}) });
   }
 }

@@ -48,7 +48,7 @@ export async function benchFleet(options: FleetBenchOptions): Promise<Record<str
 
     const started = Date.now();
     world.version = 'v2';
-    await until(() => world.running.get('v2')?.size === count, 600_000, 'every agent on v2');
+    await until(() => world.running.get('v2')?.size === count, 600_000, 'every agent on v2', () => `${world.running.get('v2')?.size ?? 0} on v2, ${world.inFlight} in flight`);
     const rolloutSeconds = (Date.now() - started) / 1000;
     progress(`fleet: v2 on ${count} agents in ${rolloutSeconds.toFixed(1)} s, at most ${world.maxInFlight} in flight`);
 
@@ -103,10 +103,15 @@ async function idleWrites(etcd: TestEtcd, agents: number, windowMs: number): Pro
   }
 }
 
-async function until(test: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+async function until(test: () => boolean, timeoutMs: number, what: string, state = () => ''): Promise<void> {
+  const began = Date.now();
+  let said = began;
   while (!test()) {
-    if (Date.now() > deadline) throw new Error(`fleet bench: timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    if (Date.now() - began > timeoutMs) throw new Error(`fleet bench: timed out after ${timeoutMs / 1000} s waiting for ${what} (${state()})`);
+    if (Date.now() - said >= 10_000) {
+      said = Date.now();
+      progress(`fleet: ${Math.round((said - began) / 1000)} s: ${state()}`);
+    }
     await sleep(50);
   }
 }

@@ -160,8 +160,10 @@ function watchAdmission(client: Etcd3, group: string, version: string): { next(i
   // unreachable; a watcher left attached would keep the process alive.
   const slots = client.watch().prefix(slotsPrefix(group)).only('delete').watcher();
   const record = client.watch().key(rolloutKey(group, version)).only('put').watcher();
-  slots.on('delete', () => interest.slot && fire());
-  record.on('put', (kv) => !interest.slot && opens(kv.value) && fire());
+  // Between two waits the caller is busy deciding; any event then may matter (its wait may
+  // turn from slot to wave), so it is kept rather than filtered.
+  slots.on('delete', () => (!wake || interest.slot) && fire());
+  record.on('put', (kv) => (!wake || (!interest.slot && opens(kv.value))) && fire());
   for (const watcher of [slots, record]) {
     watcher.on('disconnected', fire);
     watcher.on('error', fire);

@@ -71,22 +71,13 @@ export interface AgentRecord {
   lastCheckAt: string;
   /** Result of that check (`up-to-date`, `deployed`, `reverted`, `waiting for slot`, ...). */
   result: string;
+  /**
+   * Set while this agent holds its previous release after the fleet quarantined the version it
+   * ran (`rollback-on-quarantine`): the version, the host whose revert quarantined it and why.
+   */
+  rolledBack?: { version: string; by: string; reason: string; at: string };
   /** ISO time this record was written. */
   updatedAt: string;
-  /** Set when the fleet rolled this host back from a quarantined version. */
-  rolledBack?: RolledBackRecord;
-}
-
-/** A fleet rollback of one host: the version it left, who quarantined it, why. */
-export interface RolledBackRecord {
-  /** The quarantined version the host ran. */
-  version: string;
-  /** Agent id of the host whose revert quarantined it. */
-  by: string;
-  /** The quarantine's reason. */
-  reason: string;
-  /** ISO time of the rollback, when known. */
-  at?: string;
 }
 
 /** A version recorded as bad by the first host that reverted it; persists until cleared. */

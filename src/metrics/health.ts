@@ -12,12 +12,12 @@ export const overdueFactor = 3;
  * the build fail when a result is added without deciding.
  */
 const healthyResults = {
+  // A paused rollout group (`fleet pause`) is an operator's choice.
+  paused: true,
   'up-to-date': true, deployed: true, held: true, stopped: true,
   blocked: false, reverted: false, failed: false, 'backing-off': false,
   // A quarantined version or a busy rollout leaves the host on its (good) current release.
   quarantined: true, busy: true,
-  // A paused rollout group (`fleet pause`) is an operator's choice.
-  paused: true,
 } satisfies Record<CheckResult, boolean>;
 
 /** What `/healthz` needs to know about one app. */

@@ -13,6 +13,7 @@ export type HookPhase = 'pre-update' | 'post-update';
  * `satisfies` makes the build fail when a result is added without deciding these.
  */
 const resultKinds = {
+  paused: { deploy: false, success: true, versionIsCurrent: false },
   'up-to-date': { deploy: false, success: true, versionIsCurrent: true },
   deployed: { deploy: true, success: true, versionIsCurrent: true },
   held: { deploy: false, success: true, versionIsCurrent: false },
@@ -24,7 +25,6 @@ const resultKinds = {
   stopped: { deploy: true, success: false, versionIsCurrent: false },
   quarantined: { deploy: false, success: false, versionIsCurrent: false },
   busy: { deploy: true, success: false, versionIsCurrent: false },
-  paused: { deploy: false, success: true, versionIsCurrent: false },
 } satisfies Record<CheckResult, { deploy: boolean; success: boolean; versionIsCurrent: boolean }>;
 const allResults = Object.keys(resultKinds) as CheckResult[];
 

@@ -210,6 +210,8 @@ export function exitCodeOfOutcome(outcome: CheckOutcome): 0 | 1 | 2 | 75 {
 
 /** Exit code for a recorded result, when the typed error is not at hand (`check`). */
 export function exitCodeOfResult(result: CheckResult): 0 | 1 | 75 {
-  if (['up-to-date', 'deployed', 'held', 'stopped', 'paused'].includes(result)) return 0;
+  // A paused rollout group is an operator's choice, not a failure.
+  if (result === 'paused') return 0;
+  if (['up-to-date', 'deployed', 'held', 'stopped'].includes(result)) return 0;
   return result === 'busy' ? 75 : 1;
 }

@@ -35,6 +35,8 @@ export interface CheckRecord {
 
 /** Outcome names used in state, logs and `status`. */
 export type CheckResult =
+  /** The rollout group is paused (`fleet pause`); retried at the next check. */
+  | 'paused'
   | 'up-to-date'
   | 'deployed'
   | 'held'
@@ -46,9 +48,7 @@ export type CheckResult =
   /** The fleet quarantined this version (another host reverted it). */
   | 'quarantined'
   /** No rollout slot came free in time; retried at the next check. */
-  | 'busy'
-  /** The rollout group is paused (`fleet pause`); retried at the next check. */
-  | 'paused';
+  | 'busy';
 
 /** A version that failed, and when it may be tried again. */
 export interface FailingRecord {

@@ -24,7 +24,7 @@ export interface FleetBenchOptions {
 const waves: WaveStep[] = [{ count: 1 }, { percent: 10 }, { percent: 100 }];
 const maxParallel = 25;
 const hookMs = 1_000;
-const checkEveryMs = 2_000;
+const checkEveryMs = 5_000;
 /** Agents share etcd clients (gRPC connections) in groups of this many. */
 const agentsPerClient = 50;
 

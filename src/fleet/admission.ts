@@ -2,7 +2,7 @@ import type { Etcd3 } from 'etcd3';
 import type { Logger } from '../log.js';
 import { FleetPausedError, SlotTimeoutError, VersionQuarantinedError, WaveTimeoutError } from './errors.js';
 import { pruneAgents, pruneRollouts } from './group-status.js';
-import { rolloutHostKey, rolloutKey, slotsPrefix } from './keys.js';
+import { rolloutHostKey, rolloutKey, slotKey, slotsPrefix } from './keys.js';
 import type { LeaseKeeper } from './lease-keeper.js';
 import { readPause, readQuarantine } from './records.js';
 import type { RolloutRecord } from './rollout-types.js';
@@ -38,7 +38,7 @@ export async function admit(deps: AdmissionDeps, version: string, opts: AcquireO
   // Polling only backs up the watch (a reconnecting watch can miss an event); a third of the
   // TTL, within 1-5 s, keeps waiting hosts' reads modest while bounding a missed wake-up.
   const pollMs = Math.min(5_000, Math.max(1_000, config.leaseTtlMs / 3));
-  const watch = watchAdmission(deps.client, config.group, version);
+  const watch = watchAdmission(deps.client, config, version);
   let said: string | null = null;
   let last: Attempt | null = null;
   try {
@@ -64,7 +64,9 @@ export async function admit(deps: AdmissionDeps, version: string, opts: AcquireO
       // A small random pause after a wake-up spreads the hosts that saw the same event.
       const jitterMs = Math.random() * Math.min(500, config.leaseTtlMs / 10);
       const interest = attempt.wait === 'slot' ? { slot: true } : { slot: false, confirmed: attempt.position.limit };
-      await waitFor(Math.min(pollMs, deadline - Date.now()), watch.next(interest).then(() => delay(jitterMs)), opts.signal);
+      // A wave waits for whole updates (hooks, bake): its waiters poll less often.
+      const everyMs = attempt.wait === 'slot' ? pollMs : 3 * pollMs;
+      await waitFor(Math.min(everyMs, deadline - Date.now()), watch.next(interest).then(() => delay(jitterMs)), opts.signal);
     }
   } finally {
     await watch.stop();
@@ -142,7 +144,7 @@ interface Interest {
  * the hosts of later waves are not all woken by each one), or a lost watch connection (so the
  * caller retries at once and finds out whether etcd is still there).
  */
-function watchAdmission(client: Etcd3, group: string, version: string): { next(interest: Interest): Promise<void>; stop(): Promise<void> } {
+function watchAdmission(client: Etcd3, config: FleetConfig, version: string): { next(interest: Interest): Promise<void>; stop(): Promise<void> } {
   let wake: (() => void) | null = null;
   let pending = false;
   let interest: Interest = { slot: true };
@@ -158,8 +160,11 @@ function watchAdmission(client: Etcd3, group: string, version: string): { next(i
   };
   // `watcher()` hands back the Watcher at once, so it can be cancelled even while etcd is
   // unreachable; a watcher left attached would keep the process alive.
-  const slots = client.watch().prefix(slotsPrefix(group)).only('delete').watcher();
-  const record = client.watch().key(rolloutKey(group, version)).only('put').watcher();
+  // One slot, picked at random, not all: a release wakes about waiters / max-parallel hosts
+  // instead of every one (hundreds, in the last wave of a big group); the poll covers the rest.
+  const watched = slotKey(config.group, Math.floor(Math.random() * config.maxParallel));
+  const slots = client.watch().key(watched).only('delete').watcher();
+  const record = client.watch().key(rolloutKey(config.group, version)).only('put').watcher();
   // Between two waits the caller is busy deciding; any event then may matter (its wait may
   // turn from slot to wave), so it is kept rather than filtered.
   slots.on('delete', () => (!wake || interest.slot) && fire());

@@ -1,9 +1,9 @@
 // One simulated agent of the fleet bench: the fleet calls a real agent makes around a deploy,
-// through the library (`enterRollout`, `leaveRollout`, `report`, `quarantined`) against a real
+// through the library (`EtcdCoordinator.admit` and `settle`, `Fleet.report`, `quarantined`) against a real
 // etcd, with the hooks simulated by sleeps: a post-update hook is `hookMs` between admission
 // and settling, a revert re-runs it, and validation after the hooks fails for a bad version.
 import type { Etcd3 } from 'etcd3';
-import { Fleet, enterRollout, leaveRollout, type FleetConfig } from '../src/fleet/index.js';
+import { EtcdCoordinator, Fleet, type FleetConfig } from '../src/fleet/index.js';
 import type { Logger } from '../src/log.js';
 import { sleep } from './lib.js';
 
@@ -88,8 +88,9 @@ export class SimAgent {
     const target = world.version;
     if (target === this.deployed) return void (await this.report('up-to-date'));
     if (await this.fleet.quarantined(target)) return void (await this.report('quarantined'));
-    const decision = await enterRollout(this.fleet, target, { deadlineMs: 600_000 }, this.logger);
-    if (!decision.proceed) return void (await this.report(decision.reason));
+    const coordinator = new EtcdCoordinator(this.fleet, 600_000, this.logger);
+    const decision = await coordinator.admit(target);
+    if (decision.verdict !== 'go') return void (await this.report(decision.verdict));
     world.inFlight++;
     world.maxInFlight = Math.max(world.maxInFlight, world.inFlight);
     const before = this.deployed;
@@ -102,7 +103,7 @@ export class SimAgent {
       await sleep(world.hookMs); // the revert's post-update hooks
       this.swap(before, null);
     }
-    await leaveRollout(this.fleet, decision.slot, target, ok ? { ok: true } : { ok: false, reason: 'validate.d/10-health exited with 1' }, this.logger);
+    await coordinator.settle(target, decision.slot, ok ? { ok: true } : { ok: false, reason: 'validate.d/10-health exited with 1' });
     world.inFlight--;
     await this.report(ok ? 'deployed' : 'reverted');
   }

@@ -1,7 +1,7 @@
 import type { AppConfig } from '../config/types.js';
 import { ExitCode, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { openFleet } from '../pipeline/context.js';
+import { openFleet } from '../fleet/coordinator.js';
 import { renderFleetStatus } from './fleet-status.js';
 
 const usage = 'usage: repo-deploy fleet status [APP] | fleet clear VERSION [APP] | fleet pause [GROUP] | fleet resume [GROUP]';

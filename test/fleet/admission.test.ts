@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Etcd3 } from 'etcd3';
-import { Fleet, enterRollout, leaveRollout, type FleetConfig } from '../../src/fleet/index.js';
+import { EtcdCoordinator, Fleet, type FleetConfig } from '../../src/fleet/index.js';
 import { FleetPausedError, SlotTimeoutError, WaveTimeoutError } from '../../src/fleet/errors.js';
 import { ExitCode } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
@@ -45,11 +45,11 @@ test('waves 1, 100%: the second host waits for the first to confirm, then enters
 
   const waiting = h2.acquireSlot('v2', { deadlineMs: 20_000 });
   await new Promise((resolve) => setTimeout(resolve, 300));
-  await leaveRollout(h1, first, 'v2', { ok: true }, log);
+  await new EtcdCoordinator(h1, undefined, log).settle('v2', first, { ok: true });
   const second = await waiting;
   const third = await h3.acquireSlot('v2', { deadlineMs: 5_000 });
-  await leaveRollout(h2, second, 'v2', { ok: true }, log);
-  await leaveRollout(h3, third, 'v2', { ok: false, reason: 'post-update hook 10-restart exited with 1' }, log);
+  await new EtcdCoordinator(h2, undefined, log).settle('v2', second, { ok: true });
+  await new EtcdCoordinator(h3, undefined, log).settle('v2', third, { ok: false, reason: 'post-update hook 10-restart exited with 1' });
 
   const after = (await h1.status()).rollouts[0]!;
   assert.deepEqual([after.wave, after.admitted, after.inFlight, after.confirmed, after.failed], [2, 3, 0, 2, 1]);
@@ -77,18 +77,19 @@ test('pause: no host enters a new version (result paused, exit 0), a host in fli
   assert.ok(refused instanceof FleetPausedError, String(refused));
   assert.equal(refused.exitCode, ExitCode.ok);
   assert.match(refused.message, /paused .*fleet resume/);
-  const decision = await enterRollout(h2, 'v5', {}, log);
-  assert.ok(!decision.proceed && decision.reason === 'paused');
-  await leaveRollout(h1, inFlight, 'v5', { ok: true }, log);
+  const decision = await new EtcdCoordinator(h2, undefined, log).admit('v5');
+  assert.equal(decision.verdict, 'paused');
+  assert.equal((await new EtcdCoordinator(h2, undefined, log).screen('v5')).verdict, 'paused', 'screened before any download');
+  await new EtcdCoordinator(h1, undefined, log).settle('v5', inFlight, { ok: true });
   const status = await h1.status();
   assert.equal(status.paused?.by, 'h2');
   assert.equal(status.rollouts[0]!.waitReason, 'paused');
 
   assert.equal(await h1.resume(), true);
   assert.equal(await h1.resume(), false);
-  const entered = await enterRollout(h2, 'v5', { deadlineMs: 5_000 }, log);
-  assert.ok(entered.proceed && entered.slot);
-  await leaveRollout(h2, entered.slot, 'v5', { ok: true }, log);
+  const entered = await new EtcdCoordinator(h2, 5_000, log).admit('v5');
+  assert.ok(entered.verdict === 'go' && entered.slot);
+  await new EtcdCoordinator(h2, undefined, log).settle('v5', entered.slot, { ok: true });
   assert.equal((await h2.status()).rollouts[0]!.confirmed, 2);
 });
 

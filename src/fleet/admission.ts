@@ -2,11 +2,11 @@ import type { Etcd3 } from 'etcd3';
 import type { Logger } from '../log.js';
 import { FleetPausedError, SlotTimeoutError, VersionQuarantinedError, WaveTimeoutError } from './errors.js';
 import { pruneAgents, pruneRollouts } from './group-status.js';
-import { rolloutHostKey, rolloutKey, slotKey, slotsPrefix } from './keys.js';
+import { rolloutHostKey, rolloutMarksPrefix, slotKey, slotsPrefix } from './keys.js';
 import type { LeaseKeeper } from './lease-keeper.js';
 import { readPause, readQuarantine } from './records.js';
 import type { RolloutRecord } from './rollout-types.js';
-import { admitHost, parseJson, positionOf, readRollout } from './rollouts.js';
+import { admitHost, positionOf, readRollout } from './rollouts.js';
 import { delay, slotHandle, tryTakeSlot } from './slots.js';
 import { fleetDefaults, type AcquireOptions, type FleetConfig, type Slot } from './types.js';
 import { defaultWaves, type WavePosition } from './waves.js';
@@ -63,7 +63,7 @@ export async function admit(deps: AdmissionDeps, version: string, opts: AcquireO
       }
       // A small random pause after a wake-up spreads the hosts that saw the same event.
       const jitterMs = Math.random() * Math.min(500, config.leaseTtlMs / 10);
-      const interest = attempt.wait === 'slot' ? { slot: true } : { slot: false, confirmed: attempt.position.limit };
+      const interest = attempt.wait === 'slot' ? { slot: true } : { slot: false, confirmations: attempt.position.limit - attempt.record.confirmed };
       // A wave waits for whole updates (hooks, bake): its waiters poll less often.
       const everyMs = attempt.wait === 'slot' ? pollMs : 3 * pollMs;
       await waitFor(Math.min(everyMs, deadline - Date.now()), watch.next(interest).then(() => delay(jitterMs)), opts.signal);
@@ -109,7 +109,7 @@ async function attemptOnce(deps: AdmissionDeps, version: string, last: Attempt |
     if (badNow) throw new VersionQuarantinedError(badNow);
     const admission = await admitHost(client, group, version, agentId, steps);
     if (admission.admitted) {
-      if (admission.place === 1) void prune(deps);
+      if (admission.first) void prune(deps);
       return { slot };
     }
     await slot.release();
@@ -134,8 +134,8 @@ async function prune(deps: AdmissionDeps): Promise<void> {
 /** What a waiting host wants to hear of: a slot release, or its wave opening. */
 interface Interest {
   slot: boolean;
-  /** Waiting for the wave: wake once this many hosts confirmed (or one failed). */
-  confirmed?: number;
+  /** Waiting for the wave: wake after this many more confirmations (or one failure). */
+  confirmations?: number;
 }
 
 /**
@@ -154,9 +154,11 @@ function watchAdmission(client: Etcd3, config: FleetConfig, version: string): { 
     if (w) w();
     else pending = true;
   };
-  const opens = (value: Buffer): boolean => {
-    const record = parseJson<RolloutRecord>(value.toString());
-    return !record || record.failed > 0 || record.confirmed >= (interest.confirmed ?? 0);
+  // Confirmations are counted as they come, so a host of a later wave wakes once, when its
+  // wave may open, not at every confirmation of the wave before.
+  const confirmed = () => {
+    interest = { ...interest, confirmations: (interest.confirmations ?? 0) - 1 };
+    return (interest.confirmations ?? 0) <= 0;
   };
   // `watcher()` hands back the Watcher at once, so it can be cancelled even while etcd is
   // unreachable; a watcher left attached would keep the process alive.
@@ -164,12 +166,15 @@ function watchAdmission(client: Etcd3, config: FleetConfig, version: string): { 
   // instead of every one (hundreds, in the last wave of a big group); the poll covers the rest.
   const watched = slotKey(config.group, Math.floor(Math.random() * config.maxParallel));
   const slots = client.watch().key(watched).only('delete').watcher();
-  const record = client.watch().key(rolloutKey(config.group, version)).only('put').watcher();
+  const done = client.watch().prefix(rolloutMarksPrefix(config.group, version, 'done')).only('put').watcher();
+  const failed = client.watch().prefix(rolloutMarksPrefix(config.group, version, 'failed')).only('put').watcher();
   // Between two waits the caller is busy deciding; any event then may matter (its wait may
   // turn from slot to wave), so it is kept rather than filtered.
   slots.on('delete', () => (!wake || interest.slot) && fire());
-  record.on('put', (kv) => (!wake || (!interest.slot && opens(kv.value))) && fire());
-  for (const watcher of [slots, record]) {
+  done.on('put', () => (!wake || (!interest.slot && confirmed())) && fire());
+  failed.on('put', () => (!wake || !interest.slot) && fire());
+  const watchers = [slots, done, failed];
+  for (const watcher of watchers) {
     watcher.on('disconnected', fire);
     watcher.on('error', fire);
   }
@@ -185,7 +190,7 @@ function watchAdmission(client: Etcd3, config: FleetConfig, version: string): { 
       // Detaching a connected watcher waits for etcd's answer; never wait long for it.
       let timer: NodeJS.Timeout | undefined;
       const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, 1_000)));
-      await Promise.race([Promise.all([slots, record].map((w) => w.cancel().catch(() => {}))), bound]);
+      await Promise.race([Promise.all(watchers.map((w) => w.cancel().catch(() => {}))), bound]);
       clearTimeout(timer);
     },
   };

@@ -1,6 +1,6 @@
 import type { Etcd3 } from 'etcd3';
-import { agentsPrefix, rolloutHostsPrefix, rolloutKey, rolloutsPrefix } from './keys.js';
-import { parseJson } from './rollouts.js';
+import { agentsPrefix, rolloutHostsPrefix, rolloutKey, rolloutMarksPrefix, rolloutsPrefix } from './keys.js';
+import { parseJson, readRollout, type RolloutMeta } from './rollouts.js';
 import type { PauseRecord, RolloutHost, RolloutRecord, RolloutStatus, WaitReason } from './rollout-types.js';
 import type { AgentRecord, QuarantineRecord, SlotRecord } from './types.js';
 import { parseWaves, wavePosition } from './waves.js';
@@ -28,9 +28,10 @@ export interface GroupView {
 
 /** The newest rollouts with their hosts, and why the hosts not yet admitted wait. */
 export async function readRollouts(client: Etcd3, group: string, view: GroupView): Promise<RolloutStatus[]> {
-  const records = await newestRollouts(client, group);
-  const shown = records.slice(0, shownRollouts);
-  const hosts = await Promise.all(shown.map((r) => client.getAll().prefix(rolloutHostsPrefix(group, r.version)).strings()));
+  const metas = (await newestRollouts(client, group)).slice(0, shownRollouts);
+  const counted = await Promise.all(metas.map((m) => readRollout(client, group, m.version)));
+  const shown = counted.filter((r): r is RolloutRecord => r !== null);
+  const hosts = await Promise.all(shown.map((r) => hostsOf(client, group, r.version)));
   return shown.map((record, i) => {
     const steps = parseWaves(record.waves);
     const position = wavePosition(Array.isArray(steps) ? steps : [{ percent: 100 }], view.agents.length, record.admitted, record.confirmed);
@@ -42,12 +43,19 @@ export async function readRollouts(client: Etcd3, group: string, view: GroupView
       waveLimit: Number.isFinite(position.limit) ? position.limit : null,
       waiting,
       waitReason: waitReason(record, view, position.admits, waiting),
-      hosts: Object.values(hosts[i]!)
-        .map((text) => parseJson<RolloutHost>(text))
-        .filter((h): h is RolloutHost => h !== null)
-        .sort((a, b) => a.place - b.place),
+      hosts: hosts[i]!,
     };
   });
+}
+
+/** The hosts admitted to `version`, by place: the order their keys were created in. */
+async function hostsOf(client: Etcd3, group: string, version: string): Promise<RolloutHost[]> {
+  const { kvs } = await client.getAll().prefix(rolloutHostsPrefix(group, version)).exec();
+  return [...kvs]
+    .sort((a, b) => Number(a.create_revision) - Number(b.create_revision))
+    .map((kv) => parseJson<RolloutHost>(kv.value.toString()))
+    .filter((h): h is RolloutHost => h !== null)
+    .map((h, i) => ({ ...h, place: i + 1 }));
 }
 
 /** The first reason that holds, in the order an operator would act on them. */
@@ -60,12 +68,12 @@ function waitReason(record: RolloutRecord, view: GroupView, admits: boolean, wai
   return 'next-check';
 }
 
-/** Rollout records, newest first. */
-async function newestRollouts(client: Etcd3, group: string): Promise<RolloutRecord[]> {
+/** Rollout records (version, waves, start), newest first. */
+async function newestRollouts(client: Etcd3, group: string): Promise<RolloutMeta[]> {
   const texts = await client.getAll().prefix(rolloutsPrefix(group)).strings();
   return Object.values(texts)
-    .map((text) => parseJson<RolloutRecord>(text))
-    .filter((r): r is RolloutRecord => r !== null && typeof r.version === 'string')
+    .map((text) => parseJson<RolloutMeta>(text))
+    .filter((r): r is RolloutMeta => r !== null && typeof r.version === 'string' && typeof r.startedAt === 'string')
     .sort((a, b) => b.startedAt.localeCompare(a.startedAt));
 }
 
@@ -74,6 +82,8 @@ export async function pruneRollouts(client: Etcd3, group: string): Promise<void>
   const old = (await newestRollouts(client, group)).slice(keptRollouts);
   for (const record of old) {
     await client.delete().prefix(rolloutHostsPrefix(group, record.version)).exec();
+    await client.delete().prefix(rolloutMarksPrefix(group, record.version, 'done')).exec();
+    await client.delete().prefix(rolloutMarksPrefix(group, record.version, 'failed')).exec();
     await client.delete().key(rolloutKey(group, record.version)).exec();
   }
 }

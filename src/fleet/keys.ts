@@ -8,8 +8,10 @@ import { createHash } from 'node:crypto';
  *   /repo-deploy/<group>/agents/<id>      lease-bound JSON AgentRecord
  *   /repo-deploy/<group>/bad/<sha256>     JSON QuarantineRecord, no lease: survives every host
  *   /repo-deploy/<group>/paused           JSON PauseRecord while `fleet pause` holds, no lease
- *   /repo-deploy/<group>/rollouts/<sha256>            JSON RolloutRecord: counts and waves of a version
- *   /repo-deploy/<group>/rollout-hosts/<sha256>/<id>  JSON RolloutHost: one host's place and state
+ *   /repo-deploy/<group>/rollouts/<sha256>            JSON RolloutMeta: version, waves, start
+ *   /repo-deploy/<group>/rollout-hosts/<sha256>/<id>  JSON RolloutHost; create revision = place
+ *   /repo-deploy/<group>/rollout-done/<sha256>/<id>   empty: the host confirmed the version
+ *   /repo-deploy/<group>/rollout-failed/<sha256>/<id> empty: the host reverted it
  *
  * Group and agent id are URI-encoded so a `/` in them cannot escape their prefix; versions are
  * hashed because they are arbitrary remote strings (ETags with quotes, long S3 version ids).
@@ -71,6 +73,11 @@ export function rolloutKey(group: string, version: string): string {
 /** Prefix of the host records of `version`'s rollout (or, without a version, of every rollout). */
 export function rolloutHostsPrefix(group: string, version?: string): string {
   return `${groupPrefix(group)}rollout-hosts/${version === undefined ? '' : `${versionHash(version)}/`}`;
+}
+
+/** Prefix of the markers of hosts that confirmed `version` (`done`) or reverted it (`failed`). */
+export function rolloutMarksPrefix(group: string, version: string, mark: 'done' | 'failed'): string {
+  return `${groupPrefix(group)}rollout-${mark}/${versionHash(version)}/`;
 }
 
 /** Key of one host's record in `version`'s rollout. */

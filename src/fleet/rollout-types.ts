@@ -7,7 +7,7 @@
 /** Where one host stands in a version's rollout. */
 export type RolloutHostState = 'in-flight' | 'confirmed' | 'failed';
 
-/** The counts of one version's rollout; changed only together with a host record. */
+/** One version's rollout: its waves and start (stored once), and its counts (counted keys). */
 export interface RolloutRecord {
   /** The remote's version string. */
   version: string;
@@ -23,15 +23,13 @@ export interface RolloutRecord {
   failed: number;
   /** ISO time the first host was admitted. */
   startedAt: string;
-  /** ISO time of the last change. */
-  updatedAt: string;
 }
 
 /** One host's place in a version's rollout. */
 export interface RolloutHost {
   /** Agent id. */
   host: string;
-  /** Admission order, from 1: the host's place in the waves. */
+  /** Admission order, from 1: the host's place in the waves (its key's create revision rank). */
   place: number;
   /** Where it stands. */
   state: RolloutHostState;

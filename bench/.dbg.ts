@@ -1,2 +1,0 @@
-import { benchFleet } from '/work/wt-waves/bench/fleet.ts';
-console.log(await benchFleet({ quick: true, agents: Number(process.argv[2] ?? 60) }));

@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { benchDaemonRss } from './daemon-rss.js';
 import { benchExtract } from './extract.js';
+import { benchFleet } from './fleet.js';
 import { benchGit } from './git.js';
 import { benchHttp } from './http.js';
 import { benchIdleS3 } from './idle.js';
@@ -39,6 +40,11 @@ const workloads: Array<{ name: string; fields: string[]; run: () => Promise<obje
     name: 'soak',
     fields: ['daemon_soak_deploys', 'daemon_soak_rss_mib_start', 'daemon_soak_rss_mib_end', 'daemon_soak_rss_growth_second_half_mib', 'daemon_soak_fds_start', 'daemon_soak_fds_end', 'daemon_50_apps_rss_mib', 'daemon_50_apps_idle_round_ms'],
     run: async () => ({ ...(await benchSoak({ quick })), ...(await benchManyApps()) }),
+  },
+  {
+    name: 'fleet',
+    fields: ['fleet_agents', 'fleet_rollout_seconds', 'fleet_rollout_predicted_seconds', 'fleet_max_in_flight', 'fleet_bad_version_hosts', 'fleet_rollback_seconds', 'fleet_etcd_writes_per_agent_minute_idle'],
+    run: () => benchFleet({ quick }),
   },
 ];
 

@@ -36,6 +36,8 @@ commands:
                         agents, rollout slots and quarantined versions in etcd
   fleet clear VERSION [APP]
                         lift the quarantine of VERSION
+  fleet pause [GROUP]   no host of the rollout group starts a new version
+  fleet resume [GROUP]  lift the pause
   demo [DIR]            try it: deploy a local example remote into DIR (default ./.demo)
 
 exit codes: 0 up to date or deployed; 1 the update failed (fetch, verification, blocked,
@@ -87,9 +89,14 @@ failure (a fixed hook, a repaired server). Waits up to 30 s for a check in progr
 codes as repo-deploy -f. A rollback's hold still applies: lift it with repo-deploy resume.`,
   fleet: `usage: repo-deploy fleet status [APP] [--json] [options]
        repo-deploy fleet clear VERSION [APP] [options]
+       repo-deploy fleet pause [GROUP] [options]
+       repo-deploy fleet resume [GROUP] [options]
 
 For apps with etcd = URL: status lists every agent of the app's rollout group (version, last
-check), the rollout slots held and the quarantined versions (host, time, reason); clear lifts
-the quarantine of VERSION so hosts deploy it again.`,
+check; agents run from cron stay listed for 24 h), the rollout slots held, the quarantined
+versions (host, time, reason), and each recent version's wave, hosts confirmed, in flight and
+failed, and why the others wait; clear lifts the quarantine of VERSION so hosts deploy it
+again. pause stops every host of GROUP (default: the first app's group) from starting a new
+version (result paused, exit 0; hosts in flight finish); resume lifts it.`,
   run: mainHelp,
 };

@@ -9,6 +9,7 @@ import { findKey } from './keys.js';
 import { defaultPaths } from './paths.js';
 import type { RawLayer } from './raw-layers.js';
 import { defaultHookOutputLimitBytes, defaultLimits, type AppConfig, type RolloutConfig } from './types.js';
+import type { WaveStep } from '../fleet/waves.js';
 import type { DeployWindow } from '../schedule/deploy-window.js';
 
 /**
@@ -113,6 +114,7 @@ function rolloutFrom(name: string, get: Getter): RolloutConfig {
   const user = optional('etcd-user');
   const password = optional('etcd-password');
   const tls = { ca: optional('etcd-ca'), cert: optional('etcd-cert'), key: optional('etcd-key') };
+  const waves = get<WaveStep[] | undefined>('rollout-waves', undefined);
   return {
     endpoints: get<string[]>('etcd', []),
     ...(user && password ? { auth: { username: user, password } } : {}),
@@ -122,6 +124,7 @@ function rolloutFrom(name: string, get: Getter): RolloutConfig {
     leaseTtlMs: get('lease-ttl', 15_000),
     unavailable: get<'wait' | 'deploy'>('rollout-unavailable', 'wait'),
     waitMs: get('rollout-wait', 600_000),
+    ...(waves ? { waves } : {}),
   };
 }
 

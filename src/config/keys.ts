@@ -1,5 +1,6 @@
 import cron from 'node-cron';
 import { parseEndpoints } from '../fleet/keys.js';
+import { parseWaves } from '../fleet/waves.js';
 import { parseDuration } from '../util/duration.js';
 import { parseArchiveRoot } from '../extract/archive-root.js';
 import { nearestName } from '../util/did-you-mean.js';
@@ -46,6 +47,11 @@ const duration = (minMs: number): KeySpec['parse'] => (raw) => {
   return ms !== null && ms >= minMs
     ? ok(ms)
     : no(`seconds or a duration such as 90s, 10m, 1h${minMs > 0 ? ` (at least ${minMs} ms)` : ''}`);
+};
+
+const waves: KeySpec['parse'] = (raw) => {
+  const steps = parseWaves(raw);
+  return Array.isArray(steps) ? ok(steps) : no(steps.error);
 };
 
 const boolean: KeySpec['parse'] = (raw) => {
@@ -146,6 +152,7 @@ export const keySpecs: readonly KeySpec[] = [
   { name: 'lease-ttl', parse: duration(2000) },
   { name: 'rollout-unavailable', parse: oneOf('wait', 'deploy') },
   { name: 'rollout-wait', parse: duration(0) },
+  { name: 'rollout-waves', parse: waves },
   { name: 'archive-root', parse: parseArchiveRoot },
   { name: 'validate-hooks', parse: text, path: true },
   { name: 'validate-interval', parse: duration(1000) },

@@ -1,7 +1,7 @@
 import type { AppConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { Fleet } from './fleet.js';
-import type { FleetUnavailableError, SlotTimeoutError, VersionQuarantinedError } from './errors.js';
+import type { FleetPausedError, FleetUnavailableError, SlotTimeoutError, VersionQuarantinedError } from './errors.js';
 import type { Slot } from './types.js';
 
 /**
@@ -22,7 +22,9 @@ export type Admission =
   /** No rollout slot came free within `rollout-wait`. */
   | { verdict: 'busy'; error: SlotTimeoutError }
   /** The run was asked to stop while waiting for a slot. */
-  | { verdict: 'stopped' };
+  | { verdict: 'stopped' }
+  /** The rollout group is paused (`repo-deploy fleet pause`): no new version starts. */
+  | { verdict: 'paused'; error: FleetPausedError };
 
 /** A refusal: every admission but `go`. */
 export type Refusal = Exclude<Admission, { verdict: 'go' }>;

@@ -1,4 +1,5 @@
 import { ExitCode, RepoDeployError } from '../errors.js';
+import type { PauseRecord } from './rollout-types.js';
 import type { QuarantineRecord } from './types.js';
 
 /**
@@ -77,5 +78,36 @@ export class VersionQuarantinedError extends RepoDeployError {
         `(${record.reason}); lift with \`repo-deploy fleet clear ${record.version}\``,
     );
     this.record = record;
+  }
+}
+
+/**
+ * The rollout group is paused (`repo-deploy fleet pause`): no host starts a new version until
+ * `fleet resume`. Exit 0: an operator's choice, not a failure for cron to mail about.
+ */
+export class FleetPausedError extends RepoDeployError {
+  readonly exitCode = ExitCode.ok;
+  /** Rollout group paused. */
+  readonly group: string;
+  /** Who paused it and when. */
+  readonly record: PauseRecord;
+  constructor(group: string, record: PauseRecord) {
+    super(`rollout group ${group} is paused (by ${record.by} at ${record.time}): no new version starts until \`repo-deploy fleet resume ${group}\``);
+    this.group = group;
+    this.record = record;
+  }
+}
+
+/**
+ * The open wave of a version did not complete before the deadline: the hosts of the earlier
+ * waves have not all confirmed. Exit 75 like a slot timeout (a `SlotTimeoutError`, so callers
+ * treat both alike); a later run takes its turn.
+ */
+export class WaveTimeoutError extends SlotTimeoutError {
+  constructor(group: string, maxParallel: number, waitedMs: number, wave: { version: string; wave: number; waves: number; confirmed: number; limit: number }) {
+    super(group, maxParallel, waitedMs);
+    this.message =
+      `version ${wave.version} did not reach this host's wave in ${Math.round(waitedMs)} ms: wave ${wave.wave} of ${wave.waves} ` +
+      `of group ${group} has ${wave.confirmed} of ${wave.limit} hosts confirmed; a later run takes its turn (see repo-deploy fleet status)`;
   }
 }

@@ -1,7 +1,7 @@
 import { messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Admission, AdmitOptions, AgentReport, Coordinator, Settlement } from './coordinator.js';
-import { FleetUnavailableError, SlotTimeoutError, VersionQuarantinedError } from './errors.js';
+import { FleetPausedError, FleetUnavailableError, SlotTimeoutError, VersionQuarantinedError } from './errors.js';
 import type { Fleet } from './fleet.js';
 import type { Slot } from './types.js';
 
@@ -19,6 +19,8 @@ export class EtcdCoordinator implements Coordinator {
 
   async screen(version: string): Promise<Admission> {
     try {
+      const paused = await this.fleet.paused();
+      if (paused) return this.paused(new FleetPausedError(this.fleet.config.group, paused), version);
       const record = await this.fleet.quarantined(version);
       return record ? this.quarantined(new VersionQuarantinedError(record)) : { verdict: 'go', slot: null };
     } catch (error) {
@@ -34,6 +36,7 @@ export class EtcdCoordinator implements Coordinator {
       if (options.signal?.aborted) return { verdict: 'stopped' };
       // Quarantined by another host while this one waited for its slot.
       if (error instanceof VersionQuarantinedError) return this.quarantined(error);
+      if (error instanceof FleetPausedError) return this.paused(error, version);
       if (error instanceof SlotTimeoutError) return { verdict: 'busy', error };
       return this.unreachable(error, version);
     }
@@ -47,6 +50,10 @@ export class EtcdCoordinator implements Coordinator {
       );
     }
     if (!slot) return;
+    // Confirmed (or failed) before the slot goes: a confirmation may open the next wave.
+    await this.fleet.settle(version, outcome.ok).catch((error: unknown) =>
+      this.logger.warn({ version, err: messageOf(error) }, 'could not record the rollout outcome; the open wave waits for it'),
+    );
     if (slot.lost.aborted) this.logger.error({ version, slot: slot.index }, 'rollout slot was lost during the update: another host may have rolled out at the same time');
     await slot.release().catch((error: unknown) =>
       this.logger.warn({ version, err: messageOf(error) }, 'could not release the rollout slot; it frees itself when the lease expires'),
@@ -63,6 +70,11 @@ export class EtcdCoordinator implements Coordinator {
 
   close(): Promise<void> {
     return this.fleet.close();
+  }
+
+  private paused(error: FleetPausedError, version: string): Admission {
+    this.logger.info({ version, pausedBy: error.record.by, pausedAt: error.record.time }, 'rollout group paused: not starting the new version');
+    return { verdict: 'paused', error };
   }
 
   private quarantined(error: VersionQuarantinedError): Admission {

@@ -2,12 +2,15 @@ import type { Etcd3 } from 'etcd3';
 import type { Logger } from '../log.js';
 import { RepoDeployError } from '../errors.js';
 import { createEtcdClient } from './client.js';
-import { FleetUnavailableError, SlotTimeoutError, VersionQuarantinedError, etcdFailureReason } from './errors.js';
-import { agentKey } from './keys.js';
+import { admit } from './admission.js';
+import { FleetUnavailableError, etcdFailureReason } from './errors.js';
+import { pruneAgents } from './group-status.js';
 import { LeaseKeeper } from './lease-keeper.js';
-import { clearQuarantine, readQuarantine, readStatus, writeQuarantine } from './records.js';
-import { delay, slotHandle, tryTakeSlot, watchSlotReleases } from './slots.js';
-import { minLeaseTtlMs, type AcquireOptions, type AgentRecord, type FleetConfig, type FleetStatus, type QuarantineRecord, type Slot } from './types.js';
+import { clearQuarantine, deletePause, readPause, readQuarantine, readStatus, writePause, writeQuarantine } from './records.js';
+import { Reporter } from './reporter.js';
+import type { PauseRecord } from './rollout-types.js';
+import { settleHost } from './rollouts.js';
+import { fleetDefaults, minLeaseTtlMs, type AcquireOptions, type AgentRecord, type FleetConfig, type FleetStatus, type QuarantineRecord, type Slot } from './types.js';
 
 /** Whether etcd answered the last request, for `status` and `/healthz`. */
 export interface FleetHealth {
@@ -27,6 +30,7 @@ export interface FleetHealth {
  */
 export class Fleet {
   private readonly lease: LeaseKeeper;
+  private readonly reporter: Reporter;
   private state: FleetHealth = { reachable: null };
 
   private constructor(
@@ -34,19 +38,22 @@ export class Fleet {
     /** The settings this fleet was connected with. */
     readonly config: FleetConfig,
     private readonly logger: Logger,
+    private readonly ownsClient: boolean,
   ) {
     const ttlSeconds = Math.ceil(Math.max(config.leaseTtlMs, minLeaseTtlMs) / 1000);
     this.lease = new LeaseKeeper(client, ttlSeconds, logger);
+    this.reporter = new Reporter(client, config.group, config.agentId, config.reportEveryMs ?? fleetDefaults.reportEveryMs);
   }
 
   /**
    * Creates the client. Does not wait for etcd: an agent must start (and keep serving its
    * current release) while etcd is down; the first call that needs etcd reports it. Throws
-   * `ConfigError` only for unreadable TLS files.
+   * `ConfigError` only for unreadable TLS files. `client`: an etcd client to share between
+   * agents (many simulated agents in one process); `close` leaves it open.
    */
-  static async connect(config: FleetConfig, logger: Logger): Promise<Fleet> {
+  static async connect(config: FleetConfig, logger: Logger, client?: Etcd3): Promise<Fleet> {
     const child = logger.child({ rolloutGroup: config.group });
-    return new Fleet(createEtcdClient(config), config, child);
+    return new Fleet(client ?? createEtcdClient(config), config, child, client === undefined);
   }
 
   /** Whether etcd answered the last request. */
@@ -54,13 +61,13 @@ export class Fleet {
     return { ...this.state };
   }
 
-  /** Registers or refreshes this agent under its lease: current version, last check time. */
-  async report(agent: Omit<AgentRecord, 'id' | 'updatedAt'>): Promise<void> {
+  /**
+   * Registers or refreshes this agent's record: current version, last check. Written only when
+   * something changed or every `reportEveryMs` (see `Reporter`); true if it wrote.
+   */
+  async report(agent: Omit<AgentRecord, 'id' | 'updatedAt'>): Promise<boolean> {
     const record: AgentRecord = { id: this.config.agentId, ...agent, updatedAt: new Date().toISOString() };
-    await this.call('registering this agent', async () => {
-      const { id } = await this.lease.current();
-      await this.client.put(agentKey(this.config.group, this.config.agentId)).value(JSON.stringify(record)).lease(id);
-    });
+    return this.call('registering this agent', () => this.reporter.report(record));
   }
 
   /** Why `version` must not be deployed (who reverted it, when, why), or null. */
@@ -85,61 +92,55 @@ export class Fleet {
   }
 
   /** Agents alive, quarantined versions and held slots of the group. */
-  status(): Promise<FleetStatus> {
-    return this.call('reading the rollout group', () => readStatus(this.client, this.config.group));
+  async status(): Promise<FleetStatus> {
+    const retentionMs = this.config.agentRetentionMs ?? fleetDefaults.agentRetentionMs;
+    return this.call('reading the rollout group', async () => {
+      await pruneAgents(this.client, this.config.group, retentionMs);
+      return readStatus(this.client, this.config.group, this.config.maxParallel);
+    });
   }
 
   /**
-   * Takes one of `max-parallel` slots to roll out `version`, waiting (woken by a watch on slot
-   * releases, polling as a fallback) until one is free. Rejects with `SlotTimeoutError` when
+   * Admits this host to `version`'s rollout and takes one of `max-parallel` slots for it,
+   * waiting (woken by watches, polling as a fallback) until its wave is open and a slot free.
+   * Rejects with `SlotTimeoutError` (`WaveTimeoutError` while the wave was closed) when
    * `deadlineMs` passes, the signal's reason when aborted, `FleetUnavailableError` when etcd
-   * stops answering, and `VersionQuarantinedError` if the version was quarantined meanwhile
-   * (checked after the slot is taken, so the check and the slot cannot race).
+   * stops answering, `FleetPausedError` while the group is paused, and
+   * `VersionQuarantinedError` if the version was quarantined meanwhile (checked again after
+   * the slot is taken, so the check and the slot cannot race).
    */
-  async acquireSlot(version: string, opts: AcquireOptions = {}): Promise<Slot> {
-    const started = Date.now();
-    const deadline = opts.deadlineMs === undefined ? Infinity : started + opts.deadlineMs;
-    // Polling only backs up the watch (a reconnecting watch can miss a release); a third of the
-    // TTL, within 1-5 s, keeps waiting hosts' reads modest while bounding a missed wake-up.
-    const pollMs = Math.min(5_000, Math.max(1_000, this.config.leaseTtlMs / 3));
-    const watch = watchSlotReleases(this.client, this.config.group);
-    let waiting = false;
-    try {
-      for (;;) {
-        opts.signal?.throwIfAborted();
-        const taken = await this.call('taking a rollout slot', () => tryTakeSlot(this.client, this.lease, this.config, version));
-        if (taken) {
-          const slot = slotHandle(this.client, taken, this.logger);
-          const bad = await this.quarantined(version).catch(async (error: unknown) => {
-            await slot.release().catch(() => {});
-            throw error;
-          });
-          if (bad) {
-            await slot.release().catch(() => {});
-            throw new VersionQuarantinedError(bad);
-          }
-          this.logger.info({ version, slot: taken.index, waitedMs: Date.now() - started }, 'rollout slot taken');
-          return slot;
-        }
-        const remaining = deadline - Date.now();
-        if (remaining <= 0) throw new SlotTimeoutError(this.config.group, this.config.maxParallel, Date.now() - started);
-        if (!waiting) {
-          waiting = true;
-          this.logger.info({ version, maxParallel: this.config.maxParallel }, 'waiting for a rollout slot');
-        }
-        // A small random pause after a wake-up spreads the hosts that saw the same release.
-        const jitterMs = Math.random() * Math.min(500, this.config.leaseTtlMs / 10);
-        await waitFor(Math.min(pollMs, remaining), watch.next().then(() => delay(jitterMs)), opts.signal);
-      }
-    } finally {
-      await watch.stop();
-    }
+  acquireSlot(version: string, opts: AcquireOptions = {}): Promise<Slot> {
+    return admit({ client: this.client, lease: this.lease, config: this.config, logger: this.logger, call: (what, op) => this.call(what, op) }, version, opts);
+  }
+
+  /**
+   * Records how this host's update of `version` settled (after any bake): confirmed, which may
+   * open the next wave, or failed. Call before giving the slot back.
+   */
+  settle(version: string, ok: boolean): Promise<void> {
+    return this.call('recording the rollout outcome', () => settleHost(this.client, this.config.group, version, this.config.agentId, ok));
+  }
+
+  /** Pauses the group: no host starts a new version until `resume`. Returns the record in effect. */
+  pause(): Promise<PauseRecord> {
+    const record: PauseRecord = { by: this.config.agentId, time: new Date().toISOString() };
+    return this.call('pausing the rollout group', () => writePause(this.client, this.config.group, record));
+  }
+
+  /** Lifts the pause; false if the group was not paused. */
+  resume(): Promise<boolean> {
+    return this.call('resuming the rollout group', () => deletePause(this.client, this.config.group));
+  }
+
+  /** Who paused the group and when, or null. */
+  paused(): Promise<PauseRecord | null> {
+    return this.call('reading the pause of the rollout group', () => readPause(this.client, this.config.group));
   }
 
   /** Revokes the lease (this agent leaves the group, its slot is freed) and closes the client. */
   async close(): Promise<void> {
     await this.lease.revoke();
-    this.client.close();
+    if (this.ownsClient) this.client.close();
   }
 
   /** Runs one etcd operation, turning any etcd failure into `FleetUnavailableError`. */
@@ -164,22 +165,4 @@ export class Fleet {
     if (lastError) this.state.lastError = lastError;
     else delete this.state.lastError;
   }
-}
-
-/** Resolves after `ms`, or when `wake` resolves; rejects when `signal` aborts. Leaves no timer. */
-function waitFor(ms: number, wake: Promise<void>, signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    };
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    void wake.then(done);
-  });
 }

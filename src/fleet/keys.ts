@@ -7,6 +7,11 @@ import { createHash } from 'node:crypto';
  *   /repo-deploy/<group>/slots/<n>        lease-bound JSON SlotRecord, n < max-parallel
  *   /repo-deploy/<group>/agents/<id>      lease-bound JSON AgentRecord
  *   /repo-deploy/<group>/bad/<sha256>     JSON QuarantineRecord, no lease: survives every host
+ *   /repo-deploy/<group>/paused           JSON PauseRecord while `fleet pause` holds, no lease
+ *   /repo-deploy/<group>/rollouts/<sha256>            JSON RolloutMeta: version, waves, start
+ *   /repo-deploy/<group>/rollout-hosts/<sha256>/<id>  JSON RolloutHost; create revision = place
+ *   /repo-deploy/<group>/rollout-done/<sha256>/<id>   empty: the host confirmed the version
+ *   /repo-deploy/<group>/rollout-failed/<sha256>/<id> empty: the host reverted it
  *
  * Group and agent id are URI-encoded so a `/` in them cannot escape their prefix; versions are
  * hashed because they are arbitrary remote strings (ETags with quotes, long S3 version ids).
@@ -47,7 +52,41 @@ export function badPrefix(group: string): string {
 
 /** Key of the quarantine record of `version`. */
 export function badKey(group: string, version: string): string {
-  return `${badPrefix(group)}${createHash('sha256').update(version).digest('hex')}`;
+  return `${badPrefix(group)}${versionHash(version)}`;
+}
+
+/** Key of the group's pause record. */
+export function pausedKey(group: string): string {
+  return `${groupPrefix(group)}paused`;
+}
+
+/** Prefix of the group's per-version rollout records (counts only, so listing them stays small). */
+export function rolloutsPrefix(group: string): string {
+  return `${groupPrefix(group)}rollouts/`;
+}
+
+/** Key of the rollout record of `version`. */
+export function rolloutKey(group: string, version: string): string {
+  return `${rolloutsPrefix(group)}${versionHash(version)}`;
+}
+
+/** Prefix of the host records of `version`'s rollout (or, without a version, of every rollout). */
+export function rolloutHostsPrefix(group: string, version?: string): string {
+  return `${groupPrefix(group)}rollout-hosts/${version === undefined ? '' : `${versionHash(version)}/`}`;
+}
+
+/** Prefix of the markers of hosts that confirmed `version` (`done`) or reverted it (`failed`). */
+export function rolloutMarksPrefix(group: string, version: string, mark: 'done' | 'failed'): string {
+  return `${groupPrefix(group)}rollout-${mark}/${versionHash(version)}/`;
+}
+
+/** Key of one host's record in `version`'s rollout. */
+export function rolloutHostKey(group: string, version: string, id: string): string {
+  return `${rolloutHostsPrefix(group, version)}${encodeURIComponent(id)}`;
+}
+
+function versionHash(version: string): string {
+  return createHash('sha256').update(version).digest('hex');
 }
 
 /**

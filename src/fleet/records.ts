@@ -1,5 +1,7 @@
 import type { Etcd3 } from 'etcd3';
-import { agentsPrefix, badKey, badPrefix, slotsPrefix } from './keys.js';
+import { readRollouts } from './group-status.js';
+import { agentsPrefix, badKey, badPrefix, pausedKey, slotsPrefix } from './keys.js';
+import type { PauseRecord } from './rollout-types.js';
 import type { AgentRecord, FleetStatus, QuarantineRecord, SlotRecord } from './types.js';
 
 /**
@@ -36,18 +38,42 @@ export async function clearQuarantine(client: Etcd3, group: string, version: str
   return Number(result.deleted) > 0;
 }
 
-/** Agents, quarantined versions and slots of a group, in three range reads. */
-export async function readStatus(client: Etcd3, group: string): Promise<FleetStatus> {
-  const [agents, bad, slots] = await Promise.all([
+/** The group's pause record, or null while it is not paused. */
+export async function readPause(client: Etcd3, group: string): Promise<PauseRecord | null> {
+  const text = await client.get(pausedKey(group)).string();
+  return text === null ? null : (parse<PauseRecord>(text) ?? { by: 'unknown', time: '' });
+}
+
+/** Pauses the group unless it is paused already; returns the record in effect. */
+export async function writePause(client: Etcd3, group: string, record: PauseRecord): Promise<PauseRecord> {
+  const key = pausedKey(group);
+  const result = await client.if(key, 'Create', '==', 0).then(client.put(key).value(JSON.stringify(record))).else(client.get(key)).commit();
+  if (result.succeeded) return record;
+  const existing = result.responses[0]?.response_range?.kvs[0]?.value.toString();
+  return (existing && parse<PauseRecord>(existing)) || record;
+}
+
+/** Resumes the group; false if it was not paused. */
+export async function deletePause(client: Etcd3, group: string): Promise<boolean> {
+  const result = await client.delete().key(pausedKey(group)).exec();
+  return Number(result.deleted) > 0;
+}
+
+/** Agents, quarantined versions, slots, pause and the newest rollouts of a group. */
+export async function readStatus(client: Etcd3, group: string, maxParallel: number): Promise<FleetStatus> {
+  const [agents, bad, slots, paused] = await Promise.all([
     client.getAll().prefix(agentsPrefix(group)).strings(),
     client.getAll().prefix(badPrefix(group)).strings(),
     client.getAll().prefix(slotsPrefix(group)).strings(),
+    readPause(client, group),
   ]);
-  return {
+  const view = {
     agents: values<AgentRecord>(agents).sort((a, b) => a.id.localeCompare(b.id)),
     quarantined: values<QuarantineRecord>(bad).sort((a, b) => a.time.localeCompare(b.time)),
     slots: values<SlotRecord>(slots).sort((a, b) => a.index - b.index),
+    paused,
   };
+  return { ...view, rollouts: await readRollouts(client, group, { ...view, maxParallel }) };
 }
 
 function values<T>(entries: Record<string, string>): T[] {

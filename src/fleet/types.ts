@@ -1,3 +1,6 @@
+import type { PauseRecord, RolloutStatus } from './rollout-types.js';
+import type { WaveStep } from './waves.js';
+
 /**
  * Types of fleet coordination: the settings an agent needs to join a
  * rollout group in etcd, and the records it reads back for `repo-deploy fleet status`.
@@ -26,6 +29,15 @@ export interface FleetConfig {
    * hanging a check (default 5000).
    */
   requestTimeoutMs?: number;
+  /**
+   * `rollout-waves`: cumulative wave sizes, host counts or percentages of the registered agents
+   * (default one wave of `100%`). Hosts beyond the open wave wait until all of it confirmed.
+   */
+  waves?: WaveStep[];
+  /** An unchanged agent record is rewritten this often (ms, default 5 minutes) to show it checks. */
+  reportEveryMs?: number;
+  /** Agent records silent this long (ms, default 24 hours) are pruned from the group. */
+  agentRetentionMs?: number;
 }
 
 /** Defaults of the optional fleet settings, as documented in the README. */
@@ -34,6 +46,8 @@ export const fleetDefaults = {
   leaseTtlMs: 15_000,
   unavailable: 'wait',
   requestTimeoutMs: 5_000,
+  reportEveryMs: 5 * 60_000,
+  agentRetentionMs: 24 * 3600_000,
 } as const;
 
 /**
@@ -42,7 +56,10 @@ export const fleetDefaults = {
  */
 export const minLeaseTtlMs = 2_000;
 
-/** What an agent last told the group about itself; gone when its lease expires. */
+/**
+ * What an agent last told the group about itself. Kept without a lease, so agents run from
+ * cron stay listed after they exit; pruned after `agentRetentionMs` of silence.
+ */
 export interface AgentRecord {
   /** Agent id (hostname). */
   id: string;
@@ -95,6 +112,10 @@ export interface FleetStatus {
   quarantined: QuarantineRecord[];
   /** Slots held now, by index. */
   slots: SlotRecord[];
+  /** Set while `fleet pause` holds the group. */
+  paused: PauseRecord | null;
+  /** The newest versions' rollouts, newest first: waves, hosts confirmed, in flight, failed. */
+  rollouts: RolloutStatus[];
 }
 
 /** A held rollout slot. */

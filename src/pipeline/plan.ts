@@ -138,6 +138,8 @@ export function resultOfRefusal(refusal: Refusal): CheckResult {
       return 'stopped';
     case 'unavailable':
       return 'failed';
+    case 'paused':
+      return 'paused';
   }
 }
 

@@ -53,6 +53,8 @@ export const results = {
   'backing-off': { ...failed, attempt: false },
   quarantined: { exitCode: 1, healthy: true, success: false, attempt: false, versionIsCurrent: false, words: failure },
   busy: { exitCode: 75, healthy: true, success: false, attempt: true, versionIsCurrent: false, words: failure },
+  // A paused rollout group (`fleet pause`) is an operator's choice: the host runs its good release.
+  paused: { exitCode: 0, healthy: true, success: true, attempt: false, versionIsCurrent: false, words: (o) => `${o.app}: ${o.version} not started: the rollout group is paused (repo-deploy fleet resume)` },
   // A new version waits for the deploy window: the host runs its good release, as configured.
   'outside-window': {
     exitCode: 0, healthy: true, success: true, attempt: false, versionIsCurrent: false,

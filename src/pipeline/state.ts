@@ -35,6 +35,8 @@ export interface CheckRecord {
 
 /** Outcome names used in state, logs and `status`. */
 export type CheckResult =
+  /** The rollout group is paused (`fleet pause`); retried at the next check. */
+  | 'paused'
   | 'up-to-date'
   | 'deployed'
   /** A dry run found a version to deploy (it deployed nothing). */

@@ -19,10 +19,18 @@ export interface TestEtcd {
   stop(): Promise<void>;
   /** Starts it again on the same ports and data; resolves once healthy. */
   start(): Promise<void>;
+  /** Stops it and removes its data (done by itself when the test file ends, unless told not to). */
+  dispose(): Promise<void>;
+}
+
+/** Options of `startEtcd`. */
+export interface StartEtcdOptions {
+  /** Stop and remove it when the test file ends (default true; false outside a test, e.g. a bench). */
+  stopWhenTestsEnd?: boolean;
 }
 
 /** Starts etcd and waits until `/health` says so. */
-export async function startEtcd(): Promise<TestEtcd> {
+export async function startEtcd(options: StartEtcdOptions = {}): Promise<TestEtcd> {
   const dataDir = mkdtempSync(join(tmpdir(), 'repo-deploy-etcd-'));
   const clientPort = await freePort();
   const peerPort = await freePort();
@@ -64,12 +72,13 @@ export async function startEtcd(): Promise<TestEtcd> {
     clearTimeout(timer);
   };
 
-  after(async () => {
+  const dispose = async () => {
     await stop();
     rmSync(dataDir, { recursive: true, force: true });
-  });
+  };
+  if (options.stopWhenTestsEnd !== false) after(dispose);
   await start();
-  return { endpoint, stop, start };
+  return { endpoint, stop, start, dispose };
 }
 
 /** Polls `/health` until etcd reports healthy; fails with etcd's output if it exits or stalls. */

@@ -1,0 +1,1 @@
+export { appendHistory, historyPath, maxEntries, operatorName, readHistory, type HistoryAction, type HistoryEntry } from './history.js';

@@ -4,10 +4,10 @@ import { UsageError } from '../errors.js';
 import { nearestName } from '../util/did-you-mean.js';
 
 /** Subcommands; anything else in first position is a REMOTE (use `./status` for a path). */
-export const subcommands = ['run', 'status', 'releases', 'check-config', 'rollback', 'resume', 'check', 'retry', 'fleet', 'demo'] as const;
+export const subcommands = ['run', 'status', 'releases', 'check-config', 'rollback', 'resume', 'check', 'retry', 'fleet', 'demo', 'history'] as const;
 
 /** Subcommands whose single positional may name an app (`rollback web`). */
-export const appCommands: readonly Subcommand[] = ['status', 'releases', 'rollback', 'resume', 'check', 'retry'];
+export const appCommands: readonly Subcommand[] = ['status', 'releases', 'rollback', 'resume', 'check', 'retry', 'history'];
 export type Subcommand = (typeof subcommands)[number];
 
 /** The command line, parsed. */

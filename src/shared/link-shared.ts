@@ -39,14 +39,7 @@ export function sharedDirOf(deployDir: string): string {
 export async function linkShared(options: LinkSharedOptions): Promise<void> {
   const { releaseDir, deployDir, paths, logger } = options;
   const sharedRoot = sharedDirOf(deployDir);
-  const missing: string[] = [];
-  for (const path of paths.filter((p) => !p.endsWith('/'))) {
-    if (!(await isFile(join(sharedRoot, path)))) missing.push(path);
-  }
-  if (missing.length) {
-    const what = missing.map((p) => `${p} (create ${join(sharedRoot, p)})`).join(', ');
-    throw new UpdateFailedError('blocked', `shared file${missing.length > 1 ? 's' : ''} missing: ${what}; the release links to it, so the update is blocked and current is unchanged`);
-  }
+  await checkSharedFiles(deployDir, paths);
   for (const raw of paths) {
     const isDir = raw.endsWith('/');
     const path = raw.replace(/\/+$/, '');
@@ -58,6 +51,21 @@ export async function linkShared(options: LinkSharedOptions): Promise<void> {
     }
     await linkOne(releaseDir, path, shared, logger);
   }
+}
+
+/**
+ * Throws `UpdateFailedError('blocked')` naming each shared file (not directory) missing from
+ * `<deploy dir>/shared/` and the path to create. Changes nothing (dry runs use it alone).
+ */
+export async function checkSharedFiles(deployDir: string, paths: readonly string[]): Promise<void> {
+  const sharedRoot = sharedDirOf(deployDir);
+  const missing: string[] = [];
+  for (const path of paths.filter((p) => !p.endsWith('/'))) {
+    if (!(await isFile(join(sharedRoot, path)))) missing.push(path);
+  }
+  if (missing.length === 0) return;
+  const what = missing.map((p) => `${p} (create ${join(sharedRoot, p)})`).join(', ');
+  throw new UpdateFailedError('blocked', `shared file${missing.length > 1 ? 's' : ''} missing: ${what}; the release links to it, so the update is blocked and current is unchanged`);
 }
 
 /** Makes `<release>/<path>` a relative symlink to `shared`, replacing what was there. */

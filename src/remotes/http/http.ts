@@ -86,6 +86,7 @@ class HttpRemote implements Remote {
       limits: this.config.limits,
       verify: this.config.verify,
       ...(this.config.archiveRoot ? { archiveRoot: this.config.archiveRoot } : {}),
+      ...(this.config.allowExternalLinks ? { allowExternalLinks: true } : {}),
       readSidecar: (suffix) => this.fetchSidecar(suffix, ctx),
       sha256: state.sha256,
       display: this.display,

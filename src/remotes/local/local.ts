@@ -70,6 +70,7 @@ class LocalRemote implements Remote {
       limits: this.config.limits,
       verify: this.config.verify,
       ...(this.config.archiveRoot ? { archiveRoot: this.config.archiveRoot } : {}),
+      ...(this.config.allowExternalLinks ? { allowExternalLinks: true } : {}),
       readSidecar: (suffix) => this.fetchSidecar(suffix),
       sha256: download.sha256,
       display: this.display,
@@ -164,7 +165,7 @@ async function copyTree(root: string, into: string, config: RemoteConfig, displa
     } else if (st.isSymbolicLink()) {
       const target = await readlink(abs);
       const resolved = resolve(join(root, rel, '..'), target);
-      if (isAbsolute(target) || !isInside(root, resolved)) {
+      if (!config.allowExternalLinks && (isAbsolute(target) || !isInside(root, resolved))) {
         throw new VerificationError(`refusing link ${rel} -> ${target} in ${display}: it leads outside the tree`);
       }
       await symlink(target, dest);
@@ -191,7 +192,7 @@ async function copyTree(root: string, into: string, config: RemoteConfig, displa
   const realInto = await realpath(into);
   for (const link of links) {
     const real = await realpath(link).catch(() => undefined);
-    if (real !== undefined && !isInside(realInto, real)) {
+    if (real !== undefined && !isInside(realInto, real) && !config.allowExternalLinks) {
       throw new VerificationError(`refusing link ${relative(into, link)} in ${display}: it resolves outside the tree`);
     }
   }

@@ -107,6 +107,7 @@ class S3Remote implements Remote {
       limits: this.config.limits,
       verify: this.config.verify,
       ...(this.config.archiveRoot ? { archiveRoot: this.config.archiveRoot } : {}),
+      ...(this.config.allowExternalLinks ? { allowExternalLinks: true } : {}),
       readSidecar: (suffix) => this.fetchSidecar(suffix, ctx),
       sha256: entry.sha256,
       bytesDownloaded,

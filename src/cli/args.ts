@@ -22,6 +22,8 @@ export interface ParsedArgs {
   version: boolean;
   json: boolean;
   dryRun: boolean;
+  /** `--dry-run=fetch`: the dry run also fetches and checks the version, then discards it. */
+  dryRunFetch?: boolean;
   /** `check --no-wait`: signal the daemon and return without waiting for the outcome. */
   noWait: boolean;
   /** `rollback --to RELEASE`. */
@@ -95,6 +97,10 @@ export function parseArgs(argv: readonly string[], cwd = process.cwd()): ParsedA
       if (key === 'config') out.config = value;
       else if (key === 'to') out.to = value;
       else out.flags[key] = value;
+      continue;
+    }
+    if (arg === '--dry-run' && inline === 'fetch') {
+      out.dryRun = out.dryRunFetch = true;
       continue;
     }
     const field = switches[arg];

@@ -16,7 +16,9 @@ options:
   -r, --remote URL      same as REMOTE
   -l, --local PATH      same as LOCAL
   -f, --fetch           check once, deploy if needed, exit
-  -n, --dry-run         with -f: say what an update would do, change nothing
+  -n, --dry-run         with -f: say what an update would do (release, hooks, download
+                        size), change nothing; --dry-run=fetch also fetches and checks
+                        the version as a real run does before the hooks, then discards it
   -v, --verbose         debug logging
   -h, --help            this help (also: repo-deploy COMMAND --help)
       --version         print the version

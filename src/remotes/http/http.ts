@@ -187,7 +187,8 @@ function sameValidators(state: HttpCacheState, headers: HttpResponse['headers'])
 }
 
 function observationOf(state: HttpCacheState): Observation {
-  const detail: Record<string, string> = { sha256: state.sha256 };
+  // bytes: a dry run tells the download size from it.
+  const detail: Record<string, string> = { sha256: state.sha256, bytes: String(state.bytes) };
   if (state.etag) detail.etag = state.etag;
   if (state.lastModified) detail.lastModified = state.lastModified;
   return { version: state.version, detail };

@@ -45,7 +45,7 @@ class LocalRemote implements Remote {
   async check(ctx: RemoteContext): Promise<Observation> {
     const st = await this.statSource();
     if (st.isDirectory()) return { version: await treeVersion(this.path, this.display), detail: { type: 'directory' } };
-    return { version: await this.zipVersion(st, ctx), detail: { type: 'zip' } };
+    return { version: await this.zipVersion(st, ctx), detail: { type: 'zip', bytes: String(st.size) } };
   }
 
   async fetch(version: string, into: string, ctx: RemoteContext): Promise<FetchResult> {

@@ -226,6 +226,8 @@ class S3Remote implements Remote {
       bucket: this.location.bucket,
       key: this.location.key,
       etag: entry.etag,
+      // A dry run tells the download size from it.
+      bytes: String(entry.bytes),
       credentials: session.credentials.source,
       region: session.handle.region,
     };

@@ -1,6 +1,7 @@
 import type { CheckOutcome } from '../pipeline/check.js';
 import type { AppStatus, ReleaseInfo } from '../status.js';
 import { stripControl } from '../hooks/output.js';
+import { formatDryRun, type DryRunReport } from '../dry-run/dry-run.js';
 
 /** Human-readable `status`: a table of all apps, then one block of details per app. */
 export function formatStatus(statuses: readonly AppStatus[]): string {
@@ -93,8 +94,13 @@ export function formatReleases(statuses: readonly AppStatus[]): string {
     .join('\n\n');
 }
 
-/** One line per app after `-f`. */
-export function formatOutcome(o: CheckOutcome): string {
+/** One line per app after `-f`; a dry run adds its details (release, hooks, download). */
+export function formatOutcome(o: CheckOutcome & { dryRun?: DryRunReport }): string {
+  const line = outcomeLine(o);
+  return o.dryRun ? [line, ...formatDryRun(o.dryRun)].join('\n') : line;
+}
+
+function outcomeLine(o: CheckOutcome): string {
   const where = o.releaseId ? ` (release ${o.releaseId})` : '';
   switch (o.result) {
     case 'up-to-date':

@@ -72,6 +72,11 @@ export interface RemoteContext {
    * process download it (`checkInChild`), so the memory that costs goes back to the system.
    */
   isolate?: boolean;
+  /**
+   * A dry run: a check that finds a changed archive reads only the response's headers (the
+   * version and size come from them) and stores nothing; `fetch` is not called after it.
+   */
+  peek?: boolean;
 }
 
 /** A remote kind: recognises its URLs and builds a `Remote` for one. */

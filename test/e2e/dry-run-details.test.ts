@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { hookRuns, makeLayout, writeHook } from '../support/cli.js';
 import { testdir } from '../support/tmp.js';
-import { writeZip } from '../support/zip.js';
+import { startHttpServer } from '../support/http-server.js';
+import { makeZip, writeZip } from '../support/zip.js';
 
 // End to end through the built CLI: `-f --dry-run` says which hooks would run, the release
 // path and the download size; `--dry-run=fetch` also fetches and checks the version as a real
@@ -35,6 +36,32 @@ test('--dry-run: hooks, release path and download size; nothing runs, nothing ch
   assert.deepEqual(hookRuns(layout), []);
   assert.equal(layout.currentId(), null);
   assert.deepEqual(layout.releases(), []);
+});
+
+/** Every file under `dir` whose name ends in .zip (downloads the cache holds). */
+function zipsUnder(dir: string): string[] {
+  return releaseEntries(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? zipsUnder(path) : name.endsWith('.zip') ? [path] : [];
+  });
+}
+
+test('--dry-run of an HTTP archive: the size from the headers, no archive downloaded into the cache', async () => {
+  const server = await startHttpServer();
+  const body = await makeZip([{ name: 'v.txt', content: 'v1' }, { name: 'big.bin', content: Buffer.alloc(4 * 1024 * 1024, 7) }], { compress: false });
+  server.put('/app.zip', { body });
+  const layout = makeLayout();
+  const remote = `${server.origin}/app.zip`;
+  const dry = await layout.fetch(remote, ['--dry-run']);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, new RegExp(`^ {2}download: ${body.length} bytes$`, 'm'));
+  assert.deepEqual(zipsUnder(layout.cache), []);
+  assert.deepEqual(layout.releases(), []);
+  // A real run afterwards downloads and deploys it.
+  const real = await layout.fetch(remote);
+  assert.equal(real.code, 0, real.stderr);
+  assert.equal(zipsUnder(layout.cache).length, 1);
+  assert.ok(layout.currentId());
 });
 
 test('--dry-run=fetch: fetches and checks, then discards; a refused version or a missing shared file is reported, exit 1', async () => {

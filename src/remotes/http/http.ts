@@ -57,6 +57,10 @@ class HttpRemote implements Remote {
       ctx.logger.debug({ url: this.display, version: state.version }, 'http remote not modified');
       return observationOf(state);
     }
+    if (ctx.peek) {
+      response.body.destroy();
+      return peekedObservation(response.headers);
+    }
     if (ctx.isolate) {
       // A body is coming: a child process asks again and downloads it (see RemoteContext).
       response.body.destroy();
@@ -184,6 +188,14 @@ function sameValidators(state: HttpCacheState, headers: HttpResponse['headers'])
   if (state.etag) return headers.etag === state.etag;
   const length = headers['content-length'];
   return state.lastModified !== undefined && headers['last-modified'] === state.lastModified && length === String(state.bytes);
+}
+
+/** A dry run's observation of a changed archive, from its headers alone (nothing downloaded). */
+function peekedObservation(headers: HttpResponse['headers']): Observation {
+  const length = headers['content-length'];
+  const bytes = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
+  const version = versionOf(headers.etag, bytes, headers['last-modified'], 'unknown until downloaded');
+  return { version, detail: { ...(bytes !== undefined ? { bytes: String(bytes) } : {}), ...(headers.etag ? { etag: headers.etag } : {}) } };
 }
 
 function observationOf(state: HttpCacheState): Observation {

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { RemoteError } from '../../errors.js';
 import { redactUrl } from '../../util/redact.js';
 import { downloadTo, unpackArchive } from '../archive.js';
+import { peekedObservation } from './peek.js';
 import { checkInChild } from '../isolated.js';
 import { cachePaths, dropCacheEntry, readCacheEntry, writeCacheEntry, type S3CacheEntry } from './cache.js';
 import { createS3Client, type S3ClientHandle } from './client.js';
@@ -67,6 +68,8 @@ class S3Remote implements Remote {
       if (cached && statusOf(error) === 304) return { version: cached.version, detail: this.detail(session, cached) };
       throw s3RemoteError(error, this.errorContext(session, this.location.key));
     }
+    // A dry run: the version and size from the response's headers, the body left unread.
+    if (ctx.peek) return peekedObservation(response, this.location);
     if (ctx.isolate) {
       // A body is coming: a child process asks again and downloads it (see RemoteContext).
       (response.Body as Readable | undefined)?.destroy();

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { hookRuns, makeLayout, writeHook } from '../support/cli.js';
 import { testdir } from '../support/tmp.js';
 import { startHttpServer } from '../support/http-server.js';
+import { s3rverKeys, startS3rver } from '../support/s3rver.js';
 import { makeZip, writeZip } from '../support/zip.js';
 
 // End to end through the built CLI: `-f --dry-run` says which hooks would run, the release
@@ -62,6 +63,21 @@ test('--dry-run of an HTTP archive: the size from the headers, no archive downlo
   assert.equal(real.code, 0, real.stderr);
   assert.equal(zipsUnder(layout.cache).length, 1);
   assert.ok(layout.currentId());
+});
+
+test('--dry-run of an S3 archive: the size from the GetObject headers, nothing stored in the cache', async () => {
+  const server = await startS3rver(['releases']);
+  after(() => server.close());
+  const body = await makeZip([{ name: 'v.txt', content: 'v1' }, { name: 'big.bin', content: Buffer.alloc(2 * 1024 * 1024, 7) }], { compress: false });
+  await server.put('releases', 'web/app.zip', body);
+  const layout = makeLayout();
+  writeFileSync(layout.config, `s3-endpoint = ${server.endpoint}\naws-region = us-east-1\naws-access-key = ${s3rverKeys.accessKeyId}\naws-secret-key = ${s3rverKeys.secretAccessKey}\n`, { mode: 0o600 });
+  const env = { AWS_CONFIG_FILE: join(layout.root, 'no-aws-config'), AWS_SHARED_CREDENTIALS_FILE: join(layout.root, 'no-aws-credentials') };
+  const dry = await layout.fetch('s3://releases/web/app.zip', ['--dry-run'], { env });
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, new RegExp(`^ {2}download: ${body.length} bytes$`, 'm'));
+  assert.deepEqual(zipsUnder(layout.cache), []);
+  assert.deepEqual(layout.releases(), []);
 });
 
 test('--dry-run=fetch: fetches and checks, then discards; a refused version or a missing shared file is reported, exit 1', async () => {

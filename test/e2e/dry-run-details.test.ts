@@ -49,6 +49,7 @@ function zipsUnder(dir: string): string[] {
 
 test('--dry-run of an HTTP archive: the size from the headers, no archive downloaded into the cache', async () => {
   const server = await startHttpServer();
+  after(() => server.close());
   const body = await makeZip([{ name: 'v.txt', content: 'v1' }, { name: 'big.bin', content: Buffer.alloc(4 * 1024 * 1024, 7) }], { compress: false });
   server.put('/app.zip', { body });
   const layout = makeLayout();

@@ -53,6 +53,12 @@ export async function linkShared(options: LinkSharedOptions): Promise<void> {
   }
 }
 
+/** Links the app's `shared` paths into a release about to be activated (nothing when none is set). */
+export async function linkSharedPaths(app: { deployDir: string; shared?: string[]; owner?: string }, releaseDir: string, logger: Logger): Promise<void> {
+  if (!app.shared?.length) return;
+  await linkShared({ releaseDir, deployDir: app.deployDir, paths: app.shared, ...(app.owner ? { owner: app.owner } : {}), logger });
+}
+
 /**
  * Throws `UpdateFailedError('blocked')` naming each shared file (not directory) missing from
  * `<deploy dir>/shared/` and the path to create. Changes nothing (dry runs use it alone).

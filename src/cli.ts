@@ -218,7 +218,7 @@ async function fetchOnce(apps: AppConfig[], args: ParsedArgs, logger: Logger, io
   const outcomes = await Promise.all(
     apps.map(async (app): Promise<CheckOutcome | LockBusyError> => {
       try {
-        return await checkOnce({ app, logger, signal: stop.signal, dryRun: args.dryRun, ...extra });
+        return await checkOnce({ app, logger, signal: stop.signal, dryRun: args.dryRun, ...(args.dryRunFetch ? { dryRunFetch: true } : {}), ...extra });
       } catch (error) {
         if (error instanceof LockBusyError) return error;
         throw error;

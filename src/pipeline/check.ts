@@ -8,6 +8,7 @@ import { planCheck, recordFailure } from './plan.js';
 import { recover } from './recover.js';
 import { incompleteReason, intactReleases, reconcile, recordHold } from './releases-on-disk.js';
 import type { CheckResult } from './state.js';
+import { dryRunOutcome, type DryRunReport } from '../dry-run/dry-run.js';
 
 /** How one check of one app ended. */
 export interface CheckOutcome {
@@ -21,6 +22,8 @@ export interface CheckOutcome {
   nextTryAt?: string;
   /** Why the check failed (typed: its `exitCode` is the CLI's). */
   error?: Error;
+  /** A dry run's details: release path, hooks, download size, fetch. */
+  dryRun?: DryRunReport;
 }
 
 /** Options for `checkOnce`. */
@@ -31,6 +34,8 @@ export interface CheckOptions extends RunOptions {
   retry?: boolean;
   /** Wait up to this long for the app's lock (operator commands) instead of failing at once. */
   lockWaitMs?: number;
+  /** `--dry-run=fetch`: the dry run also fetches and checks the version, then discards it. */
+  dryRunFetch?: boolean;
 }
 
 /**
@@ -48,7 +53,8 @@ export async function checkOnce(options: CheckOptions): Promise<CheckOutcome> {
     const ctx = await createRunContext({ ...options, ...(fleet ? { fleet } : {}) });
     if (!options.dryRun) await recover(ctx);
     else await reconcile(ctx.store, ctx.state);
-    const outcome = await checkLocked(ctx, options.dryRun ?? false, options.retry ?? false);
+    if (options.dryRun && !options.dryRunFetch) ctx.remoteCtx.peek = true;
+    const outcome = await checkLocked(ctx, options.dryRun ?? false, options.retry ?? false, options.dryRun ? (options.dryRunFetch ?? false) : undefined);
     if (fleet && !options.dryRun) await reportToFleet(ctx, fleet, outcome);
     return outcome;
   } finally {
@@ -68,7 +74,7 @@ async function reportToFleet(ctx: RunContext, fleet: Fleet, outcome: CheckOutcom
   }
 }
 
-async function checkLocked(ctx: RunContext, dryRun: boolean, retry: boolean): Promise<CheckOutcome> {
+async function checkLocked(ctx: RunContext, dryRun: boolean, retry: boolean, dryRunFetch?: boolean): Promise<CheckOutcome> {
   const { state, logger } = ctx;
   const outcome = (result: CheckResult, extra: Partial<CheckOutcome> = {}): CheckOutcome => ({ app: ctx.app.name, result, ...extra });
   const record = async (o: CheckOutcome): Promise<CheckOutcome> => {
@@ -128,7 +134,7 @@ async function checkLocked(ctx: RunContext, dryRun: boolean, retry: boolean): Pr
   if (dryRun) {
     const what = plan.action === 'reuse' ? `would activate release ${plan.releaseId} again` : 'would deploy this version';
     log.info({ previous: plan.previous, link: link.kind }, `dry run: ${what}`);
-    return outcome('deployed', { version });
+    return dryRunOutcome(ctx, { version, reuse: plan.action === 'reuse' ? plan.releaseId : null, observation, fetch: dryRunFetch ?? false }).then((o) => outcome(o.result, o));
   }
 
   if (ctx.fleet) {

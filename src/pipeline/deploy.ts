@@ -16,6 +16,7 @@ import type { RunContext } from './context.js';
 import { hookEnv, type HookEnvInput } from './hook-env.js';
 import { incompleteReason, settleMeta } from './releases-on-disk.js';
 import type { InProgressRecord } from './state.js';
+import { linkSharedPaths } from '../shared/link-shared.js';
 
 /** How a deploy ended when it did not throw. */
 export type DeployResult = { result: 'deployed'; releaseId: string } | { result: 'up-to-date'; releaseId: string } | { result: 'stopped' };
@@ -136,6 +137,12 @@ export async function activate(
       await ctx.save();
     }
   };
+  try {
+    await linkSharedPaths(ctx.app, store.pathOf(releaseId), logger.child({ version }));
+  } catch (error) {
+    await stopHere();
+    throw error;
+  }
   try {
     // Only pre-update hooks stop early on a stop request: post-update hooks always run to
     // the end, so the app is never left half-restarted.

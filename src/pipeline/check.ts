@@ -9,6 +9,7 @@ import { recover } from './recover.js';
 import { incompleteReason, intactReleases, reconcile, recordHold } from './releases-on-disk.js';
 import type { CheckResult } from './state.js';
 import { dryRunOutcome, type DryRunReport } from '../dry-run/dry-run.js';
+import { observeCheck } from '../observe/index.js';
 
 /** How one check of one app ended. */
 export interface CheckOutcome {
@@ -36,6 +37,8 @@ export interface CheckOptions extends RunOptions {
   lockWaitMs?: number;
   /** `--dry-run=fetch`: the dry run also fetches and checks the version, then discards it. */
   dryRunFetch?: boolean;
+  /** The user running this check by hand (`retry`), for the history; unset for the agent. */
+  operator?: string;
 }
 
 /**
@@ -50,12 +53,15 @@ export async function checkOnce(options: CheckOptions): Promise<CheckOutcome> {
   const ownFleet = options.fleet || options.dryRun ? undefined : await openFleet(options.app, options.logger);
   const fleet = options.fleet ?? ownFleet;
   try {
-    const ctx = await createRunContext({ ...options, ...(fleet ? { fleet } : {}) });
+    const observer = options.dryRun ? undefined : observeCheck(options);
+    const events = observer ? { ...options.events, ...observer.events(options.events) } : options.events;
+    const ctx = await createRunContext({ ...options, ...(events ? { events } : {}), ...(fleet ? { fleet } : {}) });
     if (!options.dryRun) await recover(ctx);
     else await reconcile(ctx.store, ctx.state);
     if (options.dryRun && !options.dryRunFetch) ctx.remoteCtx.peek = true;
     const outcome = await checkLocked(ctx, options.dryRun ?? false, options.retry ?? false, options.dryRun ? (options.dryRunFetch ?? false) : undefined);
     if (fleet && !options.dryRun) await reportToFleet(ctx, fleet, outcome);
+    await observer?.finish(outcome);
     return outcome;
   } finally {
     await ownFleet?.close().catch(() => undefined);
@@ -109,6 +115,7 @@ async function checkLocked(ctx: RunContext, dryRun: boolean, retry: boolean, dry
     log.warn({ release: linked, reason: broken }, 'current release is missing or incomplete: repairing it');
     // Never served or reused again; pruned first.
     if (linked && state.releases[linked]) state.releases[linked]!.status = 'failed';
+    if (linked) ctx.events.onTransition?.(ctx.app.name, { name: 'condemned', releaseId: linked }, state);
   }
   // Releases a plan may activate (one of this version) or revert to (the previous one); current
   // was judged just above.
@@ -172,6 +179,7 @@ async function checkLocked(ctx: RunContext, dryRun: boolean, retry: boolean, dry
     }
     const result: CheckResult = error instanceof UpdateFailedError ? error.reason : 'failed';
     state.failing = recordFailure(state.failing, version, messageOf(error), ctx.now(), ctx.sourceKey);
+    ctx.events.onTransition?.(ctx.app.name, { name: 'failed', failing: state.failing }, state);
     log.error({ err: messageOf(error), result, nextTryAt: state.failing.nextTryAt }, 'update failed');
     return record(outcome(result, { version, error: asError(error), nextTryAt: state.failing.nextTryAt, ...where }));
   }

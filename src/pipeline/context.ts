@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { AppConfig } from '../config/types.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { Logger } from '../log.js';
+import type { SeenState, SeenTransition } from '../observe/observer.js';
 import { createRemote } from '../remotes/index.js';
 import { withFetchInChild } from '../remotes/isolated.js';
 import type { Remote, RemoteContext } from '../remotes/types.js';
@@ -39,6 +40,12 @@ export interface PipelineEvents {
   onHooks?(app: string, phase: 'pre-update' | 'post-update', runs: readonly { hook: string; durationMs: number }[]): void;
   /** A fetch finished: how long it took and the bytes it transferred. */
   onDownload?(app: string, durationMs: number, bytes: number): void;
+  /** The state changed by a named transition (history, notifications; see `RunObserver`). */
+  onTransition?(app: string, transition: SeenTransition, state: SeenState): void;
+  /** A hook is about to start (awaited): `status` shows it while it runs. */
+  onHookStart?(app: string, phase: 'pre-update' | 'post-update', hook: string): void | Promise<void>;
+  /** The download of `version` is about to start (awaited). */
+  onFetchStart?(app: string, version: string): void | Promise<void>;
 }
 
 /** Options shared by the pipeline's entry points. */

@@ -50,6 +50,7 @@ export async function deploy(ctx: RunContext, observation: Observation, target: 
     if ((await ctx.remote.contentIdOf(version, ctx.remoteCtx)) === currentContent) return recordSeen(ctx, version, currentId);
   }
 
+  await ctx.events.onFetchStart?.(ctx.app.name, version);
   const staging = await store.createStaging();
   let fetched;
   const fetchStarted = Date.now();
@@ -130,6 +131,7 @@ export async function activate(
   const { store, state, logger } = ctx;
   const { releaseId, version, previous } = pending;
   state.inProgress = pending;
+  ctx.events.onTransition?.(ctx.app.name, { name: 'staged', pending }, state);
   const stopHere = async (): Promise<void> => {
     if (options.discardOnBlock) await discard(ctx, releaseId);
     else {
@@ -184,6 +186,7 @@ export async function activate(
     slot = decision.slot;
   }
 
+  ctx.events.onTransition?.(ctx.app.name, { name: 'swapped' }, state);
   state.inProgress = { ...pending, phase: 'swapped' };
   await ctx.save();
   await store.swap(releaseId);
@@ -278,6 +281,7 @@ async function runPhase(ctx: RunContext, input: HookEnvInput, signal?: AbortSign
     outputLimitBytes: ctx.app.hookOutputLimitBytes,
     logger: ctx.logger.child({ version: input.version }),
     ...(signal ? { signal } : {}),
+    onHookStart: (hook) => ctx.events.onHookStart?.(ctx.app.name, input.phase, hook),
   };
   try {
     const result = await runHooks(options);

@@ -76,23 +76,10 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
 
   switch (args.command) {
     case 'check-config':
-      try {
-        // Links that would share a releases directory are a config error, as at run time.
-        for (const app of apps) await checkLayout(app);
-      } catch (error) {
-        io.stderr(`repo-deploy: ${messageOf(error)}`);
-        return exitCodeOf(error);
-      }
-      io.stdout(`configuration OK${config.file ? ` (${config.file})` : ''}: ${apps.map((a) => `${a.name} -> ${a.local}`).join(', ')}`);
-      for (const warning of await forgottenHooks(apps)) io.stderr(`repo-deploy: warning: ${warning}`);
-      return ExitCode.ok;
+      return checkConfig(config, apps, io);
     case 'status':
-    case 'releases': {
-      const statuses = await readStatus(apps);
-      if (args.json) io.stdout(JSON.stringify(args.command === 'status' ? statuses : statuses.map((s) => ({ app: s.app, releases: s.releases, current: s.current?.id, previous: s.previous?.id })), null, 2));
-      else io.stdout(args.command === 'status' ? formatStatus(statuses) : formatReleases(statuses));
-      return ExitCode.ok;
-    }
+    case 'releases':
+      return showStatus(args, apps, io);
     case 'history': {
       const { readHistory, formatHistory } = await import('./history/index.js');
       const histories = await Promise.all(apps.map(async (a) => ({ app: a.name, entries: await readHistory(a.deployDir) })));
@@ -118,6 +105,28 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
       if (args.fetch || args.dryRun) return fetchOnce(apps, args, logger, io);
       return daemon(load, logger);
   }
+}
+
+/** `check-config`: the configuration loaded (by the caller), then what only the disk can tell. */
+async function checkConfig(config: LoadedConfig, apps: AppConfig[], io: CliIo): Promise<number> {
+  try {
+    // Links that would share a releases directory are a config error, as at run time.
+    for (const app of apps) await checkLayout(app);
+  } catch (error) {
+    io.stderr(`repo-deploy: ${messageOf(error)}`);
+    return exitCodeOf(error);
+  }
+  io.stdout(`configuration OK${config.file ? ` (${config.file})` : ''}: ${apps.map((a) => `${a.name} -> ${a.local}`).join(', ')}`);
+  for (const warning of await forgottenHooks(apps)) io.stderr(`repo-deploy: warning: ${warning}`);
+  return ExitCode.ok;
+}
+
+/** `status` and `releases`, as text or JSON. */
+async function showStatus(args: ParsedArgs, apps: AppConfig[], io: CliIo): Promise<number> {
+  const statuses = await readStatus(apps);
+  if (args.json) io.stdout(JSON.stringify(args.command === 'status' ? statuses : statuses.map((s) => ({ app: s.app, releases: s.releases, current: s.current?.id, previous: s.previous?.id })), null, 2));
+  else io.stdout(args.command === 'status' ? formatStatus(statuses) : formatReleases(statuses));
+  return ExitCode.ok;
 }
 
 /**

@@ -5,6 +5,7 @@ import { ReleaseStore } from './release/store.js';
 import { readState, statePath, type CheckRecord, type FailingRecord } from './pipeline/state.js';
 import { reconcile } from './pipeline/releases-on-disk.js';
 import { readActivity, type Activity } from './activity/activity.js';
+import { change } from './pipeline/transitions.js';
 
 /** A release as `status` and `releases` show it. */
 export interface ReleaseInfo {
@@ -16,7 +17,7 @@ export interface ReleaseInfo {
   detail?: Record<string, string>;
 }
 
-/** What `repo-deploy status` shows for one app (DESIGN §9). No secrets. */
+/** What `repo-deploy status` shows for one app. No secrets. */
 export interface AppStatus {
   app: string;
   remote: string;
@@ -52,7 +53,7 @@ async function readAppStatus(app: AppConfig): Promise<AppStatus> {
   const state = await readState(statePath(app.deployDir));
   // What is on disk wins: releases deleted by hand are not shown, a lost state is rebuilt from
   // the releases' own records (in memory only: status changes nothing).
-  await reconcile(store, state);
+  change(state, { name: 'reconciled', view: (await reconcile(store, state)).view });
   const link = await store.current();
   const info = (id: string): ReleaseInfo => {
     const r = state.releases[id];

@@ -107,6 +107,11 @@ export function parseArgs(argv: readonly string[], cwd = process.cwd()): ParsedA
     if (!field || inline !== undefined) throw new UsageError(`invalid flag: ${arg}${inline !== undefined ? '=…' : ''} (see repo-deploy --help)`);
     (out[field] as boolean) = true;
   }
+  return withPositionals(out, positionals, cwd);
+}
+
+/** Takes the subcommand, then REMOTE and LOCAL, from the positionals. */
+function withPositionals(out: ParsedArgs, positionals: string[], cwd: string): ParsedArgs {
   if (positionals.length && (subcommands as readonly string[]).includes(positionals[0]!)) {
     out.command = positionals.shift() as Subcommand;
   }

@@ -1,7 +1,7 @@
 import type { AppConfig } from '../config/types.js';
 import { ExitCode, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { openFleet } from '../pipeline/context.js';
+import { openFleet } from '../fleet/coordinator.js';
 
 /**
  * `repo-deploy fleet status [APP]` and `repo-deploy fleet clear VERSION [APP]`: what the

@@ -4,9 +4,9 @@ import type { AppConfig } from '../config/types.js';
 import { LockBusyError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import { checkOnce, type CheckOutcome } from '../pipeline/check.js';
-import { openFleet, type PipelineEvents } from '../pipeline/context.js';
-import type { Fleet } from '../fleet/fleet.js';
+import type { PipelineEvents } from '../pipeline/context.js';
 import { installedFilesChanged, watchInstalledFiles } from '../util/installed-files.js';
+import { Coordinators } from './coordinators.js';
 import { collectWhenIdle, keepHeapSmall } from './heap.js';
 import { removeRestartMarkers, writeRestartMarkers } from './restart-marker.js';
 
@@ -34,43 +34,24 @@ export interface Daemon {
 }
 
 /**
- * Runs every app on its own schedule (DESIGN §8): a check at start, then one per cron tick,
+ * Runs every app on its own schedule: a check at start, then one per cron tick,
  * never two checks of one app at once, one app's failure or hung hook never delaying another.
  */
 export function startDaemon(options: DaemonOptions): Daemon {
   const { logger, signal } = options;
   keepHeapSmall();
-  // node-cron's own warnings go to our log, not to the console.
-  cron.setLogger({
-    info: (m: string) => logger.debug({ source: 'node-cron' }, String(m)),
-    warn: (m: string) => logger.warn({ source: 'node-cron' }, String(m)),
-    error: (m: string | Error) => logger.error({ source: 'node-cron' }, String(m)),
-    debug: () => undefined,
-  } as never);
+  quietCron(logger);
   const running = new Map<string, Promise<void>>();
-  // One fleet connection per app, for the daemon's lifetime: its lease carries this agent's
-  // registration between checks.
-  const fleets = new Map<string, Promise<Fleet | undefined>>();
-  const fleetOf = (app: AppConfig) => {
-    if (!fleets.has(app.name)) fleets.set(app.name, openFleet(app, logger));
-    return fleets.get(app.name)!;
-  };
-  /** Forgets the current connections now; closes them once the checks in progress ended. */
-  const closeFleets = async () => {
-    const open = [...fleets.values()];
-    fleets.clear();
-    await Promise.allSettled([...running.values()]);
-    await Promise.allSettled(open.map(async (f) => (await f)?.close()));
-  };
+  const coordinators = new Coordinators(logger);
+  const closeFleets = () => coordinators.closeAll(Promise.allSettled([...running.values()]));
   let tasks: ScheduledTask[] = [];
   let apps: AppConfig[] = [];
-  // An upgrade without a restart (issue 19): said once in the log, and beside each app's state
-  // for `status`, for as long as this daemon runs.
-  const restartNeeded = (change: { since: string; files: string[] }) => {
+  // An upgrade without a restart (the daemon keeps running the old code): said once in the
+  // log, and beside each app's state for `status`, for as long as this daemon runs.
+  watchInstalledFiles((change) => {
     logger.warn({ changed: change.files }, 'installed files of repo-deploy changed since the daemon started (an upgrade?): restart the daemon to run the new version; until then it fetches in its own process');
     for (const error of writeRestartMarkers(apps, change)) logger.warn({ err: error }, 'could not record for status that a restart is needed');
-  };
-  watchInstalledFiles(restartNeeded);
+  });
 
   const runApp = (app: AppConfig, reason: string): void => {
     if (signal.aborted) return;
@@ -79,24 +60,7 @@ export function startDaemon(options: DaemonOptions): Daemon {
       return;
     }
     installedFilesChanged({ maxAgeMs: 5_000 });
-    const run = (async () => {
-      if (app.splayMs > 0 && reason === 'schedule') {
-        await sleep(Math.floor(Math.random() * app.splayMs), signal);
-        if (signal.aborted) return;
-      }
-      try {
-        const fleet = await fleetOf(app);
-        // Downloads and extraction run in child processes: the daemon lives for months and
-        // must give back what a deploy costs (issue 8: idle RSS).
-        const outcome = await checkOnce({ app, logger, signal, isolate: true, ...(options.events ? { events: options.events } : {}), ...(fleet ? { fleet } : {}) });
-        options.onOutcome?.(outcome);
-      } catch (error) {
-        // Remote and hook errors are outcomes; what lands here (busy lock, a bug) must still
-        // never stop the daemon.
-        const level = error instanceof LockBusyError ? 'info' : 'error';
-        logger[level]({ app: app.name, err: messageOf(error) }, 'check did not run');
-      }
-    })().finally(() => {
+    const run = checkApp(app, reason, options, coordinators).finally(() => {
       running.delete(app.name);
       if (running.size === 0) collectWhenIdle(() => running.size === 0);
     });
@@ -116,19 +80,13 @@ export function startDaemon(options: DaemonOptions): Daemon {
   };
 
   schedule(options.loadConfig());
-
-  const done = new Promise<void>((resolve) => {
-    const stop = async () => {
-      for (const task of tasks) void task.destroy();
-      logger.info({ running: [...running.keys()] }, 'stopping, waiting for checks in progress to reach a safe point');
-      await Promise.allSettled([...running.values()]);
-      await closeFleets();
-      removeRestartMarkers(apps);
-      logger.info('stopped');
-      resolve();
-    };
-    if (signal.aborted) void stop();
-    else signal.addEventListener('abort', () => void stop(), { once: true });
+  const done = stopped(signal, async () => {
+    for (const task of tasks) void task.destroy();
+    logger.info({ running: [...running.keys()] }, 'stopping, waiting for checks in progress to reach a safe point');
+    await Promise.allSettled([...running.values()]);
+    await closeFleets();
+    removeRestartMarkers(apps);
+    logger.info('stopped');
   });
 
   return {
@@ -148,6 +106,43 @@ export function startDaemon(options: DaemonOptions): Daemon {
     },
     done,
   };
+}
+
+/** One check of one app by the daemon; never throws (the daemon must never stop). */
+async function checkApp(app: AppConfig, reason: string, options: DaemonOptions, coordinators: Coordinators): Promise<void> {
+  const { logger, signal } = options;
+  if (app.splayMs > 0 && reason === 'schedule') {
+    await sleep(Math.floor(Math.random() * app.splayMs), signal);
+    if (signal.aborted) return;
+  }
+  try {
+    const coordinator = await coordinators.of(app);
+    // Downloads and extraction run in child processes: the daemon lives for months and
+    // must give back what a deploy costs (its idle memory would otherwise stay at the peak).
+    const outcome = await checkOnce({ app, logger, signal, isolate: true, ...(options.events ? { events: options.events } : {}), ...(coordinator ? { coordinator } : {}) });
+    options.onOutcome?.(outcome);
+  } catch (error) {
+    // Remote and hook errors are outcomes; what lands here (busy lock, a bug) must still
+    // never stop the daemon.
+    const level = error instanceof LockBusyError ? 'info' : 'error';
+    logger[level]({ app: app.name, err: messageOf(error) }, 'check did not run');
+  }
+}
+
+/** node-cron's own warnings go to our log, not to the console. */
+function quietCron(logger: Logger): void {
+  cron.setLogger({
+    info: (m: string) => logger.debug({ source: 'node-cron' }, String(m)),
+    warn: (m: string) => logger.warn({ source: 'node-cron' }, String(m)),
+    error: (m: string | Error) => logger.error({ source: 'node-cron' }, String(m)),
+    debug: () => undefined,
+  } as never);
+}
+
+/** Runs `stop` once `signal` aborts (at once if it has); resolves when it finished. */
+function stopped(signal: AbortSignal, stop: () => Promise<void>): Promise<void> {
+  if (signal.aborted) return stop();
+  return new Promise<void>((resolve) => signal.addEventListener('abort', () => void stop().then(resolve), { once: true }));
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

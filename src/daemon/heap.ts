@@ -2,7 +2,8 @@ import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 /**
- * How the daemon keeps its V8 heap at what it holds, not at what it once allocated (issue 19).
+ * How the daemon keeps its V8 heap at what it holds, not at what it once allocated, over months of
+ * deploys.
  *
  * The V8 heap is only 12-17 MiB of the daemon's ~70 MiB resident set, but it is the part that
  * grew: measured with `npm run bench -- --only soak`, a daemon went from 68 to 84 MiB RSS over

@@ -6,7 +6,7 @@ import { processAlive } from '../util/process-alive.js';
 
 /**
  * What a daemon leaves beside each app's state when repo-deploy's installed files changed under
- * it (issue 19), so that `repo-deploy status`, another process, can say a restart is needed.
+ * it (an upgrade the daemon was not restarted for), so that `repo-deploy status`, another process, can say a restart is needed.
  * It names the daemon's pid: a marker whose daemon is gone means nothing.
  */
 

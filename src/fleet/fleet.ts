@@ -20,10 +20,10 @@ export interface FleetHealth {
 }
 
 /**
- * An agent's membership of one rollout group in etcd (issue 7): it registers itself under a
+ * An agent's membership of one rollout group in etcd: it registers itself under a
  * lease, takes one of `max-parallel` slots around the swap, and records and honours quarantined
- * versions. Every etcd failure surfaces as `FleetUnavailableError`; the pipeline decides from
- * `rollout-unavailable` whether to skip the update or deploy uncoordinated.
+ * versions. Every etcd failure surfaces as `FleetUnavailableError`; `EtcdCoordinator` decides
+ * from `rollout-unavailable` whether to skip the update or deploy uncoordinated.
  */
 export class Fleet {
   private readonly lease: LeaseKeeper;

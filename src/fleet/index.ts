@@ -1,4 +1,4 @@
-/** Fleet coordination through etcd (issue 7): rollout slots, quarantine, agent registry. */
+/** Fleet coordination through etcd: rollout slots, quarantine, agent registry. */
 export { Fleet, type FleetHealth } from './fleet.js';
 export { FleetUnavailableError, SlotTimeoutError, VersionQuarantinedError } from './errors.js';
 export { parseEndpoints, groupPrefix, slotKey, agentKey, badKey } from './keys.js';
@@ -13,4 +13,5 @@ export {
   type Slot,
   type AcquireOptions,
 } from './types.js';
-export { enterRollout, leaveRollout, type RolloutDecision } from './rollout-gate.js';
+export { EtcdCoordinator } from './etcd-coordinator.js';
+export { noCoordinator, openCoordinator, openFleet, type Admission, type Coordinator, type Refusal, type Settlement } from './coordinator.js';

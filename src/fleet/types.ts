@@ -1,5 +1,5 @@
 /**
- * Types of fleet coordination (issue 7, DESIGN §11): the settings an agent needs to join a
+ * Types of fleet coordination: the settings an agent needs to join a
  * rollout group in etcd, and the records it reads back for `repo-deploy fleet status`.
  */
 

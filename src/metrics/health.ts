@@ -53,7 +53,7 @@ export interface HealthReport {
 }
 
 /**
- * Judges each app (DESIGN §9): failing when its last check did not end up to date or
+ * Judges each app: failing when its last check did not end up to date or
  * deployed (a blocked, reverted or backed-off update counts: the host is not running what the
  * remote holds), overdue when no check ended for `overdueFactor` intervals (a hung hook, a
  * stuck remote, a stopped scheduler). Pure: the clock is passed in.

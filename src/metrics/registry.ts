@@ -36,7 +36,7 @@ const hookBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600]
 const downloadBuckets = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
 /**
- * The agent's Prometheus metrics (DESIGN §9), in a registry of its own: the process-wide
+ * The agent's Prometheus metrics, in a registry of its own: the process-wide
  * default registry is left alone so a program embedding the library can keep its own metrics
  * there without name clashes, and two agents in one process (tests) do not share counters.
  */

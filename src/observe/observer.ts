@@ -4,7 +4,7 @@ import { messageOf } from '../errors.js';
 import { appendHistory, readHistory, type HistoryAction, type HistoryEntry } from '../history/index.js';
 import type { Logger } from '../log.js';
 import { notify, type NotifyEventName } from '../notify/index.js';
-import type { HookPhase } from '../hooks/types.js';
+import type { PipelineEvents } from '../pipeline/context.js';
 
 /**
  * The one seam of the operator-facing services: history, notifications and the live activity
@@ -44,11 +44,7 @@ export interface SeenState {
 }
 
 /** The events an observer listens to; merged into the pipeline's events. */
-export interface ObserverEvents {
-  onTransition(app: string, t: SeenTransition, state: SeenState): void;
-  onHookStart(app: string, phase: HookPhase, hook: string): Promise<void>;
-  onFetchStart(app: string, version: string): Promise<void>;
-}
+export type ObserverEvents = Required<Pick<PipelineEvents, 'onTransition' | 'onHookStart' | 'onFetchStart'>>;
 
 /** How a run ended, as the observer needs it. */
 export interface RunEnd {
@@ -77,11 +73,11 @@ export class RunObserver {
    * The observer's events, to merge over the caller's (`{ ...events, ...observer.events(events) }`);
    * the caller's own listeners are still called.
    */
-  events(inner: { [K in keyof ObserverEvents]?: (...args: Parameters<ObserverEvents[K]>) => unknown } = {}): ObserverEvents {
+  events(inner: PipelineEvents = {}): ObserverEvents {
     return {
       onTransition: (app, t, state) => {
         inner.onTransition?.(app, t, state);
-        this.onTransition(t, state);
+        this.onTransition(t as SeenTransition, state);
       },
       onHookStart: async (app, phase, hook) => {
         await inner.onHookStart?.(app, phase, hook);

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { AppConfig } from '../config/types.js';
-import type { Fleet } from '../fleet/fleet.js';
+import { noCoordinator, type Coordinator } from '../fleet/coordinator.js';
 import type { Logger } from '../log.js';
-import type { SeenState, SeenTransition } from '../observe/observer.js';
 import { createRemote } from '../remotes/index.js';
 import { withFetchInChild } from '../remotes/isolated.js';
 import type { Remote, RemoteContext } from '../remotes/types.js';
@@ -12,6 +11,7 @@ import type { ReleaseSource } from '../release/release-meta.js';
 import { checkLayout } from './layout.js';
 import { sourceOf } from './source.js';
 import { readState, statePath, writeState, type AppState } from './state.js';
+import type { Transition } from './transitions.js';
 
 /** Everything one run of the pipeline for one app works with. */
 export interface RunContext {
@@ -29,8 +29,9 @@ export interface RunContext {
   signal?: AbortSignal;
   now: () => Date;
   events: PipelineEvents;
-  fleet?: Fleet;
-  /** Saves `state` atomically. */
+  /** Fleet coordination; `noCoordinator` for apps without etcd. */
+  coordinator: Coordinator;
+  /** Saves `state` atomically (only `apply` in transitions.ts calls it). */
   save(): Promise<void>;
 }
 
@@ -40,12 +41,12 @@ export interface PipelineEvents {
   onHooks?(app: string, phase: 'pre-update' | 'post-update', runs: readonly { hook: string; durationMs: number }[]): void;
   /** A fetch finished: how long it took and the bytes it transferred. */
   onDownload?(app: string, durationMs: number, bytes: number): void;
-  /** The state changed by a named transition (history, notifications; see `RunObserver`). */
-  onTransition?(app: string, transition: SeenTransition, state: SeenState): void;
   /** A hook is about to start (awaited): `status` shows it while it runs. */
   onHookStart?(app: string, phase: 'pre-update' | 'post-update', hook: string): void | Promise<void>;
   /** The download of `version` is about to start (awaited). */
   onFetchStart?(app: string, version: string): void | Promise<void>;
+  /** The state changed by `transition` (already saved); `state` is the state after it. */
+  onTransition?(app: string, transition: Transition, state: Readonly<AppState>): void;
 }
 
 /** Options shared by the pipeline's entry points. */
@@ -54,9 +55,9 @@ export interface RunOptions {
   events?: PipelineEvents;
   /**
    * Fleet coordination for apps with `etcd` set. The daemon passes one that lives as long as it
-   * does (its lease carries the agent's registration); without one, a run opens its own.
+   * does (its lease carries the agent's registration); without one, a check opens its own.
    */
-  fleet?: Fleet;
+  coordinator?: Coordinator;
   app: AppConfig;
   logger: Logger;
   signal?: AbortSignal;
@@ -95,7 +96,7 @@ export async function createRunContext(options: RunOptions): Promise<RunContext>
     ...(options.signal ? { signal: options.signal } : {}),
     now: options.now ?? (() => new Date()),
     events: options.events ?? {},
-    ...(options.fleet ? { fleet: options.fleet } : {}),
+    coordinator: options.coordinator ?? noCoordinator,
     save: () => writeState(path, ctx.state),
   };
   return ctx;
@@ -104,12 +105,4 @@ export async function createRunContext(options: RunOptions): Promise<RunContext>
 /** The cache directory private to one remote: keyed by its URL so two apps never share one. */
 export function remoteCacheDir(app: AppConfig, kind: string): string {
   return join(app.cacheDir, kind, createHash('sha256').update(app.remote).digest('hex').slice(0, 16));
-}
-
-/** Opens the fleet coordination of an app (no etcd request is made until it is used). */
-export async function openFleet(app: AppConfig, logger: Logger): Promise<Fleet | undefined> {
-  if (!app.rollout) return undefined;
-  const { Fleet } = await import('../fleet/fleet.js');
-  const { waitMs: _waitMs, ...rollout } = app.rollout;
-  return Fleet.connect({ ...rollout, agentId: app.id }, logger.child({ app: app.name }));
 }

@@ -13,7 +13,7 @@ export interface HookEnvInput {
 }
 
 /**
- * The environment of a hook (DESIGN §7): the original's `CURRENT_CONFIG` / `PREVIOUS_CONFIG`
+ * The environment of a hook: the original's `CURRENT_CONFIG` / `PREVIOUS_CONFIG`
  * plus `REPO_DEPLOY_*` facts. Names avoid the `REPO_DEPLOY_<config key>` form so a hook that
  * runs repo-deploy itself does not feed these back in as configuration.
  */

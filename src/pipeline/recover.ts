@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
 import { messageOf } from '../errors.js';
 import type { RunContext } from './context.js';
-import { confirm } from './deploy.js';
+import { confirm } from './confirm.js';
 import { ensureMeta, reconcile, removeOrphanRecords } from './releases-on-disk.js';
+import { apply } from './transitions.js';
 
 /**
- * Puts an app back into a settled state after a run was killed (DESIGN §8): removes staging
+ * Puts an app back into a settled state after a run was killed: removes staging
  * directories and temporary links, re-creates `current` if a crash hit between the two renames
  * of adopting a directory, settles an interrupted update, and brings the state in line with
  * the releases on disk. Runs under the app's lock at the start of every run, before anything
@@ -45,8 +46,7 @@ async function settleInterrupted(ctx: RunContext): Promise<void> {
   // release that existed before this update (a rollback, a reuse) is kept.
   const isNew = !state.releases[pending.releaseId];
   if (isNew && existsSync(store.pathOf(pending.releaseId)) && !linked) await store.remove(pending.releaseId);
-  delete state.inProgress;
-  await ctx.save();
+  await apply(ctx, { name: 'discarded' });
   logger.info({ release: pending.releaseId, version: pending.version }, 'discarded an update interrupted before the swap');
 }
 
@@ -56,17 +56,18 @@ async function settleInterrupted(ctx: RunContext): Promise<void> {
  * and a metadata file, so an upgrade of the agent does not redeploy every app.
  */
 async function reconcileWithDisk(ctx: RunContext): Promise<void> {
-  const { store, state, logger } = ctx;
-  const { rebuilt, dropped, orphanRecords } = await reconcile(store, state);
+  const { store, logger } = ctx;
+  const { rebuilt, dropped, orphanRecords, view } = await reconcile(store, ctx.state);
   if (rebuilt.length) logger.warn({ releases: rebuilt }, 'state rebuilt from the records of the releases on disk');
   if (dropped.length) logger.warn({ releases: dropped }, 'releases missing from disk (deleted by hand?), forgotten');
-  let changed = rebuilt.length + dropped.length > 0;
-  for (const [id, record] of Object.entries(state.releases)) {
+  const { releases, current, previous, hold } = ctx.state;
+  let changed = JSON.stringify(view) !== JSON.stringify({ releases, current, previous, hold });
+  for (const [id, record] of Object.entries(view.releases)) {
     if (record.sourceKey) continue;
     record.sourceKey = record.adopted ? 'adopted' : ctx.sourceKey;
     await ensureMeta(store, id, record, record.adopted ? { kind: 'adopted', location: ctx.app.local, settings: {} } : ctx.source, record.sourceKey);
     changed = true;
   }
   await removeOrphanRecords(store, orphanRecords);
-  if (changed) await ctx.save();
+  if (changed) await apply(ctx, { name: 'reconciled', view });
 }

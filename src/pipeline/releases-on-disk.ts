@@ -2,6 +2,7 @@ import { lstat, rm } from 'node:fs/promises';
 import { metaPathOf, readMeta, scanReleases, topEntries, writeMeta, type ReleaseMeta, type ReleaseSource } from '../release/release-meta.js';
 import type { ReleaseStore } from '../release/store.js';
 import type { AppState, ReleaseRecord } from './state.js';
+import type { Reconciliation } from './transitions.js';
 
 /**
  * Keeping the state honest about the disk. The state file is a cache of what each release
@@ -21,10 +22,13 @@ export interface Reconciled {
 }
 
 /**
- * Brings `state.releases` in line with the disk: adds the records of releases the state does
- * not know (from their metadata), drops those whose directory is gone. Changes only `state`.
+ * Brings the releases of a state in line with the disk: adds the records of releases the state
+ * does not know (from their metadata), drops those whose directory is gone. Changes nothing:
+ * `view` holds the reconciled fields, for the `reconciled` transition.
  */
-export async function reconcile(store: ReleaseStore, state: AppState): Promise<Reconciled> {
+export async function reconcile(store: ReleaseStore, known: Readonly<AppState>): Promise<Reconciled & { view: Reconciliation }> {
+  const state = structuredClone(known) as AppState;
+  const view = (): Reconciliation => ({ releases: state.releases, current: state.current, previous: state.previous, hold: state.hold });
   const scan = await scanReleases(store.releasesDir);
   const onDisk = new Set(scan.releases);
   const result: Reconciled = { rebuilt: [], dropped: [], orphanRecords: scan.records.filter((id) => !onDisk.has(id)) };
@@ -61,7 +65,7 @@ export async function reconcile(store: ReleaseStore, state: AppState): Promise<R
       .pop();
     if (before) state.previous = before[0];
   }
-  return result;
+  return { ...result, view: view() };
 }
 
 /** Removes records whose release directory is gone (left by a crash or a hand deletion). */

@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { createRunContext, type RunOptions } from './context.js';
-import { activate, type DeployResult } from './deploy.js';
+import { activate, type DeployResult } from './activate.js';
 import { acquireLockWaiting } from './lock.js';
+import { recover } from './recover.js';
+import { recordHold } from './releases-on-disk.js';
+import { apply } from './transitions.js';
 
 /** How long an operator command waits for a check in progress to end. */
 const operatorLockWaitMs = 30_000;
-import { recover } from './recover.js';
-import { recordHold } from './releases-on-disk.js';
 
 /** Options for `rollback`. */
 export interface RollbackOptions extends RunOptions {
@@ -47,11 +48,12 @@ export async function rollback(options: RollbackOptions): Promise<DeployResult &
       ...(record.contentId ? { contentId: record.contentId } : {}),
       ...(record.detail ? { detail: record.detail } : {}),
     };
-    const result = await activate(ctx, pending, { discardOnBlock: false, coordinate: false });
+    // A rollback is not coordinated: `ctx.coordinator` is the no-op one, no fleet was opened.
+    const result = await activate(ctx, pending, { discardOnBlock: false });
     if (result.result === 'deployed') {
-      state.hold = { releaseId: target, fromVersions: [...new Set(fromVersions)], at: ctx.now().toISOString() };
-      await ctx.save();
-      await recordHold(store, target, { fromVersions: state.hold.fromVersions, at: state.hold.at });
+      const hold = { releaseId: target, fromVersions: [...new Set(fromVersions)], at: ctx.now().toISOString() };
+      await apply(ctx, { name: 'held', hold });
+      await recordHold(store, target, { fromVersions: hold.fromVersions, at: hold.at });
     }
     return { ...result, ...(currentId ? { from: currentId } : {}) };
   } finally {
@@ -66,8 +68,7 @@ export async function resume(options: RunOptions): Promise<boolean> {
     const ctx = await createRunContext(options);
     const held = Boolean(ctx.state.hold);
     if (ctx.state.hold) await recordHold(ctx.store, ctx.state.hold.releaseId, undefined);
-    delete ctx.state.hold;
-    await ctx.save();
+    await apply(ctx, { name: 'unheld' });
     return held;
   } finally {
     await lock.release();

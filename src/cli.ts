@@ -8,7 +8,9 @@ import { claimApps, removePidFiles, requestCheck, waitForChecks, writePidFiles }
 import type { AppConfig } from './config/types.js';
 import { checkLayout } from './pipeline/layout.js';
 import { processAlive } from './util/process-alive.js';
-import { resume, rollback } from './pipeline/rollback.js';
+import { observedResume, observedRollback } from './cli/operator.js';
+import { drainNotifications } from './notify/index.js';
+import { operatorName } from './history/index.js';
 import { formatOutcome, formatReleases, formatStatus } from './cli/format.js';
 import { loadConfig, type LoadedConfig } from './config/load.js';
 import { ExitCode, LockBusyError, UsageError, exitCodeOf, messageOf } from './errors.js';
@@ -78,6 +80,12 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     case 'status':
     case 'releases':
       return showStatus(args, apps, io);
+    case 'history': {
+      const { readHistory, formatHistory } = await import('./history/index.js');
+      const histories = await Promise.all(apps.map(async (a) => ({ app: a.name, entries: await readHistory(a.deployDir) })));
+      io.stdout(args.json ? JSON.stringify(histories, null, 2) : formatHistory(histories));
+      return ExitCode.ok;
+    }
     case 'rollback':
     case 'resume':
     case 'check':
@@ -172,11 +180,11 @@ async function operate(args: ParsedArgs, apps: AppConfig[], logger: Logger, io: 
     return reportChecks(apps, since, asked, io);
   }
   if (args.command === 'resume') {
-    const held = await resume({ app, logger });
+    const held = await observedResume(app, logger, io.env);
     io.stdout(held ? `${app.name}: resumed; the next check deploys the remote's version` : `${app.name}: was not held`);
     return ExitCode.ok;
   }
-  const result = await rollback({ app, logger, ...(args.to ? { to: args.to } : {}) }).catch((error: unknown) => error as Error);
+  const result = await observedRollback(app, logger, args.to, io.env);
   if (result instanceof Error) {
     io.stderr(`repo-deploy: ${messageOf(result)}`);
     return exitCodeOf(result);
@@ -221,7 +229,7 @@ async function fetchOnce(apps: AppConfig[], args: ParsedArgs, logger: Logger, io
   const outcomes = await Promise.all(
     apps.map(async (app): Promise<CheckOutcome | LockBusyError> => {
       try {
-        return await checkOnce({ app, logger, signal: stop.signal, dryRun: args.dryRun, ...extra });
+        return await checkOnce({ app, logger, signal: stop.signal, dryRun: args.dryRun, ...(args.dryRunFetch ? { dryRunFetch: true } : {}), ...(extra.retry ? { operator: operatorName(io.env) } : {}), ...extra });
       } catch (error) {
         if (error instanceof LockBusyError) return error;
         throw error;
@@ -242,6 +250,8 @@ async function fetchOnce(apps: AppConfig[], args: ParsedArgs, logger: Logger, io
     else io.stderr(`repo-deploy: ${line}`);
     if (exit !== ExitCode.ok && code !== ExitCode.failed) code = exit;
   }
+  // Bounded (see exitDrainMs): a dead receiver never holds a one-shot run for long.
+  await drainNotifications();
   return code;
 }
 

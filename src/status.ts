@@ -4,6 +4,7 @@ import { ReleaseStore } from './release/store.js';
 import { readState, statePath, type CheckRecord, type FailingRecord } from './pipeline/state.js';
 import { reconcile } from './pipeline/releases-on-disk.js';
 import { progressiveStatus, type ProgressiveStatus } from './pipeline/progressive-status.js';
+import { readActivity, type Activity } from './activity/activity.js';
 import { change } from './pipeline/transitions.js';
 
 /** A release as `status` and `releases` show it. */
@@ -36,6 +37,8 @@ export interface AppStatus extends ProgressiveStatus {
   interrupted?: { releaseId: string; version: string; phase: string };
   lastHookOutput: string[];
   releases: ReleaseInfo[];
+  /** An update running now: version, step, hook (see `Activity`). */
+  updating?: Activity;
   /** The daemon running this app started before repo-deploy's files were replaced: restart it. */
   restartNeeded?: RestartNeeded;
 }
@@ -66,6 +69,7 @@ async function readAppStatus(app: AppConfig): Promise<AppStatus> {
   const currentId = link.kind === 'release' ? link.id : undefined;
   const previousId = state.previous && state.previous !== currentId ? state.previous : undefined;
   const restartNeeded = readRestartNeeded(app);
+  const updating = await readActivity(app.deployDir);
   return {
     app: app.name,
     remote: app.remoteSpec.display,
@@ -78,8 +82,9 @@ async function readAppStatus(app: AppConfig): Promise<AppStatus> {
     ...(state.lastSuccessAt ? { lastSuccessAt: state.lastSuccessAt } : {}),
     ...(state.failing ? { failing: state.failing } : {}),
     ...(state.hold ? { hold: state.hold } : {}),
+    ...(updating ? { updating } : {}),
     ...progressiveStatus(app, state, new Date()),
-    ...(state.inProgress && state.inProgress.phase !== 'baking' ? { interrupted: { releaseId: state.inProgress.releaseId, version: state.inProgress.version, phase: state.inProgress.phase } } : {}),
+    ...(state.inProgress && !updating && state.inProgress.phase !== 'baking' ? { interrupted: { releaseId: state.inProgress.releaseId, version: state.inProgress.version, phase: state.inProgress.phase } } : {}),
     lastHookOutput: state.lastHookOutput ?? [],
     releases: (await store.list()).map(info).sort((a, b) => timeOf(a).localeCompare(timeOf(b))),
     ...(restartNeeded ? { restartNeeded } : {}),

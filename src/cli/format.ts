@@ -3,6 +3,7 @@ import { describeOutcome } from '../pipeline/results.js';
 import type { AppStatus, ReleaseInfo } from '../status.js';
 import { stripControl } from '../hooks/output.js';
 import { progressiveRows } from '../pipeline/progressive-status.js';
+import { formatDryRun, type DryRunReport } from '../dry-run/dry-run.js';
 
 /** Human-readable `status`: a table of all apps, then one block of details per app. */
 export function formatStatus(statuses: readonly AppStatus[]): string {
@@ -18,7 +19,7 @@ function summaryTable(statuses: readonly AppStatus[]): string {
       s.current?.id ?? (s.linkState === 'release' ? '?' : '-'),
       shorten(s.current?.version ?? '-'),
       s.lastCheck?.at ?? 'never',
-      s.hold ? 'held' : (s.lastCheck?.result ?? '-'),
+      s.updating ? `updating to ${shorten(s.updating.version)}` : s.hold ? 'held' : (s.lastCheck?.result ?? '-'),
       s.failing?.nextTryAt ?? '-',
     ]),
   ];
@@ -53,6 +54,7 @@ function formatApp(s: AppStatus): string {
     rows.push(['daemon', `pid ${s.restartNeeded.pid} runs an older repo-deploy than the installed files (changed: ${s.restartNeeded.files.join(', ')}; noticed ${s.restartNeeded.since}): restart it`]);
   }
   rows.push(...progressiveRows(s));
+  if (s.updating) rows.push(['updating', updatingLine(s.updating)]);
   if (s.interrupted) rows.push(['interrupted', `${s.interrupted.releaseId} (${s.interrupted.phase}); the next run settles it`]);
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
@@ -62,6 +64,13 @@ function formatApp(s: AppStatus): string {
   // Hook output (kept raw by older versions), trusted comments, refs: nothing printed may drive
   // the operator's terminal.
   return lines.map(stripControl).join('\n');
+}
+
+/** `v2 -> release X: pre-update hook 10-migrate (since T; pid N, started T0)`. */
+function updatingLine(u: NonNullable<AppStatus['updating']>): string {
+  const where = u.releaseId ? ` -> release ${u.releaseId}` : '';
+  const step = u.hook ? `${u.step} hook ${u.hook}` : u.step;
+  return `${u.version}${where}: ${step} (since ${u.stepAt}; pid ${u.pid}, started ${u.startedAt})`;
 }
 
 function release(r: ReleaseInfo): string {
@@ -88,7 +97,8 @@ export function formatReleases(statuses: readonly AppStatus[]): string {
     .join('\n\n');
 }
 
-/** One line per app after `-f` (the wording is the results table's). */
-export function formatOutcome(o: CheckOutcome): string {
-  return describeOutcome(o);
+/** One line per app after `-f` (the wording is the results table's); a dry run adds its details. */
+export function formatOutcome(o: CheckOutcome & { dryRun?: DryRunReport }): string {
+  const line = describeOutcome(o);
+  return o.dryRun ? [line, ...formatDryRun(o.dryRun)].join('\n') : line;
 }

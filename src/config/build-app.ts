@@ -104,6 +104,10 @@ function appFrom(name: string, layer: RawLayer, configDir: string, get: Getter):
     bakeMs: get('bake', 0),
     rollbackOnQuarantine: get('rollback-on-quarantine', true),
     deployWindow: optional<DeployWindow>('deploy-window'),
+    notify: optional<string[]>('notify'),
+    notifySecret: optional('notify-secret'),
+    shared: optional<string[]>('shared'),
+    allowExternalLinks: get('allow-external-links', false),
     unread: new Map(),
   };
 }

@@ -109,6 +109,7 @@ async function runOne(dir: string, name: string, { options, env, tail, fail }: P
   }
   if (problem) throw fail(path, { status: null, signal: null }, `${phase} ${problem}${hint(phase)}`);
   logger.info({ phase, hook: name, dir }, 'running hook');
+  await options.onHookStart?.(name);
   const limitBytes = options.outputLimitBytes ?? defaultHookOutputLimitBytes;
   let exit: HookExit;
   try {

@@ -1,6 +1,7 @@
 import { HookError, UpdateFailedError, messageOf } from '../errors.js';
 import type { Refusal } from '../fleet/coordinator.js';
 import { outputTailOf } from '../hooks/index.js';
+import { linkSharedPaths } from '../shared/link-shared.js';
 import { confirm } from './confirm.js';
 import type { RunContext } from './context.js';
 import { runPhase } from './hook-step.js';
@@ -61,6 +62,13 @@ async function preUpdate(ctx: RunContext, pending: InProgressRecord, options: Ac
   const { releaseId, version, previous } = pending;
   // A new release was staged before it was published; a reuse or a rollback is staged here.
   if (ctx.state.inProgress !== pending) await apply(ctx, { name: 'staged', pending });
+  try {
+    // Shared paths are in place before any hook sees the release (a reuse already has them).
+    await linkSharedPaths(ctx.app, ctx.store.pathOf(releaseId), ctx.logger.child({ version }));
+  } catch (error) {
+    await endBeforeSwap(ctx, releaseId, options, { name: 'blocked' });
+    throw error;
+  }
   try {
     // Only pre-update hooks stop early on a stop request: post-update hooks always run to
     // the end, so the app is never left half-restarted.

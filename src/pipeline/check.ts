@@ -11,6 +11,8 @@ import { incompleteReason, intactReleases, reconcile } from './releases-on-disk.
 import type { CheckResult } from './state.js';
 import { apply, change, type Transition } from './transitions.js';
 import { carryOut, type Carried } from './update.js';
+import { dryRunOutcome, type DryRunReport } from '../dry-run/dry-run.js';
+import { observeCheck } from '../observe/index.js';
 
 export { exitCodeOfOutcome, exitCodeOfResult } from './results.js';
 
@@ -26,6 +28,8 @@ export interface CheckOutcome {
   nextTryAt?: string;
   /** Why the check failed (typed: its `exitCode` is the CLI's). */
   error?: Error;
+  /** A dry run's details: release path, hooks, download size, fetch. */
+  dryRun?: DryRunReport;
 }
 
 /** Options for `checkOnce`. */
@@ -36,6 +40,10 @@ export interface CheckOptions extends RunOptions {
   retry?: boolean;
   /** Wait up to this long for the app's lock (operator commands) instead of failing at once. */
   lockWaitMs?: number;
+  /** `--dry-run=fetch`: the dry run also fetches and checks the version, then discards it. */
+  dryRunFetch?: boolean;
+  /** The user running this check by hand (`retry`), for the history; unset for the agent. */
+  operator?: string;
 }
 
 /**
@@ -50,11 +58,17 @@ export async function checkOnce(options: CheckOptions): Promise<CheckOutcome> {
   const own = options.coordinator || options.dryRun ? undefined : await openCoordinator(options.app, options.logger);
   const coordinator = options.coordinator ?? own;
   try {
-    const ctx = await createRunContext({ ...options, ...(coordinator ? { coordinator } : {}) });
+    // History, notifications and the live status of this check (none for a dry run).
+    const observer = options.dryRun ? undefined : observeCheck(options);
+    const events = observer ? { ...options.events, ...observer.events(options.events) } : options.events;
+    const ctx = await createRunContext({ ...options, ...(events ? { events } : {}), ...(coordinator ? { coordinator } : {}) });
     if (options.dryRun) await reconcileInMemory(ctx);
     else await recover(ctx);
+    // A plain dry run reads a changed archive's headers only: nothing is downloaded.
+    if (options.dryRun && !options.dryRunFetch) ctx.remoteCtx.peek = true;
     const outcome = await checkLocked(ctx, options);
     if (!options.dryRun) await report(ctx, outcome);
+    await observer?.finish(outcome);
     return outcome;
   } finally {
     await own?.close().catch(() => undefined);
@@ -93,6 +107,10 @@ async function checkLocked(ctx: RunContext, options: CheckOptions): Promise<Chec
   const closed = outsideWindow(ctx, plan);
   if (closed) return record(ctx, options, closed);
   if (plan.action === 'reuse' || plan.action === 'deploy') return record(ctx, options, await carryOut(ctx, plan, observation));
+  if (plan.action === 'would-deploy') {
+    ctx.logger.info({ version: plan.version, previous: plan.previous, link: observed.link.kind }, plan.reuse ? `dry run: would activate release ${plan.reuse} again` : 'dry run: would deploy this version');
+    return { app: ctx.app.name, ...(await dryRunOutcome(ctx, { version: plan.version, reuse: plan.reuse, observation, fetch: options.dryRunFetch ?? false })) };
+  }
   return record(ctx, options, settled(ctx, plan, observed));
 }
 

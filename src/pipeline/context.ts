@@ -41,6 +41,10 @@ export interface PipelineEvents {
   onHooks?(app: string, phase: 'pre-update' | 'post-update' | 'validate', runs: readonly { hook: string; durationMs: number }[]): void;
   /** A fetch finished: how long it took and the bytes it transferred. */
   onDownload?(app: string, durationMs: number, bytes: number): void;
+  /** A hook is about to start (awaited): `status` shows it while it runs. */
+  onHookStart?(app: string, phase: 'pre-update' | 'post-update', hook: string): void | Promise<void>;
+  /** The download of `version` is about to start (awaited). */
+  onFetchStart?(app: string, version: string): void | Promise<void>;
   /** The state changed by `transition` (already saved); `state` is the state after it. */
   onTransition?(app: string, transition: Transition, state: Readonly<AppState>): void;
 }

@@ -64,6 +64,7 @@ export async function deploy(ctx: RunContext, observation: Observation, target: 
 
 /** Fetches `version` into `staging`; removes it when the fetch fails. */
 async function fetchInto(ctx: RunContext, version: string, staging: string): Promise<FetchResult> {
+  await ctx.events.onFetchStart?.(ctx.app.name, version);
   const started = Date.now();
   try {
     const fetched = await ctx.remote.fetch(version, staging, ctx.remoteCtx);

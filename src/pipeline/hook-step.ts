@@ -17,6 +17,7 @@ export async function runPhase(ctx: RunContext, input: HookEnvInput, signal?: Ab
     outputLimitBytes: ctx.app.hookOutputLimitBytes,
     logger: ctx.logger.child({ version: input.version }),
     ...(signal ? { signal } : {}),
+    onHookStart: (hook) => ctx.events.onHookStart?.(ctx.app.name, input.phase, hook),
   };
   try {
     const result = await runHooks(options);

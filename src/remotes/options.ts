@@ -11,6 +11,8 @@ export interface ArchiveOptions {
   verify: VerifyConfig;
   /** Deploy only this directory of the archive, or `auto` for its single top-level one. */
   archiveRoot?: string;
+  /** Keep symlinks that lead outside the release (`allow-external-links`). */
+  allowExternalLinks?: boolean;
 }
 
 /** Network timeouts of the kinds that talk to a server. */
@@ -27,6 +29,7 @@ export function archiveOptionsOf(settings: ArchiveOptions): ArchiveOptions {
     limits: settings.limits,
     verify: settings.verify,
     ...(settings.archiveRoot ? { archiveRoot: settings.archiveRoot } : {}),
+    ...(settings.allowExternalLinks ? { allowExternalLinks: true } : {}),
   };
 }
 

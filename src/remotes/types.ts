@@ -71,6 +71,11 @@ export interface RemoteContext {
   logger: Logger;
   /** Aborted when the agent stops; remotes end their I/O promptly. */
   signal?: AbortSignal;
+  /**
+   * A dry run: a check that finds a changed archive reads only the response's headers (the
+   * version and size come from them) and stores nothing; `fetch` is not called after it.
+   */
+  peek?: boolean;
 }
 
 /**
@@ -120,4 +125,5 @@ export type RemoteConfig = Pick<
   | 'gitKnownHosts'
   | 'verify'
   | 'archiveRoot'
+  | 'allowExternalLinks'
 > & { limits: Limits };

@@ -83,7 +83,7 @@ export class GitRemote implements Remote {
       const signed = await verifyFetchedCommit({ git, gitDir, location: this.location, commit: version, ...(ctx.signal ? { signal: ctx.signal } : {}) }, this.config.verify);
       if (signed.signedBy) ctx.logger.info({ commit: version, ...signed }, 'git signature verified');
       const tree = await subdirTree(git, gitDir, version, this.location.subdir, this.display);
-      const links = new ReleaseLinks(`commit ${version} of ${this.display}`);
+      const links = new ReleaseLinks(`commit ${version} of ${this.display}`, { allowExternal: this.config.allowExternalLinks === true });
       const written = await checkoutTree(git, gitDir, tree, into, ctx.cacheDir, { links, prefix: '' });
       const result: FetchResult = {
         contentId: `git-tree:${tree}`,

@@ -12,6 +12,8 @@ export interface GitOptions extends NetworkOptions {
   gitKnownHosts?: string;
   /** Signature checks: `gitAllowedSigners` and `gitVerify` are the ones git reads. */
   verify: VerifyConfig;
+  /** Keep symlinks that lead outside the release (`allow-external-links`). */
+  allowExternalLinks?: boolean;
 }
 
 /** A git remote, parsed from the config. */
@@ -34,5 +36,6 @@ export function parseGitSpec(url: string, settings: GitOptions): GitSpec {
   const options: GitOptions = { ...networkOptionsOf(settings), gitSubmodules: settings.gitSubmodules, verify: settings.verify };
   if (settings.gitSshKey) options.gitSshKey = settings.gitSshKey;
   if (settings.gitKnownHosts) options.gitKnownHosts = settings.gitKnownHosts;
+  if (settings.allowExternalLinks) options.allowExternalLinks = true;
   return { kind: 'git', url, display: location.display, location, options };
 }

@@ -49,7 +49,12 @@ export class HttpRemote implements Remote {
 
   async check(ctx: RemoteContext): Promise<Observation> {
     const asked = await this.ask(ctx);
-    return 'seen' in asked ? asked.seen : observationOf(await this.store(asked.response, ctx));
+    if ('seen' in asked) return asked.seen;
+    if (ctx.peek) {
+      asked.response.body.destroy();
+      return peekedObservation(asked.response.headers);
+    }
+    return observationOf(await this.store(asked.response, ctx));
   }
 
   /** The check without its download: undefined when a new body is waiting. */
@@ -80,6 +85,7 @@ export class HttpRemote implements Remote {
       limits: this.config.limits,
       verify: this.config.verify,
       ...(this.config.archiveRoot ? { archiveRoot: this.config.archiveRoot } : {}),
+      ...(this.config.allowExternalLinks ? { allowExternalLinks: true } : {}),
       readSidecar: (suffix) => this.fetchSidecar(suffix, ctx),
       sha256: state.sha256,
       display: this.display,
@@ -195,8 +201,17 @@ function sameValidators(state: HttpCacheState, headers: HttpResponse['headers'])
   return state.lastModified !== undefined && headers['last-modified'] === state.lastModified && length === String(state.bytes);
 }
 
+/** A dry run's observation of a changed archive, from its headers alone (nothing downloaded). */
+function peekedObservation(headers: HttpResponse['headers']): Observation {
+  const length = headers['content-length'];
+  const bytes = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
+  const version = versionOf(headers.etag, bytes, headers['last-modified'], 'unknown until downloaded');
+  return { version, detail: { ...(bytes !== undefined ? { bytes: String(bytes) } : {}), ...(headers.etag ? { etag: headers.etag } : {}) } };
+}
+
 function observationOf(state: HttpCacheState): Observation {
-  const detail: Record<string, string> = { sha256: state.sha256 };
+  // bytes: a dry run tells the download size from it.
+  const detail: Record<string, string> = { sha256: state.sha256, bytes: String(state.bytes) };
   if (state.etag) detail.etag = state.etag;
   if (state.lastModified) detail.lastModified = state.lastModified;
   return { version: state.version, detail };

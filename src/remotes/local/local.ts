@@ -49,7 +49,7 @@ export class LocalRemote implements Remote {
   async check(ctx: RemoteContext): Promise<Observation> {
     const st = await this.statSource();
     if (st.isDirectory()) return { version: await treeVersion(this.path, this.display), detail: { type: 'directory' } };
-    return { version: await this.zipVersion(st, ctx), detail: { type: 'zip' } };
+    return { version: await this.zipVersion(st, ctx), detail: { type: 'zip', bytes: String(st.size) } };
   }
 
   async fetch(version: string, into: string, ctx: RemoteContext): Promise<FetchResult> {
@@ -74,6 +74,7 @@ export class LocalRemote implements Remote {
       limits: this.config.limits,
       verify: this.config.verify,
       ...(this.config.archiveRoot ? { archiveRoot: this.config.archiveRoot } : {}),
+      ...(this.config.allowExternalLinks ? { allowExternalLinks: true } : {}),
       readSidecar: (suffix) => this.fetchSidecar(suffix),
       sha256: download.sha256,
       display: this.display,
@@ -170,7 +171,7 @@ async function copyTree(root: string, into: string, config: LocalOptions, displa
     } else if (st.isSymbolicLink()) {
       const target = await readlink(abs);
       const resolved = resolve(join(root, rel, '..'), target);
-      if (isAbsolute(target) || !isInside(root, resolved)) {
+      if (!config.allowExternalLinks && (isAbsolute(target) || !isInside(root, resolved))) {
         throw new VerificationError(`refusing link ${rel} -> ${target} in ${display}: it leads outside the tree`);
       }
       await symlink(target, dest);
@@ -197,7 +198,7 @@ async function copyTree(root: string, into: string, config: LocalOptions, displa
   const realInto = await realpath(into);
   for (const link of links) {
     const real = await realpath(link).catch(() => undefined);
-    if (real !== undefined && !isInside(realInto, real)) {
+    if (real !== undefined && !isInside(realInto, real) && !config.allowExternalLinks) {
       throw new VerificationError(`refusing link ${relative(into, link)} in ${display}: it resolves outside the tree`);
     }
   }

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { RemoteError } from '../../errors.js';
 import { redactUrl } from '../../util/redact.js';
 import { downloadTo, unpackArchive } from '../archive.js';
+import { peekedObservation } from './peek.js';
 import { cachePaths, dropCacheEntry, readCacheEntry, writeCacheEntry, type S3CacheEntry } from './cache.js';
 import { createS3Client, type S3ClientHandle } from './client.js';
 import { resolveCredentials, type ResolvedCredentials } from './credentials.js';
@@ -58,6 +59,8 @@ export class S3Remote implements Remote {
   async check(ctx: RemoteContext): Promise<Observation> {
     const asked = await this.ask(ctx);
     if ('seen' in asked) return asked.seen;
+    // A dry run: the version and size from the response's headers, the body left unread.
+    if (ctx.peek) return peekedObservation(asked.response, this.location);
     let entry: S3CacheEntry;
     try {
       entry = await this.store(asked.response, ctx);
@@ -102,6 +105,7 @@ export class S3Remote implements Remote {
       limits: this.config.limits,
       verify: this.config.verify,
       ...(this.config.archiveRoot ? { archiveRoot: this.config.archiveRoot } : {}),
+      ...(this.config.allowExternalLinks ? { allowExternalLinks: true } : {}),
       readSidecar: (suffix) => this.fetchSidecar(suffix, ctx),
       sha256: entry.sha256,
       bytesDownloaded,
@@ -236,6 +240,8 @@ export class S3Remote implements Remote {
       bucket: this.location.bucket,
       key: this.location.key,
       etag: entry.etag,
+      // A dry run tells the download size from it.
+      bytes: String(entry.bytes),
       credentials: session.credentials.source,
       region: session.handle.region,
     };

@@ -69,7 +69,8 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     io.stderr(`repo-deploy: ${messageOf(error)}`);
     return exitCodeOf(error);
   }
-  const logger = createLogger({ verbose: args.verbose });
+  const logFormat = apps[0]?.logFormat;
+  const logger = createLogger({ verbose: args.verbose, ...(logFormat ? { format: logFormat } : {}) });
   for (const warning of config.warnings) io.stderr(`repo-deploy: warning: ${warning}`);
 
   switch (args.command) {

@@ -18,6 +18,8 @@ options:
   -f, --fetch           check once, deploy if needed, exit
   -n, --dry-run         with -f: say what an update would do, change nothing
   -v, --verbose         debug logging
+      --log-format json|pretty
+                        log lines as JSON or for people (default: pretty on a terminal)
   -h, --help            this help (also: repo-deploy COMMAND --help)
       --version         print the version
 

@@ -273,6 +273,7 @@ function buildApp(name: string, layer: RawLayer, configDir: string, issues: Conf
     releaseHooks: get('release-hooks', false),
     owner: get<string | undefined>('owner', undefined),
     listen: get<string | undefined>('listen', undefined),
+    logFormat: get<'json' | 'pretty' | undefined>('log-format', undefined),
     archiveRoot: get<string | undefined>('archive-root', undefined),
   };
   if (values.has('etcd')) {

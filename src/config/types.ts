@@ -58,6 +58,8 @@ export interface AppConfig {
   owner?: string;
   /** `host:port` of the health and metrics listener (top level only), off when unset. */
   listen?: string;
+  /** `json` or `pretty` log lines (top level only); unset: pretty when standard error is a terminal. */
+  logFormat?: 'json' | 'pretty';
   /** Zip remotes: deploy only this directory of the archive, or `auto` for its single top-level one. */
   archiveRoot?: string;
   /** Rolling updates and quarantine through etcd (issue 7); off when `etcd` is unset. */

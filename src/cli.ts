@@ -93,6 +93,12 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
       else io.stdout(args.command === 'status' ? formatStatus(statuses) : formatReleases(statuses));
       return ExitCode.ok;
     }
+    case 'history': {
+      const { readHistory, formatHistory } = await import('./history/index.js');
+      const histories = await Promise.all(apps.map(async (a) => ({ app: a.name, entries: await readHistory(a.deployDir) })));
+      io.stdout(args.json ? JSON.stringify(histories, null, 2) : formatHistory(histories));
+      return ExitCode.ok;
+    }
     case 'rollback':
     case 'resume':
     case 'check':

@@ -4,6 +4,7 @@ import { createRemote } from './remotes/index.js';
 import { ReleaseStore } from './release/store.js';
 import { readState, statePath, type CheckRecord, type FailingRecord } from './pipeline/state.js';
 import { reconcile } from './pipeline/releases-on-disk.js';
+import { readActivity, type Activity } from './activity/activity.js';
 
 /** A release as `status` and `releases` show it. */
 export interface ReleaseInfo {
@@ -35,6 +36,8 @@ export interface AppStatus {
   interrupted?: { releaseId: string; version: string; phase: string };
   lastHookOutput: string[];
   releases: ReleaseInfo[];
+  /** An update running now: version, step, hook (see `Activity`). */
+  updating?: Activity;
   /** The daemon running this app started before repo-deploy's files were replaced: restart it. */
   restartNeeded?: RestartNeeded;
 }
@@ -65,6 +68,7 @@ async function readAppStatus(app: AppConfig): Promise<AppStatus> {
   const currentId = link.kind === 'release' ? link.id : undefined;
   const previousId = state.previous && state.previous !== currentId ? state.previous : undefined;
   const restartNeeded = readRestartNeeded(app);
+  const updating = await readActivity(app.deployDir);
   return {
     app: app.name,
     remote: createRemote(app.remote, app).display,
@@ -77,7 +81,8 @@ async function readAppStatus(app: AppConfig): Promise<AppStatus> {
     ...(state.lastSuccessAt ? { lastSuccessAt: state.lastSuccessAt } : {}),
     ...(state.failing ? { failing: state.failing } : {}),
     ...(state.hold ? { hold: state.hold } : {}),
-    ...(state.inProgress ? { interrupted: { releaseId: state.inProgress.releaseId, version: state.inProgress.version, phase: state.inProgress.phase } } : {}),
+    ...(updating ? { updating } : {}),
+    ...(state.inProgress && !updating ? { interrupted: { releaseId: state.inProgress.releaseId, version: state.inProgress.version, phase: state.inProgress.phase } } : {}),
     lastHookOutput: state.lastHookOutput ?? [],
     releases: (await store.list()).map(info).sort((a, b) => timeOf(a).localeCompare(timeOf(b))),
     ...(restartNeeded ? { restartNeeded } : {}),

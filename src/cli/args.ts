@@ -4,10 +4,10 @@ import { UsageError } from '../errors.js';
 import { nearestName } from '../util/did-you-mean.js';
 
 /** Subcommands; anything else in first position is a REMOTE (use `./status` for a path). */
-export const subcommands = ['run', 'status', 'releases', 'check-config', 'rollback', 'resume', 'check', 'retry', 'fleet', 'demo'] as const;
+export const subcommands = ['run', 'status', 'releases', 'check-config', 'rollback', 'resume', 'check', 'retry', 'fleet', 'demo', 'history'] as const;
 
 /** Subcommands whose single positional may name an app (`rollback web`). */
-export const appCommands: readonly Subcommand[] = ['status', 'releases', 'rollback', 'resume', 'check', 'retry'];
+export const appCommands: readonly Subcommand[] = ['status', 'releases', 'rollback', 'resume', 'check', 'retry', 'history'];
 export type Subcommand = (typeof subcommands)[number];
 
 /** The command line, parsed. */
@@ -22,6 +22,8 @@ export interface ParsedArgs {
   version: boolean;
   json: boolean;
   dryRun: boolean;
+  /** `--dry-run=fetch`: the dry run also fetches and checks the version, then discards it. */
+  dryRunFetch?: boolean;
   /** `check --no-wait`: signal the daemon and return without waiting for the outcome. */
   noWait: boolean;
   /** `rollback --to RELEASE`. */
@@ -96,6 +98,10 @@ export function parseArgs(argv: readonly string[], cwd = process.cwd()): ParsedA
       if (key === 'config') out.config = value;
       else if (key === 'to') out.to = value;
       else out.flags[key] = value;
+      continue;
+    }
+    if (arg === '--dry-run' && inline === 'fetch') {
+      out.dryRun = out.dryRunFetch = true;
       continue;
     }
     const field = switches[arg];

@@ -16,7 +16,7 @@ function summaryTable(statuses: readonly AppStatus[]): string {
       s.current?.id ?? (s.linkState === 'release' ? '?' : '-'),
       shorten(s.current?.version ?? '-'),
       s.lastCheck?.at ?? 'never',
-      s.hold ? 'held' : (s.lastCheck?.result ?? '-'),
+      s.updating ? `updating to ${shorten(s.updating.version)}` : s.hold ? 'held' : (s.lastCheck?.result ?? '-'),
       s.failing?.nextTryAt ?? '-',
     ]),
   ];
@@ -50,6 +50,7 @@ function formatApp(s: AppStatus): string {
   if (s.restartNeeded) {
     rows.push(['daemon', `pid ${s.restartNeeded.pid} runs an older repo-deploy than the installed files (changed: ${s.restartNeeded.files.join(', ')}; noticed ${s.restartNeeded.since}): restart it`]);
   }
+  if (s.updating) rows.push(['updating', updatingLine(s.updating)]);
   if (s.interrupted) rows.push(['interrupted', `${s.interrupted.releaseId} (${s.interrupted.phase}); the next run settles it`]);
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
@@ -59,6 +60,13 @@ function formatApp(s: AppStatus): string {
   // Hook output (kept raw by older versions), trusted comments, refs: nothing printed may drive
   // the operator's terminal.
   return lines.map(stripControl).join('\n');
+}
+
+/** `v2 -> release X: pre-update hook 10-migrate (since T; pid N, started T0)`. */
+function updatingLine(u: NonNullable<AppStatus['updating']>): string {
+  const where = u.releaseId ? ` -> release ${u.releaseId}` : '';
+  const step = u.hook ? `${u.step} hook ${u.hook}` : u.step;
+  return `${u.version}${where}: ${step} (since ${u.stepAt}; pid ${u.pid}, started ${u.startedAt})`;
 }
 
 function release(r: ReleaseInfo): string {

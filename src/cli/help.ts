@@ -16,7 +16,9 @@ options:
   -r, --remote URL      same as REMOTE
   -l, --local PATH      same as LOCAL
   -f, --fetch           check once, deploy if needed, exit
-  -n, --dry-run         with -f: say what an update would do, change nothing
+  -n, --dry-run         with -f: say what an update would do (release, hooks, download
+                        size), change nothing; --dry-run=fetch also fetches and checks
+                        the version as a real run does before the hooks, then discards it
   -v, --verbose         debug logging
       --log-format json|pretty
                         log lines as JSON or for people (default: pretty on a terminal)
@@ -31,6 +33,8 @@ commands:
                         make the previous (or given) release current, running the hooks;
                         held until the remote's version changes or resume
   resume [APP]          lift a rollback's hold
+  history [APP] [--json]
+                        every deploy, block, revert, rollback, resume, retry and repair
   check [APP] [--no-wait]
                         ask the running daemon to check now and print the outcome
   retry [APP]           check now and deploy the remote's version even while it backs off
@@ -56,6 +60,13 @@ last hook output. Takes the same options as a run, to find the app. Changes noth
   releases: `usage: repo-deploy releases [--json] [-c FILE] [-d DIR] [REMOTE [LOCAL]]
 
 Lists the releases on disk, oldest first, marking the current (*) and previous (-) one.
+  --json   print JSON for scripts`,
+  history: `usage: repo-deploy history [APP] [--json] [-c FILE] [-d DIR] [REMOTE [LOCAL]]
+
+Lists, newest first, every deploy, block, revert, rollback, resume, retry and repair of
+each app: time, action, result, from and to version and release, duration, and who (the
+agent, or the operator's user name for commands; SUDO_USER through sudo). The last 1000
+entries are kept, in DIR/.repo-deploy/history.jsonl. Changes nothing.
   --json   print JSON for scripts`,
   'check-config': `usage: repo-deploy check-config [-c FILE] [options] [REMOTE [LOCAL]]
 

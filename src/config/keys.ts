@@ -79,6 +79,19 @@ const url: KeySpec['parse'] = (raw) => {
   }
 };
 
+/** `notify = URL[, URL…]`: http(s) receivers, separated by commas or spaces. */
+const urlList: KeySpec['parse'] = (raw) => {
+  const urls = raw.split(/[\s,]+/).filter(Boolean);
+  return urls.length && urls.every((u) => url(u).ok) ? ok(urls) : no('one or more http:// or https:// URLs, separated by commas');
+};
+
+/** `shared = .env, storage/`: relative paths inside a release, no `..`; a trailing / is a directory. */
+const sharedPaths: KeySpec['parse'] = (raw) => {
+  const paths = raw.split(',').map((p) => p.trim()).filter(Boolean);
+  const bad = (p: string) => p.startsWith('/') || p.split('/').some((part) => part === '..' || part === '.') || /\/\/./.test(p) || p === '/';
+  return paths.length && !paths.some(bad) ? ok(paths) : no('relative paths inside the release, separated by commas (a trailing / marks a directory), without .. or a leading /');
+};
+
 const owner: KeySpec['parse'] = (raw) =>
   /^[a-z_][a-z0-9_.-]*\$?(:[a-z_][a-z0-9_.-]*)?$/i.test(raw.trim()) || /^\d+(:\d+)?$/.test(raw.trim())
     ? ok(raw.trim())
@@ -141,6 +154,10 @@ export const keySpecs: readonly KeySpec[] = [
   { name: 'rollout-unavailable', parse: oneOf('wait', 'deploy') },
   { name: 'rollout-wait', parse: duration(0) },
   { name: 'archive-root', parse: parseArchiveRoot },
+  { name: 'notify', parse: urlList },
+  { name: 'notify-secret', parse: text, secret: true },
+  { name: 'shared', parse: sharedPaths },
+  { name: 'allow-external-links', parse: boolean },
 ];
 
 /** Finds the spec for a key name or alias. */

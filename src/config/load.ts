@@ -275,6 +275,10 @@ function buildApp(name: string, layer: RawLayer, configDir: string, issues: Conf
     listen: get<string | undefined>('listen', undefined),
     logFormat: get<'json' | 'pretty' | undefined>('log-format', undefined),
     archiveRoot: get<string | undefined>('archive-root', undefined),
+    notify: get<string[] | undefined>('notify', undefined),
+    notifySecret: get<string | undefined>('notify-secret', undefined),
+    shared: get<string[] | undefined>('shared', undefined),
+    allowExternalLinks: get('allow-external-links', false),
   };
   if (values.has('etcd')) {
     const user = get<string | undefined>('etcd-user', undefined);

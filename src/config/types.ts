@@ -62,6 +62,14 @@ export interface AppConfig {
   logFormat?: 'json' | 'pretty';
   /** Zip remotes: deploy only this directory of the archive, or `auto` for its single top-level one. */
   archiveRoot?: string;
+  /** `notify`: URLs POSTed a JSON event on deployed, blocked, reverted, failed, quarantined, rolled-back. */
+  notify?: string[];
+  /** `notify-secret`: key of the HMAC-SHA256 signature header of each notification. */
+  notifySecret?: string;
+  /** `shared`: release paths linked into `<deploy dir>/shared/` (a trailing / marks a directory). */
+  shared?: string[];
+  /** Keep symlinks of the release's content that point outside it (default: refuse them). */
+  allowExternalLinks?: boolean;
   /** Rolling updates and quarantine through etcd (issue 7); off when `etcd` is unset. */
   rollout?: RolloutConfig;
 }

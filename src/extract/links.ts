@@ -12,7 +12,7 @@ import type { PlannedEntry } from './plan.js';
  * not enough (`up` -> `..` is harmless, `x` -> `up/..` is not). The destination starts empty,
  * so the archive's own links are the only ones a path can meet.
  */
-export function readLinkTargets(fd: number, links: readonly PlannedEntry[], dataEnd: number, archive: string): Map<string, string> {
+export function readLinkTargets(fd: number, links: readonly PlannedEntry[], dataEnd: number, archive: string, allowExternal = false): Map<string, string> {
   const targets = new Map<string, string>();
   const read = (offset: number, length: number) => readAt(fd, offset, length);
   for (const link of links) {
@@ -21,7 +21,7 @@ export function readLinkTargets(fd: number, links: readonly PlannedEntry[], data
     targets.set(link.path, data.toString('utf8'));
   }
   for (const [path, target] of targets) {
-    checkLinkTarget(path, target, targets, (why) => new VerificationError(`refusing zip ${archive}: symlink ${JSON.stringify(path)} -> ${JSON.stringify(target)} ${why}`));
+    checkLinkTarget(path, target, targets, (why) => new VerificationError(`refusing zip ${archive}: symlink ${JSON.stringify(path)} -> ${JSON.stringify(target)} ${why}`), { allowExternal });
   }
   return targets;
 }

@@ -18,6 +18,8 @@ export interface ExtractOptions {
   signal?: AbortSignal;
   /** Deploy only this directory of the archive (`archive-root`), or `auto` for its single top-level one. */
   root?: string;
+  /** Keep symlinks that lead outside `dest` (`allow-external-links`). */
+  allowExternalLinks?: boolean;
 }
 
 /** What an extraction wrote. */
@@ -51,7 +53,7 @@ export async function extractZip(archive: string, dest: string, options: Extract
     const cd = readCentralDirectory(fd, archive, limits.maxEntries);
     const whole = planExtraction(cd, archive, limits);
     const plan = options.root ? narrowPlan(whole, options.root, archive) : whole;
-    const targets = readLinkTargets(fd, plan.links, cd.dataEnd, archive);
+    const targets = readLinkTargets(fd, plan.links, cd.dataEnd, archive, options.allowExternalLinks);
     signal?.throwIfAborted();
 
     // Directories first, parents before children (the plan is sorted), so each file is one

@@ -85,6 +85,7 @@ export async function runHooks(options: RunHooksOptions): Promise<HookRunResult>
       if (problem) throw fail(path, { status: null, signal: null }, `${phase} ${problem}${hint(phase)}`);
 
       logger.info({ phase, hook: name, dir }, 'running hook');
+      await options.onHookStart?.(name);
       let exit: HookExit;
       try {
         exit = await runHookProcess({

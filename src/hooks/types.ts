@@ -34,6 +34,8 @@ export interface RunHooksOptions {
    * with `signal.reason`, so a half-run phase is never mistaken for a complete one.
    */
   signal?: AbortSignal;
+  /** Called (and awaited) before each hook starts, with its file name: `status` shows it. */
+  onHookStart?(hook: string): void | Promise<void>;
 }
 
 /** One hook that ran to a successful end. */

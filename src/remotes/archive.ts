@@ -120,6 +120,8 @@ export interface UnpackOptions {
   signal?: AbortSignal;
   /** Deploy only this directory of the archive, or `auto` (the `archive-root` key). */
   archiveRoot?: string;
+  /** Keep symlinks that lead outside the release (`allow-external-links`). */
+  allowExternalLinks?: boolean;
 }
 
 /** Verifies (when configured) and extracts the archive `file` into `into`. */
@@ -135,6 +137,7 @@ export async function unpackArchive(file: string, into: string, options: UnpackO
       limits: options.limits,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.archiveRoot ? { root: options.archiveRoot } : {}),
+      ...(options.allowExternalLinks ? { allowExternalLinks: true } : {}),
     });
   } catch (error) {
     // The reader names the cached copy; the operator knows the archive by its URL.

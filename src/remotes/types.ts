@@ -98,4 +98,5 @@ export type RemoteConfig = Pick<
   | 'gitKnownHosts'
   | 'verify'
   | 'archiveRoot'
+  | 'allowExternalLinks'
 > & { limits: Limits };

@@ -9,12 +9,23 @@ const maxHops = 40;
  * component, as the kernel would: checking each target on its own is not enough (`up` -> `..`
  * is harmless, `x` -> `up/..` is not). Throws what `refuse(why)` returns.
  */
-export function checkLinkTarget(path: string, target: string, targets: ReadonlyMap<string, string>, refuse: (why: string) => Error): void {
+export function checkLinkTarget(path: string, target: string, targets: ReadonlyMap<string, string>, refuse: (why: string) => Error, options: LinkCheckOptions = {}): void {
   if (target === '') throw refuse('has an empty target');
   if (target.includes('\0')) throw refuse('has a NUL byte in its target');
-  if (target.startsWith('/')) throw refuse('has an absolute target');
+  if (target.startsWith('/') && !options.allowExternal) throw refuse('has an absolute target');
   const verdict = resolveLink(path, target, targets);
+  if (verdict === 'outside' && options.allowExternal) return;
   if (verdict !== 'inside') throw refuse(verdict === 'loop' ? 'is part of a symlink loop' : 'leads outside the release');
+}
+
+/** Options of `checkLinkTarget`. */
+export interface LinkCheckOptions {
+  /**
+   * `allow-external-links`: keep links that are absolute or lead outside the release, as git,
+   * tar and unzip do (empty targets, NUL bytes and loops are still refused). Writers never
+   * write through a link, so this cannot put a file outside the release.
+   */
+  allowExternal?: boolean;
 }
 
 /** Resolves `target` as seen from the link at `path`, following the links in `targets`. */

@@ -5,12 +5,12 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { RemoteError, VerificationError } from '../errors.js';
-import { makePrivateDir, releaseDirMode, releaseFileMode } from '../util/modes.js';
-import { digestFile } from '../verify/digest-file.js';
-import { downloadTo, unpackArchive } from './archive.js';
-import type { FetchResult, Observation, Remote, RemoteConfig, RemoteContext, RemoteKind } from './types.js';
-import { writePrivateFileAtomic } from '../util/atomic-write.js';
+import { RemoteError, VerificationError } from '../../errors.js';
+import { makePrivateDir, releaseDirMode, releaseFileMode } from '../../util/modes.js';
+import { digestFile } from '../../verify/digest-file.js';
+import { downloadTo, unpackArchive } from '../archive.js';
+import type { FetchResult, Observation, Remote, RemoteConfig, RemoteContext, RemoteKind } from '../types.js';
+import { writePrivateFileAtomic } from '../../util/atomic-write.js';
 
 /**
  * The local remote (DESIGN §4): `file:///path` or a plain path to a directory or a `.zip` on
@@ -45,7 +45,7 @@ class LocalRemote implements Remote {
   async check(ctx: RemoteContext): Promise<Observation> {
     const st = await this.statSource();
     if (st.isDirectory()) return { version: await treeVersion(this.path, this.display), detail: { type: 'directory' } };
-    return { version: await this.zipVersion(st, ctx), detail: { type: 'zip' } };
+    return { version: await this.zipVersion(st, ctx), detail: { type: 'zip', bytes: String(st.size) } };
   }
 
   async fetch(version: string, into: string, ctx: RemoteContext): Promise<FetchResult> {
@@ -70,6 +70,7 @@ class LocalRemote implements Remote {
       limits: this.config.limits,
       verify: this.config.verify,
       ...(this.config.archiveRoot ? { archiveRoot: this.config.archiveRoot } : {}),
+      ...(this.config.allowExternalLinks ? { allowExternalLinks: true } : {}),
       readSidecar: (suffix) => this.fetchSidecar(suffix),
       sha256: download.sha256,
       display: this.display,
@@ -164,7 +165,7 @@ async function copyTree(root: string, into: string, config: RemoteConfig, displa
     } else if (st.isSymbolicLink()) {
       const target = await readlink(abs);
       const resolved = resolve(join(root, rel, '..'), target);
-      if (isAbsolute(target) || !isInside(root, resolved)) {
+      if (!config.allowExternalLinks && (isAbsolute(target) || !isInside(root, resolved))) {
         throw new VerificationError(`refusing link ${rel} -> ${target} in ${display}: it leads outside the tree`);
       }
       await symlink(target, dest);
@@ -191,7 +192,7 @@ async function copyTree(root: string, into: string, config: RemoteConfig, displa
   const realInto = await realpath(into);
   for (const link of links) {
     const real = await realpath(link).catch(() => undefined);
-    if (real !== undefined && !isInside(realInto, real)) {
+    if (real !== undefined && !isInside(realInto, real) && !config.allowExternalLinks) {
       throw new VerificationError(`refusing link ${relative(into, link)} in ${display}: it resolves outside the tree`);
     }
   }

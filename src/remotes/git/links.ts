@@ -1,6 +1,6 @@
-import { VerificationError } from '../errors.js';
-import { checkLinkTarget } from '../util/symlink-check.js';
-import type { GitRunner } from './git-run.js';
+import { VerificationError } from '../../errors.js';
+import { checkLinkTarget, type LinkCheckOptions } from '../../util/symlink-check.js';
+import type { GitRunner } from './run.js';
 
 /**
  * Symlinks in a git release must stay inside it (DESIGN §10), as the zip extractor and the
@@ -25,8 +25,12 @@ export class ReleaseLinks {
 
   /**
    * @param what What the release is made from, for messages, e.g. `commit 1a2b… of <url>`.
+   * @param options `allowExternal` keeps links leading outside the release (`allow-external-links`).
    */
-  constructor(private readonly what: string) {}
+  constructor(
+    private readonly what: string,
+    private readonly options: LinkCheckOptions = {},
+  ) {}
 
   /**
    * Adds the links of a tree checked out at `prefix` (`''` = the release root) and checks
@@ -43,7 +47,7 @@ export class ReleaseLinks {
     for (const path of added) {
       const target = this.targets.get(path)!;
       checkLinkTarget(path, target, this.targets, (why) =>
-        new VerificationError(`refusing ${this.what}: symlink ${JSON.stringify(display(path))} -> ${JSON.stringify(display(target))} ${why}`));
+        new VerificationError(`refusing ${this.what}: symlink ${JSON.stringify(display(path))} -> ${JSON.stringify(display(target))} ${why}`), this.options);
     }
   }
 }

@@ -1,0 +1,2 @@
+export { appendHistory, historyPath, maxEntries, operatorName, readHistory, type HistoryAction, type HistoryEntry } from './history.js';
+export { formatHistory } from './format.js';

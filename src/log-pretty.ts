@@ -11,9 +11,9 @@ import type PinoPretty from 'pino-pretty';
 /** Keys shown in the line's head (app, version) or left out (pino's own), not as key=value. */
 const headKeys = new Set(['app', 'version', 'level', 'time', 'msg', 'pid', 'hostname', 'name']);
 
-/** A version short enough to read: a commit or digest (`tree-…`) to 12 hex digits, long others cut. */
+/** A version short enough to read: a commit, digest (`tree-…`) or ETag to 12 hex digits, long others cut. */
 export function shortVersion(version: string): string {
-  const digest = /^([a-z0-9]+[-:])?([0-9a-f]{16,})$/i.exec(version);
+  const digest = /^"?([a-z0-9]+[-:])?([0-9a-f]{16,})"?$/i.exec(version);
   if (digest) return `${digest[1] ?? ''}${digest[2]!.slice(0, 12)}`;
   return version.length > 24 ? `${version.slice(0, 23)}…` : version;
 }

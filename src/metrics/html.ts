@@ -1,3 +1,4 @@
+import { shortVersion } from '../log-pretty.js';
 import { stripUrlCredentials } from '../util/redact.js';
 
 /**
@@ -32,7 +33,7 @@ export function table(headers: readonly string[], rows: readonly (readonly unkno
   if (rows.length === 0) return `<p class="none">${text(empty)}</p>`;
   const head = headers.map((h) => `<th>${text(h)}</th>`).join('');
   const body = rows.map((r) => `<tr>${r.map((v) => `<td>${cell(v)}</td>`).join('')}</tr>`).join('\n');
-  return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+  return `<div class="scroll"><table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;
 }
 
 /** Label / value rows (a definition list), skipping rows whose value is undefined. */
@@ -57,6 +58,12 @@ export function anyValue(value: unknown): string {
   return `<p>${text(value)}</p>`;
 }
 
+/** A version in a narrow column: short, the whole of it in the tooltip. */
+export function version(value: string | undefined): Html | string {
+  if (!value) return '-';
+  return html(`<code title="${text(value)}">${text(shortVersion(value))}</code>`);
+}
+
 /** A result as a coloured badge: green when the host runs what it should, red when not. */
 export function badge(result: string | undefined): Html {
   if (!result) return html('<span class="badge">never</span>');
@@ -73,5 +80,7 @@ export function when(iso: string | undefined, now: Date): Html | undefined {
   if (Number.isNaN(ms)) return html(text(iso));
   const abs = Math.abs(ms) / 1000;
   const span = abs < 90 ? `${Math.round(abs)} s` : abs < 5400 ? `${Math.round(abs / 60)} min` : abs < 172_800 ? `${Math.round(abs / 3600)} h` : `${Math.round(abs / 86_400)} d`;
-  return html(`<time datetime="${text(iso)}">${text(iso)}</time> <span class="ago">(${ms <= 0 ? `${span} ago` : `in ${span}`})</span>`);
+  // Seconds are enough to read; the exact time stays in the attribute.
+  const shown = iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return html(`<time datetime="${text(iso)}">${text(shown)}</time> <span class="ago">(${ms <= 0 ? `${span} ago` : `in ${span}`})</span>`);
 }

@@ -6,7 +6,8 @@ import type { FleetStatus } from '../fleet/types.js';
 import type { Logger } from '../log.js';
 import { openFleet } from '../pipeline/context.js';
 import { readStatus } from '../status.js';
-import { renderStatusPage, type AppPageData, type FleetPageData, type HistoryEntry } from './status-page.js';
+import { readHistory, type HistoryEntry } from '../history/index.js';
+import { renderStatusPage, type AppPageData, type FleetPageData } from './status-page.js';
 
 /** Options for `createStatusPage`. */
 export interface StatusPageOptions {
@@ -14,8 +15,8 @@ export interface StatusPageOptions {
   apps: readonly AppConfig[];
   logger: Logger;
   /**
-   * Recent history of one app, newest first. Without it each app says its history is not
-   * recorded; a rejection is shown on the page, never fails it.
+   * Recent history of one app, newest first; default: the last 20 entries of its history file.
+   * A rejection is shown on the page, never fails it.
    */
   recentHistory?: (app: AppConfig) => Promise<readonly HistoryEntry[]>;
   /** Reads a rollout group; default: a short-lived etcd client, as `repo-deploy fleet status`. */
@@ -60,11 +61,9 @@ export function createStatusPage(options: StatusPageOptions): StatusPage {
 }
 
 async function appPageData(app: AppConfig, status: AppPageData['status'], options: StatusPageOptions): Promise<AppPageData> {
-  const data: AppPageData = { status, schedule: app.schedule };
-  if (options.recentHistory) {
-    data.history = await options.recentHistory(app).catch((error: unknown) => new Error(messageOf(error)));
-  }
-  return data;
+  const recent = options.recentHistory ?? ((a: AppConfig) => readHistory(a.deployDir, 20));
+  const history = await recent(app).catch((error: unknown) => new Error(messageOf(error)));
+  return { status, schedule: app.schedule, history };
 }
 
 /** One entry per rollout group (apps sharing endpoints and group are read once). */

@@ -1,15 +1,15 @@
 import type { FleetStatus } from '../fleet/types.js';
+import type { HistoryEntry } from '../history/index.js';
 import type { AppStatus, ReleaseInfo } from '../status.js';
-import { anyValue, badge, facts, html, table, text, when, type Html } from './html.js';
+import { anyValue, badge, facts, html, table, text, version, when, type Html } from './html.js';
+
+export type { HistoryEntry };
 
 /**
  * The HTML status page of `GET /` (with `listen`): one self-contained page rendered on the
  * server, readable without JavaScript, no external assets, refreshing itself. Pure: the data
  * is gathered by `status-data.ts`.
  */
-
-/** One entry of an app's recent history, as the history module records it. */
-export type HistoryEntry = Record<string, unknown>;
 
 /** What the page shows about one app. */
 export interface AppPageData {
@@ -50,8 +50,8 @@ export interface StatusPageData {
  */
 export const fleetSections: readonly { key: string; title: string; render(status: FleetStatus & Record<string, unknown>, now: Date): string }[] = [
   { key: 'agents', title: 'Agents by version', render: (s, now) => agentsByVersion(s, now) },
-  { key: 'slots', title: 'Rollout slots', render: (s, now) => table(['slot', 'host', 'version', 'since'], s.slots.map((x) => [x.index, x.host, x.version, when(x.since, now)]), 'all free') },
-  { key: 'quarantined', title: 'Quarantined versions', render: (s, now) => table(['version', 'by', 'at', 'reason'], s.quarantined.map((q) => [q.version, q.host, when(q.time, now), q.reason])) },
+  { key: 'slots', title: 'Rollout slots', render: (s, now) => table(['slot', 'host', 'version', 'since'], s.slots.map((x) => [x.index, x.host, version(x.version), when(x.since, now)]), 'all free') },
+  { key: 'quarantined', title: 'Quarantined versions', render: (s, now) => table(['version', 'by', 'at', 'reason'], s.quarantined.map((q) => [version(q.version), q.host, when(q.time, now), q.reason])) },
 ];
 
 /** The whole page. */
@@ -89,6 +89,7 @@ function appSection(app: AppPageData, now: Date): string {
     ['current', release(s.current, now)],
     ['previous', release(s.previous, now)],
     ['latest version', s.seenVersion ? `${s.seenVersion} (same content as current)` : undefined],
+    ['updating', s.updating ? html(`<code>${text(s.updating.version)}</code> ${text(s.updating.step)}${s.updating.hook ? ` hook ${text(s.updating.hook)}` : ''} since ${when(s.updating.stepAt, now)!.html}`) : undefined],
     ['last check', lastCheck],
     ['last success', when(s.lastSuccessAt, now)],
     ['next try', failing ?? `on schedule (${app.schedule})`],
@@ -103,9 +104,9 @@ ${facts(rows)}
 <h3>Last hook output</h3>
 ${output.length ? `<pre>${output.map(text).join('\n')}</pre>` : '<p class="none">none</p>'}
 <h3>Recent history</h3>
-${history(app.history, now)}
+<div class="history">${history(app.history, now)}</div>
 <details><summary>Releases on disk (${s.releases.length}), newest first</summary>
-${table(['release', 'version', 'status', 'created'], [...s.releases].reverse().map((r) => [r.id, r.version, badge(r.status), when(r.createdAt, now)]))}
+${table(['release', 'version', 'status', 'created'], [...s.releases].reverse().map((r) => [r.id, version(r.version), badge(r.status), when(r.createdAt, now)]))}
 </details>
 </section>`;
 }
@@ -119,8 +120,23 @@ function release(r: ReleaseInfo | undefined, now: Date): Html | undefined {
 function history(entries: AppPageData['history'], now: Date): string {
   if (entries === undefined) return '<p class="none">not recorded by this agent</p>';
   if (entries instanceof Error) return `<p class="bad">cannot read the history: ${text(entries.message)}</p>`;
-  const shown = entries.slice(0, 20).map((e) => Object.fromEntries(Object.entries(e).map(([k, v]) => [k, typeof v === 'string' && /^\d{4}-\d\d-\d\dT/.test(v) ? when(v, now) : v])));
-  return anyValue(shown);
+  const rows = entries.slice(0, 20).map((e) => [
+    when(e.at, now),
+    e.action,
+    badge(e.result),
+    versionAt(e.fromVersion, e.fromRelease),
+    versionAt(e.toVersion, e.toRelease),
+    `${(e.durationMs / 1000).toFixed(1)}\u00a0s`,
+    e.actor === 'agent' ? `agent ${e.by}` : e.by,
+    e.message,
+  ]);
+  return table(['time', 'action', 'result', 'from', 'to', 'took', 'by', 'message'], rows, 'no history yet');
+}
+
+function versionAt(value: string | undefined, release: string | undefined): Html | string {
+  if (!value && !release) return '-';
+  const v = value ? (version(value) as Html).html : '?';
+  return html(`${v}${release ? `<br><span class="ago">${text(release)}</span>` : ''}`);
 }
 
 function fleetSection(fleet: FleetPageData, now: Date): string {
@@ -138,8 +154,8 @@ function fleetSection(fleet: FleetPageData, now: Date): string {
 function agentsByVersion(status: FleetStatus, now: Date): string {
   const byVersion = new Map<string, typeof status.agents>();
   for (const a of status.agents) byVersion.set(a.version ?? '(none)', [...(byVersion.get(a.version ?? '(none)') ?? []), a]);
-  const rows = [...byVersion].map(([version, agents]) => [
-    version,
+  const rows = [...byVersion].map(([v, agents]) => [
+    version(v),
     agents.length,
     html(agents.map((a) => `${text(a.id)} ${badge(a.result).html} <span class="ago">checked ${when(a.lastCheckAt, now)!.html}</span>`).join('<br>')),
   ]);
@@ -150,14 +166,15 @@ const style = `
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d2125;background:#f6f7f9}
 header{background:#1d2125;color:#fff;padding:.8em 1.5em}header h1{margin:0;font-size:1.3em}
 header p{margin:.2em 0 0;color:#c9ced6}header a{color:#9cd1ff}
-main{padding:1em 1.5em;display:grid;gap:1em;grid-template-columns:repeat(auto-fill,minmax(34em,1fr))}
+main{padding:1em 1.5em;display:grid;gap:1em;grid-template-columns:repeat(auto-fill,minmax(40em,1fr))}
 section{background:#fff;border:1px solid #d9dde3;border-radius:6px;padding:.8em 1.2em}
 h2{margin:.1em 0 .5em;font-size:1.15em}h3{font-size:.95em;margin:1em 0 .3em;color:#4a525c}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em;margin:0}dt{color:#59636e}dd{margin:0;overflow-wrap:anywhere}
 code{font:12px ui-monospace,monospace;background:#f0f2f5;padding:0 .25em;border-radius:3px}
 pre{font:12px/1.35 ui-monospace,monospace;background:#1d2125;color:#e6e6e6;padding:.6em;border-radius:4px;overflow:auto;max-height:18em;white-space:pre-wrap}
-table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.2em .5em;border-bottom:1px solid #e3e6ea;vertical-align:top;overflow-wrap:anywhere}
-.badge{display:inline-block;padding:0 .5em;border-radius:9px;background:#e3e6ea;font-size:.85em}
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.2em .5em;border-bottom:1px solid #e3e6ea;vertical-align:top;overflow-wrap:break-word}
+.badge{display:inline-block;white-space:nowrap;padding:0 .5em;border-radius:9px;background:#e3e6ea;font-size:.85em}
 .badge.good{background:#d3f5dc;color:#105c26}.badge.bad{background:#fde0df;color:#8a1410}
+.scroll{overflow-x:auto}td code{white-space:nowrap}
 .bad{color:#8a1410}.none,.ago{color:#7a838d}
 `;

@@ -3,12 +3,14 @@
  * `listen`, deploys two apps for real (a local directory, and an HTTP zip behind Basic auth
  * whose credentials are in the remote URL), one of them in an etcd rollout group; the page must
  * load without console errors, load nothing else, run no script, and show what `status --json`
- * says, with hook output containing markup shown as text and no credentials anywhere.
+ * says, and the app's history, with hook output containing markup shown as text and no
+ * credentials anywhere.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { appendHistory } from '../../src/history/index.js';
 import { freePort, runCli, startBackground, waitFor, type AppStatusJson } from '../support/cli.js';
 import { launchChromium } from '../support/chromium.js';
 import { startEtcd } from '../support/etcd.js';
@@ -65,6 +67,8 @@ test('the status page shows each app, its versions and results, and the rollout 
       if (Date.now() > deadline) assert.fail(`the agent never showed in the rollout group:\n${body}`);
       body = await fetch(url).then((r) => r.text());
     }
+    // What the history module records (an operator's resume), read back through the page.
+    await appendHistory(join(root, 'deploy', 'web'), { at: new Date().toISOString(), action: 'resume', result: 'resumed', durationMs: 12, actor: 'operator', by: 'alice', message: 'held <b>by</b> ops' });
     const status = await runCli(['status', '--json', '-c', config], { cwd: root });
     assert.equal(status.code, 0, status.stderr);
     const apps = Object.fromEntries((JSON.parse(status.stdout) as AppStatusJson[]).map((s) => [s.app, s]));
@@ -88,9 +92,13 @@ test('the status page shows each app, its versions and results, and the rollout 
     const web = await page.locator('#app-web').innerText();
     assert.ok(web.includes(hookOutput), `hook output not shown as text:\n${web}`);
     assert.ok(web.includes('src & <i>web</i>'), web);
+    const history = await page.locator('#app-web .history').innerText();
+    assert.match(history, /resume\s+resumed/);
+    assert.ok(history.includes('alice') && history.includes('held <b>by</b> ops'), history);
     const fleet = await page.locator('section.fleet').innerText();
     assert.match(fleet, /Rollout group web/);
-    assert.ok(fleet.includes('page-host') && fleet.includes(apps.web!.current!.version), fleet);
+    assert.ok(fleet.includes('page-host'), fleet);
+    assert.equal(await page.locator(`section.fleet code[title="${apps.web!.current!.version}"]`).count(), 1, 'the agent not listed under its version');
 
     assert.equal(await page.locator('script').count(), 0);
     assert.equal(await page.locator('i, b').count(), 0, 'markup of the remote or hook output became elements');

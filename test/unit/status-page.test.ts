@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatMessage, shortVersion } from '../../src/log-pretty.js';
+import { when } from '../../src/metrics/html.js';
 import { renderStatusPage, type StatusPageData } from '../../src/metrics/status-page.js';
 import type { AppStatus } from '../../src/status.js';
 
@@ -45,4 +46,11 @@ test('log lines for people: short versions and key=value', () => {
     formatMessage({ level: 'info', time: 't', pid: 1, name: 'repo-deploy', app: 'web', version: 'v1', msg: 'hook finished', hook: '10 a', ms: 5, ok: true }),
     'web v1 hook finished hook="10 a" ms=5 ok=true',
   );
+});
+
+test('times show to the second with how long ago or ahead, the exact time kept in the attribute', () => {
+  assert.equal(when('2026-11-27T11:58:00.123Z', now)?.html, '<time datetime="2026-11-27T11:58:00.123Z">2026-11-27 11:58:00Z</time> <span class="ago">(2 min ago)</span>');
+  assert.match(when('2026-11-27T15:00:00Z', now)!.html, /\(in 3 h\)/);
+  assert.equal(when('soon <b>', now)?.html, 'soon &lt;b&gt;');
+  assert.equal(when(undefined, now), undefined);
 });

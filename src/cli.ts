@@ -22,6 +22,7 @@ import { readStatus } from './status.js';
 import type { AgentMetrics } from './metrics/registry.js';
 import type { HealthTracker } from './metrics/health.js';
 import type { MetricsServer } from './metrics/server.js';
+import type { StatusPage } from './metrics/status-data.js';
 
 /** Where the CLI writes; injectable so tests can run it in-process. */
 export interface CliIo {
@@ -71,7 +72,8 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     io.stderr(`repo-deploy: ${messageOf(error)}`);
     return exitCodeOf(error);
   }
-  const logger = createLogger({ verbose: args.verbose });
+  const logFormat = apps[0]?.logFormat;
+  const logger = createLogger({ verbose: args.verbose, ...(logFormat ? { format: logFormat } : {}) });
   for (const warning of config.warnings) io.stderr(`repo-deploy: warning: ${warning}`);
 
   switch (args.command) {
@@ -265,11 +267,12 @@ async function daemon(load: () => LoadedConfig, logger: Logger): Promise<number>
   const claims = await claimApps(initial.apps);
   const { startDaemon } = await import('./daemon/daemon.js');
   const observed = listen ? await startObserving(listen, initial.apps, logger) : undefined;
-  const { metrics, health, server } = observed ?? {};
+  const { metrics, health, server, page } = observed ?? {};
   const daemon = startDaemon({
     loadConfig: () => {
       const config = load();
       health?.setApps(config.apps.map((a) => ({ name: a.name, schedule: a.schedule })));
+      page?.setApps(config.apps);
       return config;
     },
     logger,
@@ -305,14 +308,15 @@ async function daemon(load: () => LoadedConfig, logger: Logger): Promise<number>
 }
 
 /** The metrics and health listener of the daemon (`listen`), seeded from the apps' state. */
-async function startObserving(listen: string, apps: AppConfig[], logger: Logger): Promise<{ metrics: AgentMetrics; health: HealthTracker; server: MetricsServer }> {
-  const [{ AgentMetrics }, { HealthTracker }, { startMetricsServer }] = await Promise.all([import('./metrics/registry.js'), import('./metrics/health.js'), import('./metrics/server.js')]);
+async function startObserving(listen: string, apps: AppConfig[], logger: Logger): Promise<{ metrics: AgentMetrics; health: HealthTracker; server: MetricsServer; page: StatusPage }> {
+  const [{ AgentMetrics }, { HealthTracker }, { startMetricsServer }, { createStatusPage }] = await Promise.all([import('./metrics/registry.js'), import('./metrics/health.js'), import('./metrics/server.js'), import('./metrics/status-data.js')]);
   const metrics = new AgentMetrics();
   const health = new HealthTracker(apps.map((a) => ({ name: a.name, schedule: a.schedule })));
   for (const status of await readStatus(apps)) metrics.seed(status);
-  const server = await startMetricsServer({ listen, metrics, health: () => health.report(), logger });
+  const page = createStatusPage({ apps, logger });
+  const server = await startMetricsServer({ listen, metrics, health: () => health.report(), logger, statusPage: () => page.render() });
   logger.info({ address: server.address }, 'health and metrics listening');
-  return { metrics, health, server };
+  return { metrics, health, server, page };
 }
 
 /** SIGTERM / SIGINT abort the run; a second one exits at once. */

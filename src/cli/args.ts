@@ -43,6 +43,7 @@ const valued: Record<string, string> = {
   '-r': 'remote', '--remote': 'remote',
   '-l': 'local', '--local': 'local',
   '--to': 'to',
+  '--log-format': 'log-format',
 };
 const switches: Record<string, keyof ParsedArgs> = {
   '-f': 'fetch', '--fetch': 'fetch',

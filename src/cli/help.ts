@@ -20,6 +20,8 @@ options:
                         size), change nothing; --dry-run=fetch also fetches and checks
                         the version as a real run does before the hooks, then discards it
   -v, --verbose         debug logging
+      --log-format json|pretty
+                        log lines as JSON or for people (default: pretty on a terminal)
   -h, --help            this help (also: repo-deploy COMMAND --help)
       --version         print the version
 

@@ -98,6 +98,7 @@ function appFrom(name: string, layer: RawLayer, configDir: string, get: Getter):
     releaseHooks: get('release-hooks', false),
     owner: optional('owner'),
     listen: optional('listen'),
+    logFormat: optional<'json' | 'pretty'>('log-format'),
     archiveRoot: optional('archive-root'),
     validateHooks: get('validate-hooks', join(hooksBase, 'validate.d')),
     validateIntervalMs: get('validate-interval', 30_000),

@@ -154,6 +154,7 @@ export const keySpecs: readonly KeySpec[] = [
   { name: 'release-hooks', parse: boolean },
   { name: 'owner', parse: owner },
   { name: 'listen', parse: listen, global: true },
+  { name: 'log-format', parse: oneOf('json', 'pretty'), global: true },
   { name: 'etcd', parse: etcdEndpoints },
   { name: 'etcd-user', parse: text },
   { name: 'etcd-password', parse: text, secret: true },

@@ -62,6 +62,8 @@ export interface AppConfig {
   owner?: string;
   /** `host:port` of the health and metrics listener (top level only), off when unset. */
   listen?: string;
+  /** `json` or `pretty` log lines (top level only); unset: pretty when standard error is a terminal. */
+  logFormat?: 'json' | 'pretty';
   /** Zip remotes: deploy only this directory of the archive, or `auto` for its single top-level one. */
   archiveRoot?: string;
   /** `notify`: URLs POSTed a JSON event on deployed, blocked, reverted, failed, quarantined, rolled-back. */

@@ -18,6 +18,8 @@ export interface MetricsServerOptions {
   /** The agent's health now; called on every `GET /healthz`. */
   health: () => HealthReport;
   logger: Logger;
+  /** The HTML status page of `GET /`; without it `/` is not found. */
+  statusPage?: () => Promise<string>;
 }
 
 /** A running listener. */
@@ -30,18 +32,19 @@ export interface MetricsServer {
 }
 
 /**
- * Serves `GET /healthz` (200 `{"status":"ok"}`, or 503 with the report and its reason) and
- * `GET /metrics` (Prometheus text format) until closed. Rejects, naming the address, when it
+ * Serves `GET /healthz` (200 `{"status":"ok"}`, or 503 with the report and its reason),
+ * `GET /metrics` (Prometheus text format) and, when given, `GET /` (the status page) until
+ * closed. Rejects, naming the address, when it
  * cannot listen.
  */
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
-  const { metrics, health, logger } = options;
+  const { logger } = options;
   const at = parseListen(options.listen);
   if (!at) throw new Error(`invalid listen address ${JSON.stringify(options.listen)}: expected PORT, HOST:PORT or [IPV6]:PORT`);
   const log = logger.child({ component: 'metrics-server' });
 
   const server = createServer((req, res) => {
-    handle(req, res, metrics, health).catch((error: unknown) => {
+    handle(req, res, options).catch((error: unknown) => {
       log.error({ path: req.url, err: messageOf(error) }, 'request failed');
       if (!res.headersSent) send(res, 500, 'application/json', JSON.stringify({ status: 'error', reason: messageOf(error) }));
       else res.destroy();
@@ -74,15 +77,24 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, metrics: AgentMetrics, health: () => HealthReport): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, options: MetricsServerOptions): Promise<void> {
+  const { metrics, health, statusPage } = options;
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-  if (path !== '/healthz' && path !== '/metrics') {
-    send(res, 404, 'text/plain; charset=utf-8', 'not found: try /healthz or /metrics\n');
+  if (path !== '/healthz' && path !== '/metrics' && !(path === '/' && statusPage)) {
+    send(res, 404, 'text/plain; charset=utf-8', `not found: try ${statusPage ? '/, ' : ''}/healthz or /metrics\n`);
     return;
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', 'GET, HEAD');
     send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
+    return;
+  }
+  if (path === '/' && statusPage) {
+    // The page holds no script and loads nothing: the policy makes any markup that slipped
+    // through escaping inert.
+    res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'none'");
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    send(res, 200, 'text/html; charset=utf-8', await statusPage(), req.method === 'HEAD');
     return;
   }
   if (path === '/metrics') {

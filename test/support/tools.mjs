@@ -18,6 +18,7 @@ const needed = {
   etcd: 'etcd-server',
   '/usr/sbin/sshd': 'openssh-server',
   ssh: 'openssh-client',
+  '/usr/bin/chromium': 'chromium',
 };
 
 function has(command) {

@@ -17,8 +17,9 @@ interface FleetStatusJson {
   quarantined: { version: string; host: string; time: string; reason: string }[];
 }
 
-test('a version reverted on the first host is quarantined: skipped by the others until fleet clear', async () => {
-  const fleet = makeFleet(4, [`etcd = ${etcd.endpoint}`, 'rollout-group = web', 'max-parallel = 2', 'lease-ttl = 2s'].join('\n'));
+/** Four hosts on v1; v2 published, and reverted by host 1's failing health check. */
+async function revertedOnFirstHost(group: string) {
+  const fleet = makeFleet(4, [`etcd = ${etcd.endpoint}`, `rollout-group = ${group}`, 'max-parallel = 2', 'lease-ttl = 2s'].join('\n'));
   const [h1, ...others] = fleet.agents as [Agent, ...Agent[]];
   for (const agent of fleet.agents) writeHook(agent.layout, 'post', '10-record');
   // Host 1's health check rejects v2 (cwd is the release being confirmed).
@@ -41,6 +42,11 @@ test('a version reverted on the first host is quarantined: skipped by the others
   assert.ok(v2, 'host 1 status names the version it reverted');
   assert.ok(first.logs.some((l) => l.msg === 'version quarantined for the rollout group' && l.version === v2), 'host 1 logged the quarantine');
 
+  return { h1, others, v1Release, v2 };
+}
+
+test('a version reverted on the first host is quarantined: the other hosts skip it, with no hooks, release or back-off', async () => {
+  const { h1, others, v1Release, v2 } = await revertedOnFirstHost('web-skip');
   for (const agent of others) {
     const hooksBefore = hookRuns(agent.layout).length;
     const releasesBefore = agent.layout.releases();
@@ -60,6 +66,10 @@ test('a version reverted on the first host is quarantined: skipped by the others
     assert.equal(status.failing, undefined, 'a quarantined version is not a local failure with back-off');
   }
 
+});
+
+test('fleet status shows the quarantined version; fleet clear lifts it and the next -f deploys it', async () => {
+  const { h1, others, v2 } = await revertedOnFirstHost('web');
   const json = await h1.run(['fleet', 'status', '--json']);
   assert.equal(json.code, 0, json.stderr);
   const fleetStatus = JSON.parse(json.stdout) as FleetStatusJson;

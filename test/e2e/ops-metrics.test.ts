@@ -4,13 +4,14 @@ import { rmSync } from 'node:fs';
 import { freePort, makeAppsLayout, parseMetrics, startBackground, writeHook, type AppLayout, type MetricSample } from '../support/cli.js';
 import { writeTree } from '../support/tmp.js';
 
-// End-to-end (issue 5): `listen = 127.0.0.1:PORT` on the daemon. /healthz and /metrics are
+// End-to-end: `listen = 127.0.0.1:PORT` on the daemon. /healthz and /metrics are
 // scraped over real HTTP while it runs, and the exposition text is parsed, not grepped.
 
 const sum = (samples: MetricSample[], name: string, labels: Record<string, string>) =>
   samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
 
-test('listen: /healthz ok and /metrics with checks, release info, hook and download figures; a failing check turns /healthz 503 naming the app', async () => {
+/** A daemon with `listen`, two apps deployed and the first up-to-date check of web counted. */
+async function listening() {
   const layout = makeAppsLayout(['web', 'api']);
   const { web, api } = layout.apps as Record<'web' | 'api', AppLayout>;
   const port = await freePort();
@@ -37,6 +38,19 @@ test('listen: /healthz ok and /metrics with checks, release info, hook and downl
     await new Promise((r) => setTimeout(r, 200));
   }
 
+  return { layout, web, api, daemon, base, scrape, samples };
+}
+
+/** Stops the daemon: it exits 0 and its listener closes. */
+async function stop({ daemon, base }: Awaited<ReturnType<typeof listening>>): Promise<void> {
+  daemon.child.kill('SIGTERM');
+  assert.equal((await daemon.exited).code, 0, daemon.stderr().slice(-2000));
+  await assert.rejects(fetch(`${base}/healthz`), 'listener closed with the daemon');
+}
+
+test('listen: /healthz ok and /metrics with checks, release info, hook and download figures', async () => {
+  const at = await listening();
+  const { layout, web, api, base, samples } = at;
   const health = await fetch(`${base}/healthz`);
   assert.equal(health.status, 200);
   assert.deepEqual(await health.json(), { status: 'ok' });
@@ -60,6 +74,12 @@ test('listen: /healthz ok and /metrics with checks, release info, hook and downl
   const lastSuccess = sum(samples, 'repo_deploy_last_success_timestamp_seconds', { app: 'web' });
   assert.ok(Math.abs(lastSuccess - Date.now() / 1000) < 30, `last success ${lastSuccess}`);
 
+  await stop(at);
+});
+
+test('listen: a failing check turns /healthz 503 naming the app, and /metrics counts it', async () => {
+  const at = await listening();
+  const { web, base, scrape } = at;
   // The remote disappears: the next check fails and /healthz says which app and why.
   rmSync(web.remote, { recursive: true, force: true });
   let unhealthy: { status: number; body: { status: string; reason?: string; apps?: { app: string; status: string }[] } } | undefined;
@@ -78,7 +98,5 @@ test('listen: /healthz ok and /metrics with checks, release info, hook and downl
   const after = await scrape();
   assert.ok(sum(after, 'repo_deploy_checks_total', { app: 'web', result: 'failed' }) >= 1, 'failed check counted');
 
-  daemon.child.kill('SIGTERM');
-  assert.equal((await daemon.exited).code, 0, daemon.stderr().slice(-2000));
-  await assert.rejects(fetch(`${base}/healthz`), 'listener closed with the daemon');
+  await stop(at);
 });

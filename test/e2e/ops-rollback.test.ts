@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { hookRuns, makeAppsLayout, readTree, runCliUntilFree, startBackground, writeHook, type AppsLayout, type AppStatusJson, type Background } from '../support/cli.js';
 import { writeTree } from '../support/tmp.js';
 
-// End-to-end (issue 5): operator commands against a running daemon. `rollback` makes an
+// End-to-end: operator commands against a running daemon. `rollback` makes an
 // earlier release current with hooks and holds it (the daemon does not redeploy the version
 // rolled back from) until `resume`; `check` asks the daemon to check now.
 
@@ -23,7 +23,8 @@ async function waitForStatus(layout: AppsLayout, what: string, test: (s: AppStat
   }
 }
 
-test('rollback with the daemon running: hooks run, the version rolled back from is held; resume redeploys it; --to; unknown release', async () => {
+/** Two apps under a daemon that checks every second; web deployed twice (v1, then v2), api once. */
+async function webAtV2() {
   const layout = makeAppsLayout(['web', 'api']);
   const { web, api } = layout.apps as Record<'web' | 'api', (typeof layout.apps)[string]>;
   layout.writeConfig('schedule = */1 * * * * *');
@@ -39,12 +40,30 @@ test('rollback with the daemon running: hooks run, the version rolled back from 
   const v2 = web.currentId()!;
   assert.notEqual(v1, v2);
   const v2Version = (await layout.status()).web!.current!.version;
+  return { layout, web, api, daemon, v1, v2, v2Version };
+}
 
-  const hooksBefore = hookRuns(web).length;
-  const back = await operate(layout, ['rollback', 'web']);
+/** api was never touched; the daemon stops cleanly. */
+async function apiUntouchedAndStop({ daemon, api }: Awaited<ReturnType<typeof webAtV2>>): Promise<void> {
+  assert.equal(deployedCount(daemon, 'api'), 1, 'api untouched throughout');
+  assert.deepEqual(readTree(api.link), { 'v.txt': 'api v1' });
+  daemon.child.kill('SIGTERM');
+  assert.equal((await daemon.exited).code, 0, daemon.stderr().slice(-2000));
+}
+
+/** Rolls web back to v1 (to the previous release). */
+async function rollBack(at: Awaited<ReturnType<typeof webAtV2>>): Promise<void> {
+  const back = await operate(at.layout, ['rollback', 'web']);
   assert.equal(back.code, 0, back.stderr);
-  assert.match(back.stdout, new RegExp(`web: rolled back to release ${v1} \\(from ${v2}\\)`));
-  assert.equal(web.currentId(), v1);
+  assert.match(back.stdout, new RegExp(`web: rolled back to release ${at.v1} \\(from ${at.v2}\\)`));
+  assert.equal(at.web.currentId(), at.v1);
+}
+
+test('rollback with the daemon running: hooks run for the release rolled back to; the version rolled back from is held across checks', async () => {
+  const at = await webAtV2();
+  const { layout, web, daemon, v1, v2, v2Version } = at;
+  const hooksBefore = hookRuns(web).length;
+  await rollBack(at);
   assert.deepEqual(readTree(web.link), { 'v.txt': 'web v1' });
   assert.deepEqual(hookRuns(web).slice(hooksBefore).map((h) => `${h.name} ${h.phase} ${h.release}`), [`10-pre pre-update ${v1}`, `10-post post-update ${v1}`]);
   const rolledBackAt = Date.now();
@@ -67,7 +86,13 @@ test('rollback with the daemon running: hooks run, the version rolled back from 
   assert.match(text.stdout, /^last check +\S+ held /m);
   assert.match(text.stdout, /^app +web$/m);
   assert.match(text.stdout, /^app +api$/m);
+  await apiUntouchedAndStop(at);
+});
 
+test('resume after a rollback: the daemon activates the held version again from disk; a second resume says it was not held', async () => {
+  const at = await webAtV2();
+  const { layout, web, daemon, v1, v2, v2Version } = at;
+  await rollBack(at);
   const resumed = await operate(layout, ['resume', 'web']);
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.match(resumed.stdout, /web: resumed/);
@@ -83,7 +108,12 @@ test('rollback with the daemon running: hooks run, the version rolled back from 
   const again = await operate(layout, ['resume', 'web']);
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, /web: was not held/);
+  await apiUntouchedAndStop(at);
+});
 
+test('rollback --to a release; an unknown release, the current one or no app name: exit 2, nothing changed', async () => {
+  const at = await webAtV2();
+  const { layout, web, v1 } = at;
   const to = await operate(layout, ['rollback', 'web', '--to', v1]);
   assert.equal(to.code, 0, to.stderr);
   assert.equal(web.currentId(), v1);
@@ -99,11 +129,7 @@ test('rollback with the daemon running: hooks run, the version rolled back from 
   const noApp = await operate(layout, ['rollback']);
   assert.equal(noApp.code, 2, noApp.stderr);
   assert.match(noApp.stderr, /needs an app name: one of web, api/);
-
-  assert.equal(deployedCount(daemon, 'api'), 1, 'api untouched throughout');
-  assert.deepEqual(readTree(api.link), { 'v.txt': 'api v1' });
-  daemon.child.kill('SIGTERM');
-  assert.equal((await daemon.exited).code, 0, daemon.stderr().slice(-2000));
+  await apiUntouchedAndStop(at);
 });
 
 test('check --no-wait web asks a running daemon to check now; without a daemon it exits 1 naming the pid file', async () => {

@@ -31,7 +31,10 @@ export interface FleetRollback {
  */
 export async function fleetRollback(ctx: RunContext, observed: Observed): Promise<Carried | null> {
   const linked = observed.link.kind === 'release' ? observed.link.id : null;
-  if (!linked || observed.broken) return null;
+  // Only while the remote still offers the current version: a newer one replaces it anyway,
+  // and an idle host asks etcd nothing more when etcd is down (its first failure is reported
+  // by the screening of the new version, with its own reason).
+  if (!linked || observed.broken || ctx.state.releases[linked]?.version !== observed.version) return null;
   const previous = ctx.state.previous;
   const back = await rollbackIfQuarantined(ctx, linked, Boolean(previous && observed.intact.has(previous)));
   return back ? { outcome: { result: 'rolled-back', version: back.version, releaseId: back.releaseId }, transitions: [] } : null;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { writePrivateFileAtomic } from '../util/atomic-write.js';
 import { makePrivateDir, privateFileMode } from '../util/modes.js';
+import { onDisk } from '../util/disk-errors.js';
 
 /**
  * The app's history: one JSON line per deploy, block, revert, rollback, resume, retry and
@@ -53,11 +54,14 @@ export function historyPath(deployDir: string): string {
  */
 export async function appendHistory(deployDir: string, entry: HistoryEntry): Promise<void> {
   const path = historyPath(deployDir);
-  await makePrivateDir(join(deployDir, '.repo-deploy'), { readableParents: true });
-  await appendFile(path, `${JSON.stringify(entry)}\n`, { mode: privateFileMode });
-  const lines = (await readFile(path, 'utf8')).split('\n').filter(Boolean);
-  // Rewritten atomically: a reader (status page, `history`) sees the old file or the new one.
-  if (lines.length > maxEntries + slack) await writePrivateFileAtomic(path, `${lines.slice(-maxEntries).join('\n')}\n`);
+  // A full or read-only disk is named as such (the same words as the state's errors).
+  await onDisk(path, async () => {
+    await makePrivateDir(join(deployDir, '.repo-deploy'), { readableParents: true });
+    await appendFile(path, `${JSON.stringify(entry)}\n`, { mode: privateFileMode });
+    const lines = (await readFile(path, 'utf8')).split('\n').filter(Boolean);
+    // Rewritten atomically: a reader (status page, `history`) sees the old file or the new one.
+    if (lines.length > maxEntries + slack) await writePrivateFileAtomic(path, `${lines.slice(-maxEntries).join('\n')}\n`);
+  });
 }
 
 /**

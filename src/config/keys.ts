@@ -140,6 +140,8 @@ export const keySpecs: readonly KeySpec[] = [
   { name: 'rollout-unavailable', parse: oneOf('wait', 'deploy') },
   { name: 'rollout-wait', parse: duration(0) },
   { name: 'archive-root', parse: parseArchiveRoot },
+  { name: 'reuse-files', parse: boolean },
+  { name: 'reuse-hardlinks', parse: boolean },
 ];
 
 /** Finds the spec for a key name or alias. */

@@ -274,6 +274,8 @@ function buildApp(name: string, layer: RawLayer, configDir: string, issues: Conf
     owner: get<string | undefined>('owner', undefined),
     listen: get<string | undefined>('listen', undefined),
     archiveRoot: get<string | undefined>('archive-root', undefined),
+    reuseFiles: get('reuse-files', true),
+    reuseHardlinks: get('reuse-hardlinks', false),
   };
   if (values.has('etcd')) {
     const user = get<string | undefined>('etcd-user', undefined);

@@ -60,6 +60,10 @@ export interface AppConfig {
   listen?: string;
   /** Zip remotes: deploy only this directory of the archive, or `auto` for its single top-level one. */
   archiveRoot?: string;
+  /** Clone the current release's unchanged files into a new release instead of writing them (default true). */
+  reuseFiles: boolean;
+  /** Hard link unchanged files instead of copying them (default false): releases then share those files. */
+  reuseHardlinks: boolean;
   /** Rolling updates and quarantine through etcd (issue 7); off when `etcd` is unset. */
   rollout?: RolloutConfig;
 }

@@ -9,6 +9,8 @@ import { readLocalHeader } from './local-header.js';
 import { readLinkTargets } from './links.js';
 import { planExtraction } from './plan.js';
 import { writeFiles } from './write-files.js';
+import { cloneUnchangedEntries } from '../reuse/zip-reuse.js';
+import type { ReleaseFiles } from '../reuse/release-files.js';
 
 /** Options for `extractZip`. */
 export interface ExtractOptions {
@@ -18,14 +20,19 @@ export interface ExtractOptions {
   signal?: AbortSignal;
   /** Deploy only this directory of the archive (`archive-root`), or `auto` for its single top-level one. */
   root?: string;
+  /** Clone the current release's unchanged files instead of inflating them, and list the files written. */
+  releaseFiles?: ReleaseFiles;
 }
 
 /** What an extraction wrote. */
 export interface ExtractResult {
   /** Regular files written. */
   files: number;
-  /** Bytes written. */
+  /** Bytes written (inflated; cloned files not included). */
   bytes: number;
+  /** Of `files`, how many were cloned from the current release, and their bytes. */
+  reusedFiles: number;
+  reusedBytes: number;
 }
 
 /**
@@ -60,7 +67,8 @@ export async function extractZip(archive: string, dest: string, options: Extract
     for (const dir of plan.dirs) mkdirSync(join(dest, dir), 0o755);
     // A narrow umask (077) would make implied directories unreadable to the app's user.
     if ((0o755 & ~process.umask()) !== 0o755) for (const dir of plan.dirs) chmodSync(join(dest, dir), 0o755);
-    const written = await writeFiles(plan.files, {
+    const reuse = await cloneUnchangedEntries(plan.files, options.releaseFiles, { fd, archive, dataEnd: cd.dataEnd, dest, ...(signal ? { signal } : {}) });
+    const written = await writeFiles(reuse.rest, {
       fd,
       archive,
       dest,
@@ -78,7 +86,7 @@ export async function extractZip(archive: string, dest: string, options: Extract
       const { mtime } = readLocalHeader(dir.entry, read, cd.dataEnd, archive);
       if (mtime) utimesSync(join(dest, dir.path), mtime, mtime);
     }
-    return written;
+    return { files: plan.files.length, bytes: written.bytes, reusedFiles: reuse.reusedFiles, reusedBytes: reuse.reusedBytes };
   } finally {
     closeSync(fd);
   }

@@ -37,8 +37,8 @@ export interface RunContext {
 export interface PipelineEvents {
   /** A hook phase ran (also when it failed), with each hook's duration. */
   onHooks?(app: string, phase: 'pre-update' | 'post-update', runs: readonly { hook: string; durationMs: number }[]): void;
-  /** A fetch finished: how long it took and the bytes it transferred. */
-  onDownload?(app: string, durationMs: number, bytes: number): void;
+  /** A fetch finished: how long it took, the bytes it transferred, and the bytes it cloned from the current release. */
+  onDownload?(app: string, durationMs: number, bytes: number, reusedBytes?: number): void;
 }
 
 /** Options shared by the pipeline's entry points. */

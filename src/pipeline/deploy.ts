@@ -12,6 +12,7 @@ import { makeReleaseId } from '../release/release-id.js';
 import { planPrune } from '../release/retention.js';
 import { metaPathOf, topEntries, writeMeta } from '../release/release-meta.js';
 import type { Observation } from '../remotes/types.js';
+import { recordReleaseFiles, releaseFilesFor } from '../reuse/release-files.js';
 import type { RunContext } from './context.js';
 import { hookEnv, type HookEnvInput } from './hook-env.js';
 import { incompleteReason, settleMeta } from './releases-on-disk.js';
@@ -53,8 +54,9 @@ export async function deploy(ctx: RunContext, observation: Observation, target: 
   let fetched;
   const fetchStarted = Date.now();
   try {
-    fetched = await ctx.remote.fetch(version, staging, ctx.remoteCtx);
-    ctx.events.onDownload?.(ctx.app.name, Date.now() - fetchStarted, fetched.bytesDownloaded);
+    // Unchanged files are cloned from the current release; the files written are listed for it.
+    fetched = await ctx.remote.fetch(version, staging, { ...ctx.remoteCtx, releaseFiles: releaseFilesFor(ctx.app, store.releasesDir, staging, target.previous) });
+    ctx.events.onDownload?.(ctx.app.name, Date.now() - fetchStarted, fetched.bytesDownloaded, Number(fetched.detail?.bytesReused ?? 0));
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
     throw error;
@@ -113,6 +115,7 @@ export async function deploy(ctx: RunContext, observation: Observation, target: 
       throw error;
     }
   }
+  await recordReleaseFiles(staging, store.releasesDir, releaseId, logger);
   return activate(ctx, ctx.state.inProgress!, { discardOnBlock: true, coordinate: true });
 }
 

@@ -14,6 +14,7 @@ import { diskCodeOf, diskError } from '../util/disk-errors.js';
 import { headBytes } from './not-a-zip.js';
 import type { FetchResult } from './types.js';
 import { processAlive } from '../util/process-alive.js';
+import { reuseDetail, type ReleaseFiles } from '../reuse/release-files.js';
 
 /**
  * What the zip-carrying kinds (local `.zip`, HTTP, S3) share: stream a body to a file in the
@@ -120,6 +121,8 @@ export interface UnpackOptions {
   signal?: AbortSignal;
   /** Deploy only this directory of the archive, or `auto` (the `archive-root` key). */
   archiveRoot?: string;
+  /** The current release to reuse unchanged files from, and where to list the files written. */
+  releaseFiles?: ReleaseFiles;
 }
 
 /** Verifies (when configured) and extracts the archive `file` into `into`. */
@@ -135,6 +138,7 @@ export async function unpackArchive(file: string, into: string, options: UnpackO
       limits: options.limits,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.archiveRoot ? { root: options.archiveRoot } : {}),
+      ...(options.releaseFiles ? { releaseFiles: options.releaseFiles } : {}),
     });
   } catch (error) {
     // The reader names the cached copy; the operator knows the archive by its URL.
@@ -146,6 +150,7 @@ export async function unpackArchive(file: string, into: string, options: UnpackO
   const detail: Record<string, string> = {};
   if (verified.trustedComment !== undefined) detail.trustedComment = verified.trustedComment;
   if (verified.checks.length) detail.verified = verified.checks.join(',');
+  if (options.releaseFiles) Object.assign(detail, reuseDetail(result.reusedFiles, result.files, result.reusedBytes));
   return { contentId: `sha256:${options.sha256}`, bytesDownloaded: options.bytesDownloaded, files: result.files, detail };
 }
 

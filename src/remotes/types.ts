@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { AppConfig, Limits } from '../config/types.js';
+import type { ReleaseFiles } from '../reuse/release-files.js';
 
 /**
  * What every remote kind answers (DESIGN §4): *what version is there now* (cheap) and
@@ -72,6 +73,12 @@ export interface RemoteContext {
    * process download it (`checkInChild`), so the memory that costs goes back to the system.
    */
   isolate?: boolean;
+  /**
+   * Set by the pipeline for a fetch into a new release: the current release whose unchanged
+   * files the writer may clone, and where to list the files it writes. Kinds that write no
+   * list (a local directory) ignore it.
+   */
+  releaseFiles?: ReleaseFiles;
 }
 
 /** A remote kind: recognises its URLs and builds a `Remote` for one. */

@@ -12,7 +12,7 @@ import { makeReleaseId } from '../release/release-id.js';
 import { planPrune } from '../release/retention.js';
 import { metaPathOf, topEntries, writeMeta } from '../release/release-meta.js';
 import type { Observation } from '../remotes/types.js';
-import { recordReleaseFiles, releaseFilesFor } from '../reuse/release-files.js';
+import { recordReleaseFiles, releaseFilesFor, removeStaging } from '../reuse/release-files.js';
 import type { RunContext } from './context.js';
 import { hookEnv, type HookEnvInput } from './hook-env.js';
 import { incompleteReason, settleMeta } from './releases-on-disk.js';
@@ -58,15 +58,15 @@ export async function deploy(ctx: RunContext, observation: Observation, target: 
     fetched = await ctx.remote.fetch(version, staging, { ...ctx.remoteCtx, releaseFiles: releaseFilesFor(ctx.app, store.releasesDir, staging, target.previous) });
     ctx.events.onDownload?.(ctx.app.name, Date.now() - fetchStarted, fetched.bytesDownloaded, Number(fetched.detail?.bytesReused ?? 0));
   } catch (error) {
-    await rm(staging, { recursive: true, force: true });
+    await removeStaging(staging);
     throw error;
   }
   if (currentId && fetched.contentId === currentContent) {
-    await rm(staging, { recursive: true, force: true });
+    await removeStaging(staging);
     return recordSeen(ctx, version, currentId);
   }
   if (fetched.files === 0) {
-    await rm(staging, { recursive: true, force: true });
+    await removeStaging(staging);
     throw new VerificationError(`refusing version ${version} of ${ctx.remote.display}: it holds no regular file (it is empty, or only directories or symlinks); current is unchanged`);
   }
   logger.info({ version, files: fetched.files, bytesDownloaded: fetched.bytesDownloaded, ...fetched.detail }, 'fetched new version');
@@ -100,7 +100,7 @@ export async function deploy(ctx: RunContext, observation: Observation, target: 
   } catch (error) {
     // A full disk fails here as easily as in the fetch: nothing published, nothing left behind.
     delete state.inProgress;
-    await rm(staging, { recursive: true, force: true });
+    await removeStaging(staging);
     await rm(metaPathOf(store.releasesDir, releaseId), { force: true });
     throw error;
   }
@@ -111,6 +111,7 @@ export async function deploy(ctx: RunContext, observation: Observation, target: 
     try {
       await chownRelease(store.pathOf(releaseId), ctx.app.owner);
     } catch (error) {
+      await removeStaging(staging);
       await discard(ctx, releaseId);
       throw error;
     }

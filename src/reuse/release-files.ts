@@ -65,6 +65,12 @@ export async function recordReleaseFiles(staging: string, releasesDir: string, i
   }
 }
 
+/** Removes a staging directory that will not be published, and the list of its files. */
+export async function removeStaging(staging: string): Promise<void> {
+  await rm(staging, { recursive: true, force: true });
+  await rm(`${staging}.files`, { force: true });
+}
+
 /** Leaves the planned list of a release's regular files where the pipeline records it. */
 export async function listReleaseFiles(files: ReleaseFiles, kind: ManifestKind, planned: PlannedFile[]): Promise<void> {
   await writeManifest(files.record, { kind, files: planned });

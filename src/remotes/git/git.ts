@@ -10,6 +10,7 @@ import { checkoutSubmodules } from './submodules.js';
 import { checkoutTree, subdirTree } from './tree.js';
 import { isGitUrl, parseGitUrl, type GitLocation } from './url.js';
 import { verifyFetchedCommit } from './verify.js';
+import { reuseDetail } from '../../reuse/release-files.js';
 import type { FetchResult, Observation, Remote, RemoteConfig, RemoteContext, RemoteKind } from '../types.js';
 
 /**
@@ -82,7 +83,8 @@ export class GitRemote implements Remote {
       if (signed.signedBy) ctx.logger.info({ commit: version, ...signed }, 'git signature verified');
       const tree = await subdirTree(git, gitDir, version, this.location.subdir, this.display);
       const links = new ReleaseLinks(`commit ${version} of ${this.display}`);
-      const written = await checkoutTree(git, gitDir, tree, into, ctx.cacheDir, { links, prefix: '' });
+      const reuse = { ...(ctx.releaseFiles ? { reuse: ctx.releaseFiles } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) };
+      const written = await checkoutTree(git, gitDir, tree, into, ctx.cacheDir, { links, prefix: '', ...reuse });
       const result: FetchResult = {
         contentId: `git-tree:${tree}`,
         bytesDownloaded: bytes,
@@ -100,6 +102,7 @@ export class GitRemote implements Remote {
         result.bytesDownloaded += sub.bytesDownloaded;
         result.detail!.submodules = String(written.gitlinks.length);
       }
+      if (ctx.releaseFiles) Object.assign(result.detail!, reuseDetail(written.reusedFiles, result.files, written.reusedBytes));
       // checkout-index and mkdir follow the umask: under the usual 022 they wrote release modes
       // already (git keeps only 644 and 755); under any other (077 in a hand-run -f) set them.
       if (process.umask() !== 0o022) await normaliseReleaseModes(into);

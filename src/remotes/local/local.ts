@@ -75,6 +75,7 @@ class LocalRemote implements Remote {
       display: this.display,
       bytesDownloaded: download.bytes,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
+      ...(ctx.releaseFiles ? { releaseFiles: ctx.releaseFiles } : {}),
     });
   }
 

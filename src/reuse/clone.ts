@@ -68,36 +68,43 @@ export async function cloneFiles(jobs: readonly CloneJob[], options: CloneOption
   return result;
 }
 
-/** Clones one file; false (and nothing at the destination) when its source is not as recorded. */
+/**
+ * Clones one file; false (and nothing at the destination) when its source is not as recorded.
+ * The source is judged after the copy: a change before or during it shows in its stat data.
+ */
 async function cloneOne(job: CloneJob, options: CloneOptions): Promise<boolean> {
   const src = join(options.from, job.path);
   const dst = join(options.into, job.path);
   const hardlinks = options.hardlinks === true;
-  const before = lstatSync(src, { bigint: true, throwIfNoEntry: false });
-  if (!unchangedSince(before, job.recorded, hardlinks)) return false;
+  const recordedTime = BigInt(job.recorded.mtimeNs);
   // A hard link shares the inode's times: only when they are already the ones wanted.
-  if (hardlinks && (!job.mtime || BigInt(job.mtime.getTime()) * 1_000_000n === before!.mtimeNs)) {
-    try {
-      await link(src, dst);
-      return true;
-    } catch {
-      // Another filesystem, or too many links: a copy does as well.
-    }
+  if (hardlinks && (!job.mtime || BigInt(job.mtime.getTime()) * 1_000_000n === recordedTime) && (await linked(src, dst))) {
+    if (unchangedSince(lstatSync(src, { bigint: true, throwIfNoEntry: false }), job.recorded, true)) return true;
+    await unlink(dst);
+    return false;
   }
   try {
     await copyFile(src, dst, copyMode);
   } catch (error) {
-    // Removed since the look above: written from the source instead, like any changed file.
+    // Removed since it was recorded: written from the source instead, like any changed file.
     if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !lstatSync(src, { throwIfNoEntry: false })) return false;
     throw error;
   }
   // The copy has the source's mode already (copyFile sets it whatever the umask).
   if (job.mtime) await utimes(dst, job.mtime, job.mtime);
-  if (!unchangedSince(lstatSync(src, { bigint: true, throwIfNoEntry: false }), job.recorded, hardlinks)) {
-    await unlink(dst);
+  if (unchangedSince(lstatSync(src, { bigint: true, throwIfNoEntry: false }), job.recorded, hardlinks)) return true;
+  await unlink(dst);
+  return false;
+}
+
+/** Hard links `src` at `dst`; false when the filesystem refuses (another one, too many links). */
+async function linked(src: string, dst: string): Promise<boolean> {
+  try {
+    await link(src, dst);
+    return true;
+  } catch {
     return false;
   }
-  return true;
 }
 
 /**

@@ -9,7 +9,8 @@ import { writePrivateFileAtomic } from '../util/atomic-write.js';
  * the agent) so the next release can clone the files that did not change instead of writing
  * them again. Like git's index, each file carries the stat data it had when the release was
  * published: a file whose stat data differs since (edited in place by a hook or a hand) is
- * never cloned. gzip'd text, one line per file: about 25 bytes per file for 20,000 files.
+ * never cloned. gzip'd text, one line per file: 0.75 MiB for 20,000 files of a git tree (its
+ * 40-digit blob ids compress poorly), less for a zip's CRC-32s.
  */
 
 /** How a release was written: content ids are compared only between manifests of one kind. */

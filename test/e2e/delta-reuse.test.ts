@@ -103,6 +103,8 @@ test('zip: unchanged files are cloned, not linked; the release equals a full dep
   const { layout, remote, first, second } = await deployTwice('');
   assert.deepEqual(fullSnapshot(layout.link + '/'), expected);
   assert.deepEqual(await reuseOf(layout, remote), { filesReused: '2/7', bytesReused: reusedBytes });
+  const text = await runCli(['status', ...layout.args(remote)], { cwd: layout.root });
+  assert.match(text.stdout, /^built +2 of 7 files reused from the release before \(0\.3 MiB not written again\)$/m);
   const old = lstatSync(join(layout.releasesDir, first, 'big.bin'));
   const now = lstatSync(join(layout.releasesDir, second, 'big.bin'));
   assert.notEqual(now.ino, old.ino, 'a copy, not a hard link: releases stay independent');

@@ -36,6 +36,38 @@ export interface DeltaGitBenchResult {
 const files = 20_000;
 type Side = 'delta' | 'full' | 'links' | 'cli' | 'inPlace';
 
+/** Each side's step for round `i`, and the directory whose `version.txt` it must leave. */
+interface Sides {
+  steps: Record<Side, (i: number) => Promise<RunResult>>;
+  where: Record<Side, string>;
+  url: string;
+}
+
+/** The commands of each side against `url`, with their directories under `base`. */
+function sidesOf(base: string, url: string, env: NodeJS.ProcessEnv): Sides {
+  const hooks = emptyHookDirs(base);
+  const agentArgs = (name: string, config: string) => {
+    const cfg = join(base, `${name}.cfg`);
+    writeFileSync(cfg, config);
+    return ['-c', cfg, '-f', '--cache', join(base, `${name}-cache`), '--pre-hooks', hooks.pre, '--post-hooks', hooks.post, url, join(base, name, 'current')];
+  };
+  const agents = { delta: agentArgs('delta', ''), full: agentArgs('full', 'reuse-files = false\n'), links: agentArgs('links', 'reuse-hardlinks = true\n') };
+  const cli = join(base, 'cli');
+  const inPlace = join(base, 'in-place');
+  return {
+    url,
+    steps: {
+      delta: () => runCli(agents.delta, { env }),
+      full: () => runCli(agents.full, { env }),
+      links: () => runCli(agents.links, { env }),
+      cli: (i) =>
+        sh(`cd "${cli}" && git -C shallow.git fetch -q --depth 1 origin main && mkdir rel-${i} && git -C shallow.git archive FETCH_HEAD | tar -x -C rel-${i} && ln -sfn rel-${i} current`, { env }),
+      inPlace: () => sh(`cd "${inPlace}" && git fetch -q --depth 1 origin main && git checkout -q --detach FETCH_HEAD`, { env }),
+    },
+    where: { delta: join(base, 'delta', 'current'), full: join(base, 'full', 'current'), links: join(base, 'links', 'current'), cli: join(cli, 'current'), inPlace },
+  };
+}
+
 /** Builds the repository and daemon, deploys once untimed, then times the rounds. */
 export async function benchDeltaGit(options: DeltaGitBenchOptions = {}): Promise<DeltaGitBenchResult> {
   const runs = options.runs ?? 3;
@@ -52,33 +84,13 @@ export async function benchDeltaGit(options: DeltaGitBenchOptions = {}): Promise
   await git(work, 'commit', '-q', '-m', 'v0');
   await git(base, 'clone', '-q', '--bare', work, join(served, 'app.git'));
   const daemon = await startGitDaemon(served);
-  const url = `git://127.0.0.1:${daemon.port}/app.git`;
-  const hooks = emptyHookDirs(base);
-  const agentArgs = (name: string, config: string) => {
-    const cfg = join(base, `${name}.cfg`);
-    writeFileSync(cfg, config);
-    return ['-c', cfg, '-f', '--cache', join(base, `${name}-cache`), '--pre-hooks', hooks.pre, '--post-hooks', hooks.post, url, join(base, name, 'current')];
-  };
-  const agents = { delta: agentArgs('delta', ''), full: agentArgs('full', 'reuse-files = false\n'), links: agentArgs('links', 'reuse-hardlinks = true\n') };
-  const cli = join(base, 'cli');
-  const inPlace = join(base, 'in-place');
-  const steps: Record<Side, (i: number) => Promise<RunResult>> = {
-    delta: () => runCli(agents.delta, { env }),
-    full: () => runCli(agents.full, { env }),
-    links: () => runCli(agents.links, { env }),
-    cli: (i) =>
-      sh(`cd "${cli}" && git -C shallow.git fetch -q --depth 1 origin main && mkdir rel-${i} && git -C shallow.git archive FETCH_HEAD | tar -x -C rel-${i} && ln -sfn rel-${i} current`, { env }),
-    inPlace: () => sh(`cd "${inPlace}" && git fetch -q --depth 1 origin main && git checkout -q --detach FETCH_HEAD`, { env }),
-  };
-  const where: Record<Side, string> = { delta: join(base, 'delta', 'current'), full: join(base, 'full', 'current'), links: join(base, 'links', 'current'), cli: join(cli, 'current'), inPlace };
+  const { steps, where, url } = sidesOf(base, `git://127.0.0.1:${daemon.port}/app.git`, env);
   try {
     progress('first deploys (untimed)...');
-    await runCli(agents.delta, { env });
-    await runCli(agents.full, { env });
-    await runCli(agents.links, { env });
-    await sh(`mkdir -p "${cli}" && cd "${cli}" && git init -q --bare shallow.git && git -C shallow.git remote add origin "${url}"`, { env });
+    for (const side of ['delta', 'full', 'links'] as const) await steps[side](0);
+    await sh(`mkdir -p "${join(base, 'cli')}" && cd "${join(base, 'cli')}" && git init -q --bare shallow.git && git -C shallow.git remote add origin "${url}"`, { env });
     await steps.cli(0);
-    await sh(`git clone -q --depth 1 "${url}" "${inPlace}"`, { env });
+    await sh(`git clone -q --depth 1 "${url}" "${where.inPlace}"`, { env });
     for (const side of Object.keys(where) as Side[]) expectVersion(where[side], 'delta-v0');
 
     const times: Record<Side, number[]> = { delta: [], full: [], links: [], cli: [], inPlace: [] };

@@ -71,9 +71,17 @@ export async function removeStaging(staging: string): Promise<void> {
   await rm(`${staging}.files`, { force: true });
 }
 
-/** Leaves the planned list of a release's regular files where the pipeline records it. */
+/**
+ * Leaves the planned list of a release's regular files where the pipeline records it. A list
+ * that cannot be written (a full disk) is no list: the release goes on, and the next one is
+ * written whole; the write that fails next names the disk.
+ */
 export async function listReleaseFiles(files: ReleaseFiles, kind: ManifestKind, planned: PlannedFile[]): Promise<void> {
-  await writeManifest(files.record, { kind, files: planned });
+  try {
+    await writeManifest(files.record, { kind, files: planned });
+  } catch {
+    await rm(files.record, { force: true }).catch(() => undefined);
+  }
 }
 
 /**

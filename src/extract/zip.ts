@@ -30,9 +30,9 @@ export interface ExtractResult {
   files: number;
   /** Bytes written (inflated; cloned files not included). */
   bytes: number;
-  /** Of `files`, how many were cloned from the current release, and their bytes. */
-  reusedFiles: number;
-  reusedBytes: number;
+  /** With `releaseFiles`: of `files`, how many were cloned from the current release, and their bytes. */
+  reusedFiles?: number;
+  reusedBytes?: number;
 }
 
 /**
@@ -86,7 +86,8 @@ export async function extractZip(archive: string, dest: string, options: Extract
       const { mtime } = readLocalHeader(dir.entry, read, cd.dataEnd, archive);
       if (mtime) utimesSync(join(dest, dir.path), mtime, mtime);
     }
-    return { files: plan.files.length, bytes: written.bytes, reusedFiles: reuse.reusedFiles, reusedBytes: reuse.reusedBytes };
+    const reused = options.releaseFiles ? { reusedFiles: reuse.reusedFiles, reusedBytes: reuse.reusedBytes } : {};
+    return { files: plan.files.length, bytes: written.bytes, ...reused };
   } finally {
     closeSync(fd);
   }

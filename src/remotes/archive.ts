@@ -150,7 +150,7 @@ export async function unpackArchive(file: string, into: string, options: UnpackO
   const detail: Record<string, string> = {};
   if (verified.trustedComment !== undefined) detail.trustedComment = verified.trustedComment;
   if (verified.checks.length) detail.verified = verified.checks.join(',');
-  if (options.releaseFiles) Object.assign(detail, reuseDetail(result.reusedFiles, result.files, result.reusedBytes));
+  if (options.releaseFiles) Object.assign(detail, reuseDetail(result.reusedFiles ?? 0, result.files, result.reusedBytes ?? 0));
   return { contentId: `sha256:${options.sha256}`, bytesDownloaded: options.bytesDownloaded, files: result.files, detail };
 }
 

@@ -9,7 +9,7 @@ import { readLocalHeader } from './local-header.js';
 import { readLinkTargets } from './links.js';
 import { planExtraction } from './plan.js';
 import { writeFiles } from './write-files.js';
-import { cloneUnchangedEntries } from '../reuse/zip-reuse.js';
+import { cloneUnchangedEntries, listZipFiles } from '../reuse/zip-reuse.js';
 import type { ReleaseFiles } from '../reuse/release-files.js';
 
 /** Options for `extractZip`. */
@@ -78,6 +78,7 @@ export async function extractZip(archive: string, dest: string, options: Extract
     });
     signal?.throwIfAborted();
 
+    await listZipFiles(plan.files, options.releaseFiles);
     // Symlinks last: no file is ever written after a link exists, so none can go through one.
     for (const link of plan.links) symlinkSync(targets.get(link.path)!, join(dest, link.path));
     // Directory times last of all (creating anything inside changes them), deepest first.

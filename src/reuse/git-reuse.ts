@@ -23,11 +23,13 @@ export interface GitReuse {
   rest: TreeRecord[];
   reusedFiles: number;
   reusedBytes: number;
+  /** Lists the files for the release's manifest: once git wrote the rest (a nearly full disk serves the release first). */
+  list(): Promise<void>;
 }
 
 /**
- * Lists the tree's regular files for the release's manifest and clones those the current
- * release holds unchanged into `into` (creating their directories). Paths that are not valid
+ * Clones the tree's regular files the current release holds unchanged into `into` (creating
+ * their directories). Paths that are not valid
  * UTF-8 are left to git: only it writes such names byte for byte.
  */
 export async function cloneUnchangedBlobs(records: readonly TreeRecord[], reuse: ReleaseFiles, into: string, signal?: AbortSignal): Promise<GitReuse> {
@@ -37,9 +39,9 @@ export async function cloneUnchangedBlobs(records: readonly TreeRecord[], reuse:
     const path = utf8Of(record.path);
     if (path !== undefined) files.set(record, { path, hash: record.id, mode: record.mode === '100755' ? 0o755 : 0o644 });
   }
-  await listReleaseFiles(reuse, 'git', [...files.values()]);
+  const list = () => listReleaseFiles(reuse, 'git', [...files.values()]);
   const previous = await reusableFiles(reuse, 'git');
-  if (!previous || !reuse.current) return { rest: [...records], reusedFiles: 0, reusedBytes: 0 };
+  if (!previous || !reuse.current) return { rest: [...records], reusedFiles: 0, reusedBytes: 0, list };
   const jobs: CloneJob[] = [];
   const made = new Set<string>();
   for (const file of files.values()) {
@@ -61,7 +63,7 @@ export async function cloneUnchangedBlobs(records: readonly TreeRecord[], reuse:
     ...(signal ? { signal } : {}),
   });
   const rest = records.filter((r) => !cloned.cloned.has(files.get(r)?.path ?? ''));
-  return { rest, reusedFiles: cloned.cloned.size, reusedBytes: cloned.bytes };
+  return { rest, reusedFiles: cloned.cloned.size, reusedBytes: cloned.bytes, list };
 }
 
 /** The UTF-8 text of a latin1 path; undefined when its bytes are not valid UTF-8. */

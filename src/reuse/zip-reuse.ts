@@ -30,12 +30,10 @@ export interface ZipReuse {
 }
 
 /**
- * Lists `files` for the release's manifest and clones those the current release holds
- * unchanged (with the new entry's modification time, as inflating it would have set).
+ * Clones the entries of `files` the current release holds unchanged (with the new entry's modification time, as inflating it would have set).
  */
 export async function cloneUnchangedEntries(files: readonly PlannedEntry[], reuse: ReleaseFiles | undefined, ctx: ZipReuseContext): Promise<ZipReuse> {
   if (!reuse) return { rest: [...files], reusedFiles: 0, reusedBytes: 0 };
-  await listReleaseFiles(reuse, 'zip', files.map((f) => ({ path: f.path, hash: crcHex(f.entry.crc32), mode: f.mode })));
   const previous = await reusableFiles(reuse, 'zip');
   if (!previous || !reuse.current) return { rest: [...files], reusedFiles: 0, reusedBytes: 0 };
   // Straight reads, not the extractor's window: only the few bytes of each header are wanted.
@@ -57,6 +55,14 @@ export async function cloneUnchangedEntries(files: readonly PlannedEntry[], reus
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
   return { rest: files.filter((f) => !cloned.cloned.has(f.path)), reusedFiles: cloned.cloned.size, reusedBytes: cloned.bytes };
+}
+
+/**
+ * Lists `files` for the release's manifest; called once they are written, so that on a nearly
+ * full disk the release's own files get the space first.
+ */
+export async function listZipFiles(files: readonly PlannedEntry[], reuse: ReleaseFiles | undefined): Promise<void> {
+  if (reuse) await listReleaseFiles(reuse, 'zip', files.map((f) => ({ path: f.path, hash: crcHex(f.entry.crc32), mode: f.mode })));
 }
 
 function crcHex(crc: number): string {

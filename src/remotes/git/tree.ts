@@ -104,6 +104,7 @@ export async function checkoutTree(
   // Files the current release holds unchanged are cloned; git writes the rest.
   const reuse = place.reuse ? await cloneUnchangedBlobs(records, place.reuse, into, place.signal) : undefined;
   await writeEntries(git, gitDir, tree, into, scratchDir, reuse?.rest);
+  await reuse?.list();
   return { files, gitlinks, reusedFiles: reuse?.reusedFiles ?? 0, reusedBytes: reuse?.reusedBytes ?? 0 };
 }
 

@@ -285,7 +285,7 @@ async function daemon(load: () => LoadedConfig, logger: Logger): Promise<number>
           },
           events: {
             onHooks: (app, phase, runs) => runs.forEach((r) => metrics.observeHook(app, phase, r.durationMs)),
-            onDownload: (app, ms, bytes) => metrics.observeDownload(app, ms, bytes),
+            onDownload: (app, ms, bytes, reused) => metrics.observeDownload(app, ms, bytes, reused),
           },
         }
       : {}),

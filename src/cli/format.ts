@@ -37,8 +37,9 @@ function formatApp(s: AppStatus): string {
     ['remote', s.remote],
     ['link', `${s.link}${s.linkState === 'release' ? '' : ` (${describeLink(s.linkState)})`}`],
     ['current', s.current ? release(s.current) : '-'],
-    ['previous', s.previous ? release(s.previous) : '-'],
   ];
+  if (s.current?.detail?.filesReused) rows.push(['built', builtFrom(s.current.detail)]);
+  rows.push(['previous', s.previous ? release(s.previous) : '-']);
   if (s.seenVersion) rows.push(['latest version', `${s.seenVersion} (same content as current)`]);
   rows.push(['last check', s.lastCheck ? `${s.lastCheck.at} ${s.lastCheck.result}${s.lastCheck.version ? ` ${s.lastCheck.version}` : ''}` : 'never']);
   if (s.lastCheck?.error) rows.push(['error', s.lastCheck.error]);
@@ -78,6 +79,13 @@ function release(r: ReleaseInfo): string {
   const commit = r.detail?.commit && r.detail.ref ? `, ${r.detail.ref} at ${r.detail.commit.slice(0, 12)}` : '';
   const extra = `${commit}${signed ? `, signed: ${signed}` : ''}`;
   return `${r.id} (version ${r.version}${r.status === 'good' ? '' : `, ${r.status}`}${extra})`;
+}
+
+/** How a release was built: the files cloned from the release before it, of all. */
+function builtFrom(detail: Record<string, string>): string {
+  const [reused, total] = detail.filesReused!.split('/');
+  const mib = (Number(detail.bytesReused ?? 0) / 1048576).toFixed(1);
+  return `${reused} of ${total} files reused from the release before (${mib} MiB not written again)`;
 }
 
 function describeLink(kind: AppStatus['linkState']): string {

@@ -109,6 +109,8 @@ function appFrom(name: string, layer: RawLayer, configDir: string, get: Getter):
     notifySecret: optional('notify-secret'),
     shared: optional<string[]>('shared'),
     allowExternalLinks: get('allow-external-links', false),
+    reuseFiles: get('reuse-files', true),
+    reuseHardlinks: get('reuse-hardlinks', false),
     unread: new Map(),
   };
 }

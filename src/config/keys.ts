@@ -177,6 +177,8 @@ export const keySpecs: readonly KeySpec[] = [
   { name: 'notify-secret', parse: text, secret: true },
   { name: 'shared', parse: sharedPaths },
   { name: 'allow-external-links', parse: boolean },
+  { name: 'reuse-files', parse: boolean },
+  { name: 'reuse-hardlinks', parse: boolean },
 ];
 
 /** Finds the spec for a key name or alias. */

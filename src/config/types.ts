@@ -74,6 +74,10 @@ export interface AppConfig {
   shared?: string[];
   /** Keep symlinks of the release's content that point outside it (default: refuse them). */
   allowExternalLinks?: boolean;
+  /** Clone the current release's unchanged files into a new release instead of writing them (default true). */
+  reuseFiles: boolean;
+  /** Hard link unchanged files instead of copying them (default false): releases then share those files. */
+  reuseHardlinks: boolean;
   /** Rolling updates and quarantine through etcd; off when `etcd` is unset. */
   rollout?: RolloutConfig;
   /** Validation hook directory (`validate-hooks`): run after post-update hooks and while baking. */

@@ -9,6 +9,8 @@ import { readLocalHeader } from './local-header.js';
 import { readLinkTargets } from './links.js';
 import { planExtraction } from './plan.js';
 import { writeFiles } from './write-files.js';
+import { cloneUnchangedEntries, listZipFiles } from '../reuse/zip-reuse.js';
+import type { ReleaseFiles } from '../reuse/release-files.js';
 
 /** Options for `extractZip`. */
 export interface ExtractOptions {
@@ -20,14 +22,19 @@ export interface ExtractOptions {
   root?: string;
   /** Keep symlinks that lead outside `dest` (`allow-external-links`). */
   allowExternalLinks?: boolean;
+  /** Clone the current release's unchanged files instead of inflating them, and list the files written. */
+  releaseFiles?: ReleaseFiles;
 }
 
 /** What an extraction wrote. */
 export interface ExtractResult {
   /** Regular files written. */
   files: number;
-  /** Bytes written. */
+  /** Bytes written (inflated; cloned files not included). */
   bytes: number;
+  /** With `releaseFiles`: of `files`, how many were cloned from the current release, and their bytes. */
+  reusedFiles?: number;
+  reusedBytes?: number;
 }
 
 /**
@@ -62,7 +69,8 @@ export async function extractZip(archive: string, dest: string, options: Extract
     for (const dir of plan.dirs) mkdirSync(join(dest, dir), 0o755);
     // A narrow umask (077) would make implied directories unreadable to the app's user.
     if ((0o755 & ~process.umask()) !== 0o755) for (const dir of plan.dirs) chmodSync(join(dest, dir), 0o755);
-    const written = await writeFiles(plan.files, {
+    const reuse = await cloneUnchangedEntries(plan.files, options.releaseFiles, { fd, archive, dataEnd: cd.dataEnd, dest, ...(signal ? { signal } : {}) });
+    const written = await writeFiles(reuse.rest, {
       fd,
       archive,
       dest,
@@ -72,6 +80,7 @@ export async function extractZip(archive: string, dest: string, options: Extract
     });
     signal?.throwIfAborted();
 
+    await listZipFiles(plan.files, options.releaseFiles);
     // Symlinks last: no file is ever written after a link exists, so none can go through one.
     for (const link of plan.links) symlinkSync(targets.get(link.path)!, join(dest, link.path));
     // Directory times last of all (creating anything inside changes them), deepest first.
@@ -80,7 +89,8 @@ export async function extractZip(archive: string, dest: string, options: Extract
       const { mtime } = readLocalHeader(dir.entry, read, cd.dataEnd, archive);
       if (mtime) utimesSync(join(dest, dir.path), mtime, mtime);
     }
-    return written;
+    const reused = options.releaseFiles ? { reusedFiles: reuse.reusedFiles, reusedBytes: reuse.reusedBytes } : {};
+    return { files: plan.files.length, bytes: written.bytes, ...reused };
   } finally {
     closeSync(fd);
   }

@@ -32,6 +32,7 @@ export class AgentMetrics {
   private readonly hookDuration = new Histogram({ name: 'repo_deploy_hook_duration_seconds', help: 'Time one hook ran.', labelNames: ['app', 'phase'], buckets: hookBuckets, registers: [this.registry] });
   private readonly downloadDuration = new Histogram({ name: 'repo_deploy_download_duration_seconds', help: 'Time fetching one version into staging took.', labelNames: ['app'], buckets: downloadBuckets, registers: [this.registry] });
   private readonly downloadedBytes = new Counter({ name: 'repo_deploy_downloaded_bytes_total', help: 'Bytes fetched from remotes.', labelNames: ['app'], registers: [this.registry] });
+  private readonly reusedBytes = new Counter({ name: 'repo_deploy_reused_bytes_total', help: 'Bytes of new releases cloned from the current release instead of written.', labelNames: ['app'], registers: [this.registry] });
   /** The release info series currently exported per app, so a change replaces it. */
   private readonly releases = new Map<string, { release: string; version: string }>();
   /** Versions of releases seen per app, newest last, for outcomes that name only the release. */
@@ -64,9 +65,10 @@ export class AgentMetrics {
   }
 
   /** Records one fetch: how long it took and how many bytes came over the network. */
-  observeDownload(app: string, durationMs: number, bytes: number): void {
+  observeDownload(app: string, durationMs: number, bytes: number, reusedBytes = 0): void {
     this.downloadDuration.observe({ app }, durationMs / 1000);
     if (bytes > 0) this.downloadedBytes.inc({ app }, bytes);
+    if (reusedBytes > 0) this.reusedBytes.inc({ app }, reusedBytes);
   }
 
   /**

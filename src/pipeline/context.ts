@@ -39,8 +39,8 @@ export interface RunContext {
 export interface PipelineEvents {
   /** A hook phase ran (also when it failed), with each hook's duration. */
   onHooks?(app: string, phase: 'pre-update' | 'post-update' | 'validate', runs: readonly { hook: string; durationMs: number }[]): void;
-  /** A fetch finished: how long it took and the bytes it transferred. */
-  onDownload?(app: string, durationMs: number, bytes: number): void;
+  /** A fetch finished: how long it took, the bytes it transferred, and the bytes it cloned from the current release. */
+  onDownload?(app: string, durationMs: number, bytes: number, reusedBytes?: number): void;
   /** A hook is about to start (awaited): `status` shows it while it runs. */
   onHookStart?(app: string, phase: 'pre-update' | 'post-update', hook: string): void | Promise<void>;
   /** The download of `version` is about to start (awaited). */

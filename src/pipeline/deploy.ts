@@ -6,6 +6,7 @@ import { makeReleaseId } from '../release/release-id.js';
 import { metaPathOf, topEntries, writeMeta } from '../release/release-meta.js';
 import type { FetchResult, Observation } from '../remotes/types.js';
 import { activate, type DeployResult } from './activate.js';
+import { recordReleaseFiles, releaseFilesFor, removeStaging } from '../reuse/release-files.js';
 import type { RunContext } from './context.js';
 import { planFetched } from './plan.js';
 import type { InProgressRecord } from './state.js';
@@ -40,9 +41,9 @@ export async function deploy(ctx: RunContext, observation: Observation, target: 
     if (planFetched(currentContent, await ctx.remote.contentIdOf(version, ctx.remoteCtx)) === 'same-content') return recordSeen(ctx, version, currentId);
   }
   const staging = await ctx.store.createStaging();
-  const fetched = await fetchInto(ctx, version, staging);
+  const fetched = await fetchInto(ctx, version, staging, target.previous);
   const verdict = planFetched(currentId ? currentContent : undefined, fetched.contentId, fetched.files);
-  if (verdict !== 'publish') await rm(staging, { recursive: true, force: true });
+  if (verdict !== 'publish') await removeStaging(staging);
   if (verdict === 'same-content') return recordSeen(ctx, version, currentId!);
   if (verdict === 'empty') {
     throw new VerificationError(`refusing version ${version} of ${ctx.remote.display}: it holds no regular file (it is empty, or only directories or symlinks); current is unchanged`);
@@ -54,24 +55,31 @@ export async function deploy(ctx: RunContext, observation: Observation, target: 
     try {
       await chownRelease(ctx.store.pathOf(pending.releaseId), ctx.app.owner);
     } catch (error) {
+      await removeStaging(staging);
       await ctx.store.remove(pending.releaseId);
       await apply(ctx, { name: 'discarded' });
       throw error;
     }
   }
+  // After publish and chown (which moves every ctime): the stat data the next release compares.
+  await recordReleaseFiles(staging, ctx.store.releasesDir, pending.releaseId, ctx.logger);
   return activate(ctx, ctx.state.inProgress!, { discardOnBlock: true });
 }
 
-/** Fetches `version` into `staging`; removes it when the fetch fails. */
-async function fetchInto(ctx: RunContext, version: string, staging: string): Promise<FetchResult> {
+/**
+ * Fetches `version` into `staging`; removes it when the fetch fails. Unchanged files are cloned
+ * from `current` (the release `previous`), and the files written are listed for the next one.
+ */
+async function fetchInto(ctx: RunContext, version: string, staging: string, current: string | null): Promise<FetchResult> {
   await ctx.events.onFetchStart?.(ctx.app.name, version);
   const started = Date.now();
   try {
-    const fetched = await ctx.remote.fetch(version, staging, ctx.remoteCtx);
-    ctx.events.onDownload?.(ctx.app.name, Date.now() - started, fetched.bytesDownloaded);
+    const releaseFiles = releaseFilesFor(ctx.app, ctx.store.releasesDir, staging, current);
+    const fetched = await ctx.remote.fetch(version, staging, { ...ctx.remoteCtx, releaseFiles });
+    ctx.events.onDownload?.(ctx.app.name, Date.now() - started, fetched.bytesDownloaded, Number(fetched.detail?.bytesReused ?? 0));
     return fetched;
   } catch (error) {
-    await rm(staging, { recursive: true, force: true });
+    await removeStaging(staging);
     throw error;
   }
 }
@@ -98,7 +106,7 @@ async function publish(ctx: RunContext, observation: Observation, fetched: Fetch
     // A full disk fails here as easily as in the fetch. The state is saved again with the
     // check's outcome; the error that matters is this one, not a second failed save.
     await apply(ctx, { name: 'discarded' }).catch(() => undefined);
-    await rm(staging, { recursive: true, force: true });
+    await removeStaging(staging);
     await rm(metaPathOf(store.releasesDir, releaseId), { force: true });
     throw error;
   }

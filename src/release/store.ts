@@ -3,6 +3,7 @@ import { chmod, lstat, mkdir, readdir, readlink, rename, rm, symlink, unlink } f
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
 import { metaPathOf } from './release-meta.js';
+import { manifestPathOf } from '../reuse/manifest.js';
 import { makeReadableDir, releaseDirMode } from '../util/modes.js';
 import { onDisk } from '../util/disk-errors.js';
 
@@ -149,6 +150,7 @@ export class ReleaseStore {
     const state = await this.current();
     if (state.kind === 'release' && state.id === id) throw new Error(`refusing to remove release ${id}: it is current`);
     await rm(this.pathOf(id), { recursive: true, force: true });
+    await rm(manifestPathOf(this.releasesDir, id), { force: true });
     // The record goes last: a crash in between leaves a record without a directory, which
     // recovery removes, never a directory without its record.
     await rm(metaPathOf(this.releasesDir, id), { force: true });

@@ -14,6 +14,7 @@ import { diskCodeOf, diskError } from '../util/disk-errors.js';
 import { headBytes } from './not-a-zip.js';
 import type { FetchResult } from './types.js';
 import { processAlive } from '../util/process-alive.js';
+import { reuseDetail, type ReleaseFiles } from '../reuse/release-files.js';
 
 /**
  * What the zip-carrying kinds (local `.zip`, HTTP, S3) share: stream a body to a file in the
@@ -122,6 +123,8 @@ export interface UnpackOptions {
   archiveRoot?: string;
   /** Keep symlinks that lead outside the release (`allow-external-links`). */
   allowExternalLinks?: boolean;
+  /** The current release to reuse unchanged files from, and where to list the files written. */
+  releaseFiles?: ReleaseFiles;
 }
 
 /** Verifies (when configured) and extracts the archive `file` into `into`. */
@@ -138,6 +141,7 @@ export async function unpackArchive(file: string, into: string, options: UnpackO
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.archiveRoot ? { root: options.archiveRoot } : {}),
       ...(options.allowExternalLinks ? { allowExternalLinks: true } : {}),
+      ...(options.releaseFiles ? { releaseFiles: options.releaseFiles } : {}),
     });
   } catch (error) {
     // The reader names the cached copy; the operator knows the archive by its URL.
@@ -149,6 +153,7 @@ export async function unpackArchive(file: string, into: string, options: UnpackO
   const detail: Record<string, string> = {};
   if (verified.trustedComment !== undefined) detail.trustedComment = verified.trustedComment;
   if (verified.checks.length) detail.verified = verified.checks.join(',');
+  if (options.releaseFiles) Object.assign(detail, reuseDetail(result.reusedFiles ?? 0, result.files, result.reusedBytes ?? 0));
   return { contentId: `sha256:${options.sha256}`, bytesDownloaded: options.bytesDownloaded, files: result.files, detail };
 }
 

@@ -7,5 +7,6 @@ import type { RemoteJob } from './isolated.js';
 serveChildJob(async (job: RemoteJob, { signal, logger }) => {
   const remote = openRemote(job.spec);
   const ctx = { cacheDir: job.cacheDir, logger, signal };
-  return job.op === 'check' ? remote.check(ctx) : remote.fetch(job.version, job.into, ctx);
+  if (job.op === 'check') return remote.check(ctx);
+  return remote.fetch(job.version, job.into, job.releaseFiles ? { ...ctx, releaseFiles: job.releaseFiles } : ctx);
 });

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { runChildJob } from '../util/child-job.js';
 import { installedFilesChanged } from '../util/installed-files.js';
+import type { ReleaseFiles } from '../reuse/release-files.js';
 import type { FetchResult, Observation, Remote, RemoteContext, RemoteSpec } from './types.js';
 
 /**
@@ -13,7 +14,7 @@ import type { FetchResult, Observation, Remote, RemoteContext, RemoteSpec } from
 /** One remote operation, as the child gets it: the child builds the remote from `spec`. */
 export type RemoteJob =
   | { op: 'check'; spec: RemoteSpec; cacheDir: string }
-  | { op: 'fetch'; spec: RemoteSpec; cacheDir: string; version: string; into: string };
+  | { op: 'fetch'; spec: RemoteSpec; cacheDir: string; version: string; into: string; releaseFiles?: ReleaseFiles };
 
 // Under tsx (tests) this module is a .ts file and so is its sibling; built, both are .js.
 const entry = fileURLToPath(new URL(`./child-main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
@@ -38,7 +39,7 @@ export function withFetchInChild(remote: Remote, spec: RemoteSpec): Remote {
     },
     async fetch(version: string, into: string, ctx: RemoteContext): Promise<FetchResult> {
       if (inDaemon(ctx)) return remote.fetch(version, into, ctx);
-      const job: RemoteJob = { op: 'fetch', spec, cacheDir: ctx.cacheDir, version, into };
+      const job: RemoteJob = { op: 'fetch', spec, cacheDir: ctx.cacheDir, version, into, ...(ctx.releaseFiles ? { releaseFiles: ctx.releaseFiles } : {}) };
       const done = await run<FetchResult>(job, `fetch of ${remote.display}`, ctx);
       ctx.logger.debug({ files: done.value.files, childPid: done.pid, childPeakRssMiB: Math.round(done.peakRssBytes / 1048576) }, 'fetched in a child process');
       return done.value;

@@ -4,6 +4,7 @@ import type { GitSpec } from './git/options.js';
 import type { HttpSpec } from './http/options.js';
 import type { LocalSpec } from './local/options.js';
 import type { S3Spec } from './s3/options.js';
+import type { ReleaseFiles } from '../reuse/release-files.js';
 
 /**
  * What every remote kind answers: *what version is there now* (cheap) and *put version V into
@@ -76,6 +77,12 @@ export interface RemoteContext {
    * version and size come from them) and stores nothing; `fetch` is not called after it.
    */
   peek?: boolean;
+  /**
+   * Set by the pipeline for a fetch into a new release: the current release whose unchanged
+   * files the writer may clone, and where to list the files it writes. Kinds that write no
+   * list (a local directory) ignore it.
+   */
+  releaseFiles?: ReleaseFiles;
 }
 
 /**

@@ -8,7 +8,7 @@ import { privateFileMode } from './modes.js';
  * `sync`, the data is flushed before the rename, so a power cut cannot leave an empty file
  * either (records that must outlive the state file).
  */
-export async function writePrivateFileAtomic(path: string, text: string, options: { sync?: boolean } = {}): Promise<void> {
+export async function writePrivateFileAtomic(path: string, text: string | Uint8Array, options: { sync?: boolean } = {}): Promise<void> {
   const temp = `${path}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
   try {
     const handle = await open(temp, 'w', privateFileMode);

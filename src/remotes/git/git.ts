@@ -12,6 +12,7 @@ import { parseGitSpec, type GitOptions, type GitSpec } from './options.js';
 import { isGitUrl, type GitLocation } from './url.js';
 import { verifyFetchedCommit } from './verify.js';
 import { defineKind, type FetchResult, type Observation, type Remote, type RemoteContext } from '../types.js';
+import { reuseDetail } from '../../reuse/release-files.js';
 
 /**
  * The git remote kind: `user@host:org/app.git/path#ref` and the standard URL
@@ -84,7 +85,8 @@ export class GitRemote implements Remote {
       if (signed.signedBy) ctx.logger.info({ commit: version, ...signed }, 'git signature verified');
       const tree = await subdirTree(git, gitDir, version, this.location.subdir, this.display);
       const links = new ReleaseLinks(`commit ${version} of ${this.display}`, { allowExternal: this.config.allowExternalLinks === true });
-      const written = await checkoutTree(git, gitDir, tree, into, ctx.cacheDir, { links, prefix: '' });
+      const reuse = { ...(ctx.releaseFiles ? { reuse: ctx.releaseFiles } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) };
+      const written = await checkoutTree(git, gitDir, tree, into, ctx.cacheDir, { links, prefix: '', ...reuse });
       const result: FetchResult = {
         contentId: `git-tree:${tree}`,
         bytesDownloaded: bytes,
@@ -102,6 +104,7 @@ export class GitRemote implements Remote {
         result.bytesDownloaded += sub.bytesDownloaded;
         result.detail!.submodules = String(written.gitlinks.length);
       }
+      if (ctx.releaseFiles) Object.assign(result.detail!, reuseDetail(written.reusedFiles, result.files, written.reusedBytes));
       // checkout-index and mkdir follow the umask: under the usual 022 they wrote release modes
       // already (git keeps only 644 and 755); under any other (077 in a hand-run -f) set them.
       if (process.umask() !== 0o022) await normaliseReleaseModes(into);

@@ -5,6 +5,8 @@ import { RemoteError } from '../../errors.js';
 import { definitiveError } from './mirror.js';
 import { readLinkTargets, type ReleaseLinks } from './links.js';
 import type { GitRunner } from './run.js';
+import { cloneUnchangedBlobs, utf8Of, type TreeRecord } from '../../reuse/git-reuse.js';
+import type { ReleaseFiles } from '../../reuse/release-files.js';
 
 /**
  * Reading trees out of a bare mirror: the tree id of a subdirectory, and writing a tree into a
@@ -26,6 +28,9 @@ export interface CheckedOutTree {
   files: number;
   /** Submodules found in the tree (left as empty directories). */
   gitlinks: Gitlink[];
+  /** Of `files`, how many were cloned from the current release, and their bytes. */
+  reusedFiles: number;
+  reusedBytes: number;
 }
 
 /**
@@ -53,6 +58,9 @@ export interface TreePlace {
   links: ReleaseLinks;
   /** Path of `into` relative to the release root (`''` = the root itself). */
   prefix: string;
+  /** The root tree only: clone the current release's unchanged files, and list the files written. */
+  reuse?: ReleaseFiles;
+  signal?: AbortSignal;
 }
 
 /**
@@ -74,9 +82,11 @@ export async function checkoutTree(
   let files = 0;
   const gitlinks: Gitlink[] = [];
   const links = new Map<string, string>();
+  const records: TreeRecord[] = [];
   for (const entry of listing.split('\0')) {
     const m = /^(\d+) (\w+) ([0-9a-f]+)\t(.*)$/s.exec(entry);
     if (!m) continue;
+    records.push({ mode: m[1]!, type: m[2]!, id: m[3]!, path: m[4]! });
     if (m[2] === 'commit') gitlinks.push({ path: Buffer.from(m[4]!, 'latin1').toString('utf8'), commit: m[3]! });
     else if (m[2] === 'blob') {
       files += 1;
@@ -91,15 +101,33 @@ export async function checkoutTree(
     throw definitiveError(error as Error);
   }
 
+  // Files the current release holds unchanged are cloned; git writes the rest.
+  const reuse = place.reuse ? await cloneUnchangedBlobs(records, place.reuse, into, place.signal) : undefined;
+  await writeEntries(git, gitDir, tree, into, scratchDir, reuse?.rest);
+  await reuse?.list();
+  return { files, gitlinks, reusedFiles: reuse?.reusedFiles ?? 0, reusedBytes: reuse?.reusedBytes ?? 0 };
+}
+
+/**
+ * Checks out `tree` into `into` with a private index file in `scratchDir`, so the mirror's
+ * own state is never involved and two checkouts never share an index: the whole tree, or only
+ * the records of `only` (those the reuse left).
+ */
+async function writeEntries(git: GitRunner, gitDir: string, tree: string, into: string, scratchDir: string, only: TreeRecord[] | undefined): Promise<void> {
+  if (only?.length === 0) return;
+  // The index is fed as text: a path that is not valid UTF-8 makes it the whole tree again
+  // (overwriting the clones with the same content).
+  const lines = only?.map((r) => utf8Of(r.path) !== undefined && `${r.mode} ${r.type} ${r.id}\t${utf8Of(r.path)}\0`);
+  const partial = lines && !lines.includes(false) ? lines.join('') : undefined;
   const index = join(scratchDir, `index-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
-    const env = { GIT_INDEX_FILE: index };
-    await git(['read-tree', tree], { gitDir, env, local: true });
+    const env = { GIT_INDEX_FILE: index, GIT_WORK_TREE: into };
+    if (partial !== undefined) await git(['update-index', '-z', '--index-info'], { gitDir, env, local: true, input: partial });
+    else await git(['read-tree', tree], { gitDir, env, local: true });
     // checkout-index refuses paths with `..` or `.git` and never writes through a symlink it
     // created, which is what keeps a hostile tree inside `into`.
-    await git(['checkout-index', '--all', '--force'], { gitDir, env: { ...env, GIT_WORK_TREE: into }, local: true });
+    await git(['checkout-index', '--all', '--force'], { gitDir, env, local: true });
   } finally {
     await rm(index, { force: true });
   }
-  return { files, gitlinks };
 }

@@ -91,6 +91,7 @@ export class HttpRemote implements Remote {
       display: this.display,
       bytesDownloaded,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
+      ...(ctx.releaseFiles ? { releaseFiles: ctx.releaseFiles } : {}),
     });
   }
 

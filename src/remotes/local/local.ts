@@ -80,6 +80,7 @@ export class LocalRemote implements Remote {
       display: this.display,
       bytesDownloaded: download.bytes,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
+      ...(ctx.releaseFiles ? { releaseFiles: ctx.releaseFiles } : {}),
     });
   }
 

@@ -110,6 +110,7 @@ export class S3Remote implements Remote {
       sha256: entry.sha256,
       bytesDownloaded,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
+      ...(ctx.releaseFiles ? { releaseFiles: ctx.releaseFiles } : {}),
     });
   }
 

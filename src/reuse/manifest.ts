@@ -1,0 +1,165 @@
+import { lstatSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { writePrivateFileAtomic } from '../util/atomic-write.js';
+
+/**
+ * The list of a release's regular files, kept beside it (`releases/.<id>.files`, private to
+ * the agent) so the next release can clone the files that did not change instead of writing
+ * them again. Like git's index, each file carries the stat data it had when the release was
+ * published: a file whose stat data differs since (edited in place by a hook or a hand) is
+ * never cloned. gzip'd text, one line per file: 0.75 MiB for 20,000 files of a git tree (its
+ * 40-digit blob ids compress poorly), less for a zip's CRC-32s.
+ */
+
+/** How a release was written: content ids are compared only between manifests of one kind. */
+export type ManifestKind = 'zip' | 'git';
+
+/** One regular file as its source described it, before its stat data is known. */
+export interface PlannedFile {
+  /** Path relative to the release root, `/`-separated. */
+  path: string;
+  /** Content id: CRC-32 as 8 hex digits (zip), blob id (git). */
+  hash: string;
+  /** Release mode: 0o644 or 0o755. */
+  mode: number;
+}
+
+/** A published file: what its source said, and its stat data when the release was published. */
+export interface RecordedFile extends PlannedFile {
+  /** Stat data as decimal strings (inode numbers and nanoseconds exceed 2^53). */
+  size: string;
+  mtimeNs: string;
+  ino: string;
+  ctimeNs: string;
+}
+
+/** A release's manifest. */
+export interface Manifest<F extends PlannedFile = RecordedFile> {
+  kind: ManifestKind;
+  files: F[];
+}
+
+const magic = 'repo-deploy-files 1';
+
+/** Path of the manifest of release `id`. */
+export function manifestPathOf(releasesDir: string, id: string): string {
+  return join(releasesDir, `.${id}.files`);
+}
+
+/** Serialises a manifest (planned or recorded) to its compressed form. */
+export function encodeManifest(manifest: Manifest<PlannedFile | RecordedFile>): Buffer {
+  const lines = [`${magic} ${manifest.kind}`];
+  for (const f of manifest.files) {
+    const stat = 'ino' in f ? `${f.size} ${f.mtimeNs} ${f.ino} ${f.ctimeNs}` : '- - - -';
+    lines.push(`${f.hash} ${f.mode.toString(8)} ${stat} ${JSON.stringify(f.path)}`);
+  }
+  // Level 1: a fifth of the text's size at a fraction of the time of the default level.
+  return gzipSync(`${lines.join('\n')}\n`, { level: 1 });
+}
+
+/**
+ * Parses a manifest; undefined when it is not one (cut short, another format): the caller
+ * then writes every file, which is always correct.
+ */
+export function decodeManifest(data: Buffer): Manifest<PlannedFile | RecordedFile> | undefined {
+  let text: string;
+  try {
+    text = gunzipSync(data).toString('utf8');
+  } catch {
+    return undefined;
+  }
+  const lines = text.split('\n');
+  const head = /^repo-deploy-files 1 (zip|git)$/.exec(lines[0] ?? '');
+  if (!head || lines.at(-1) !== '') return undefined;
+  const files: (PlannedFile | RecordedFile)[] = [];
+  for (let i = 1; i < lines.length - 1; i++) {
+    const file = parseLine(lines[i]!);
+    if (!file) return undefined;
+    files.push(file);
+  }
+  return { kind: head[1] as ManifestKind, files };
+}
+
+const fieldsRe = /^[0-9a-f]+ [0-7]+ (?:\d+ \d+ \d+ \d+|- - - -)$/;
+
+/** One line: six space-separated fields, then the path as a JSON string. */
+function parseLine(line: string): PlannedFile | RecordedFile | undefined {
+  let at = -1;
+  for (let n = 0; n < 6 && (at = line.indexOf(' ', at + 1)) >= 0; n++);
+  const head = line.slice(0, at);
+  const quoted = line.slice(at + 1);
+  if (at < 0 || !fieldsRe.test(head) || quoted.length < 2 || quoted[0] !== '"') return undefined;
+  // Most paths need no escapes: JSON.parse (the slow part for 20,000 lines) only for the rest.
+  let path: unknown;
+  if (!quoted.includes('\\') && quoted.indexOf('"', 1) === quoted.length - 1) path = quoted.slice(1, -1);
+  else {
+    try {
+      path = JSON.parse(quoted);
+    } catch {
+      return undefined;
+    }
+  }
+  if (typeof path !== 'string') return undefined;
+  const [hash, mode, size, mtimeNs, ino, ctimeNs] = head.split(' ') as [string, string, string, string, string, string];
+  const planned: PlannedFile = { path, hash, mode: parseInt(mode, 8) };
+  return size === '-' ? planned : { ...planned, size, mtimeNs, ino, ctimeNs };
+}
+
+/** Writes a manifest atomically, private to the agent. */
+export async function writeManifest(path: string, manifest: Manifest<PlannedFile | RecordedFile>): Promise<void> {
+  await writePrivateFileAtomic(path, encodeManifest(manifest));
+}
+
+/**
+ * Reads the manifest of a published release, keyed by path; undefined when there is none (a
+ * release from an older agent, a local directory, a crash before it was recorded) or it is
+ * unreadable.
+ */
+export async function readManifest(path: string): Promise<{ kind: ManifestKind; files: Map<string, RecordedFile> } | undefined> {
+  let data: Buffer;
+  try {
+    data = await readFile(path);
+  } catch {
+    return undefined;
+  }
+  const manifest = decodeManifest(data);
+  if (!manifest) return undefined;
+  const files = new Map<string, RecordedFile>();
+  for (const f of manifest.files) if ('ino' in f) files.set(f.path, f);
+  return { kind: manifest.kind, files };
+}
+
+/** Stat data of a file as the manifest records it; undefined when it is not a regular file. */
+export function statOf(path: string): Omit<RecordedFile, keyof PlannedFile> | undefined {
+  const st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+  if (!st || !st.isFile()) return undefined;
+  return { size: `${st.size}`, mtimeNs: `${st.mtimeNs}`, ino: `${st.ino}`, ctimeNs: `${st.ctimeNs}` };
+}
+
+/**
+ * Turns the planned list a fetch left at `planned` into the manifest of the published release
+ * at `releaseDir`, with each file's stat data as it is now (after `owner` took the files:
+ * chown changes their ctime), and removes the planned list. A file that is gone or no longer a
+ * regular file is left out. Returns the number of files recorded, or undefined when there was
+ * no planned list (a kind that does not record one).
+ */
+export async function sealManifest(planned: string, releaseDir: string, out: string): Promise<number | undefined> {
+  let data: Buffer;
+  try {
+    data = await readFile(planned);
+  } catch {
+    return undefined;
+  }
+  await rm(planned, { force: true });
+  const manifest = decodeManifest(data);
+  if (!manifest) return undefined;
+  const files: RecordedFile[] = [];
+  for (const f of manifest.files) {
+    const stat = statOf(join(releaseDir, f.path));
+    if (stat) files.push({ path: f.path, hash: f.hash, mode: f.mode, ...stat });
+  }
+  await writeManifest(out, { kind: manifest.kind, files });
+  return files.length;
+}

@@ -1,0 +1,104 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { cloneFiles, unchangedSince } from '../../src/reuse/clone.js';
+import { decodeManifest, encodeManifest, readManifest, sealManifest, statOf, writeManifest, type PlannedFile, type RecordedFile } from '../../src/reuse/manifest.js';
+import { testdir } from '../support/tmp.js';
+
+// The release manifest (releases/.<id>.files): its format, the stat data it records at
+// publish, and the rule that a file whose stat data moved since is never cloned.
+
+const planned: PlannedFile[] = [
+  { path: 'a.txt', hash: '0badf00d', mode: 0o644 },
+  { path: 'bin/run', hash: 'deadbeef', mode: 0o755 },
+  { path: 'odd "name"\nwith\ttabs and é', hash: '00000000', mode: 0o644 },
+];
+
+test('a planned manifest reads back as written, odd names included', () => {
+  assert.deepEqual(decodeManifest(encodeManifest({ kind: 'zip', files: planned })), { kind: 'zip', files: planned });
+});
+
+test('a recorded manifest keeps stat data beyond 2^53 exactly', () => {
+  const files: RecordedFile[] = [{ ...planned[0]!, size: '3', mtimeNs: '1700000000123456789', ino: '18446744073709551557', ctimeNs: '1700000000987654321' }];
+  assert.deepEqual(decodeManifest(encodeManifest({ kind: 'git', files })), { kind: 'git', files });
+});
+
+test('anything but a whole manifest is no manifest', () => {
+  const whole = encodeManifest({ kind: 'zip', files: planned });
+  const cases: Record<string, Buffer> = {
+    'cut short': whole.subarray(0, whole.length - 5),
+    'not gzip': Buffer.from('repo-deploy-files 1 zip\n'),
+    'another format': gzipSync('repo-deploy-files 2 zip\n'),
+    'an unknown kind': gzipSync('repo-deploy-files 1 tar\n'),
+    'a line cut short': gzipSync('repo-deploy-files 1 zip\n0badf00d 644 - - - - "a.txt"\n0bad'),
+    'a bad path': gzipSync('repo-deploy-files 1 zip\n0badf00d 644 - - - - "a.txt\n'),
+  };
+  for (const [name, data] of Object.entries(cases)) assert.equal(decodeManifest(data), undefined, name);
+});
+
+test('sealing records each file with its stat data now, leaves out what is gone, and removes the list', async () => {
+  const dir = testdir({ 'rel/a.txt': 'aaa', 'rel/bin/run': { content: '#!/bin/sh\n', mode: 0o755 } });
+  const list = join(dir, 'list');
+  await writeManifest(list, { kind: 'zip', files: planned });
+  const out = join(dir, 'out');
+  assert.equal(await sealManifest(list, join(dir, 'rel'), out), 2);
+  assert.equal(existsSync(list), false);
+  const read = await readManifest(out);
+  assert.equal(read?.kind, 'zip');
+  assert.deepEqual([...read!.files.keys()], ['a.txt', 'bin/run']);
+  const st = lstatSync(join(dir, 'rel/a.txt'), { bigint: true });
+  assert.deepEqual(read!.files.get('a.txt'), { ...planned[0], size: '3', mtimeNs: `${st.mtimeNs}`, ino: `${st.ino}`, ctimeNs: `${st.ctimeNs}` });
+  assert.equal(await sealManifest(list, join(dir, 'rel'), out), undefined, 'no list: nothing to record');
+});
+
+/** A release with one recorded file, and that file's record. */
+function recorded(): { dir: string; file: string; record: RecordedFile } {
+  const dir = testdir({ 'old/f.txt': 'content' });
+  const file = join(dir, 'old/f.txt');
+  return { dir, file, record: { path: 'f.txt', hash: 'x', mode: 0o644, ...statOf(file)! } };
+}
+
+test('a file is unchanged only while its mode, size, times and inode are as recorded', () => {
+  const stat = (path: string) => lstatSync(path, { bigint: true });
+  const edits: Record<string, (file: string) => void> = {
+    'rewritten, same length, time put back': (f) => {
+      const { atime, mtime } = statSync(f);
+      writeFileSync(f, 'CONTENT');
+      utimesSync(f, atime, mtime);
+    },
+    'appended to': (f) => writeFileSync(f, 'content and more'),
+    'made executable': (f) => chmodSync(f, 0o755),
+    'replaced by a new file': (f) => {
+      rmSync(f);
+      writeFileSync(f, 'content');
+    },
+  };
+  for (const [name, edit] of Object.entries(edits)) {
+    const { file, record } = recorded();
+    assert.equal(unchangedSince(stat(file), record), true, `${name}: before`);
+    edit(file);
+    assert.equal(unchangedSince(stat(file), record), false, name);
+  }
+  const { file, record } = recorded();
+  linkSync(file, `${file}.link`);
+  assert.equal(unchangedSince(stat(file), record), false, 'a new link moves the change time');
+  assert.equal(unchangedSince(stat(file), record, true), true, 'which hard-link mode does not compare');
+});
+
+test('cloning copies with the wanted time and leaves out a source edited since it was recorded', async () => {
+  const { dir, record } = recorded();
+  writeFileSync(join(dir, 'old/g.txt'), 'other');
+  const g: RecordedFile = { path: 'g.txt', hash: 'y', mode: 0o644, ...statOf(join(dir, 'old/g.txt'))! };
+  writeFileSync(join(dir, 'old/g.txt'), 'edited');
+  const mtime = new Date('2020-01-01T00:00:00Z');
+  mkdirSync(join(dir, 'new'));
+  const result = await cloneFiles([{ path: 'f.txt', recorded: record, mtime }, { path: 'g.txt', recorded: g }], { from: join(dir, 'old'), into: join(dir, 'new') });
+  assert.deepEqual([...result.cloned], ['f.txt']);
+  assert.equal(result.bytes, 7);
+  assert.equal(readFileSync(join(dir, 'new/f.txt'), 'utf8'), 'content');
+  assert.equal(statSync(join(dir, 'new/f.txt')).mtimeMs, mtime.getTime());
+  assert.notEqual(statSync(join(dir, 'new/f.txt')).ino, statSync(join(dir, 'old/f.txt')).ino);
+  assert.equal(existsSync(join(dir, 'new/g.txt')), false, 'nothing left where a clone was refused');
+});

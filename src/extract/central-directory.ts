@@ -26,6 +26,8 @@ export interface RawEntry {
   externalAttributes: number;
   /** Offset of the local file header in the file (any data before the archive included). */
   localHeaderOffset: number;
+  /** Offset of this entry's central directory record in the file (delta downloads compare records). */
+  centralAt: number;
 }
 
 /** The archive's layout: where the entry data may live and what the central directory holds. */
@@ -98,6 +100,7 @@ export function readCentralDirectory(fd: number, archive: string, maxEntries: nu
       uncompressedSize: b.readUInt32LE(o + 24),
       externalAttributes: b.readUInt32LE(o + 38),
       localHeaderOffset: b.readUInt32LE(o + 42),
+      centralAt: cdStart + pos,
     };
     const zip64 = extra.filter((f) => f.id === 0x0001);
     if (zip64.length > 1) throw corrupt(`entry ${JSON.stringify(name)} has ${zip64.length} zip64 extra fields`);

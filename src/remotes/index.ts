@@ -1,8 +1,8 @@
 import { withDiskErrors } from './disk-guard.js';
-import { gitKind } from './git.js';
-import { httpKind } from './http.js';
-import { localKind } from './local.js';
-import { s3Kind } from './s3.js';
+import { gitKind } from './git/git.js';
+import { httpKind } from './http/http.js';
+import { localKind } from './local/local.js';
+import { s3Kind } from './s3/s3.js';
 import type { Remote, RemoteConfig, RemoteKind } from './types.js';
 
 export type { Remote, RemoteKind, RemoteConfig, RemoteContext, Observation, FetchResult } from './types.js';

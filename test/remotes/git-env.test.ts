@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { gitKind } from '../../src/remotes/git.js';
+import { gitKind } from '../../src/remotes/git/git.js';
 import { gitConfig, gitContext, releaseDir } from '../support/git-context.js';
 import { TestRepo } from '../support/git-repos.js';
 

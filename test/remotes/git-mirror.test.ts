@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { RemoteError } from '../../src/errors.js';
-import { gitKind } from '../../src/remotes/git.js';
+import { gitKind } from '../../src/remotes/git/git.js';
 import { gitConfig, gitContext, releaseDir, snapshot } from '../support/git-context.js';
 import { freePort, startSilentServer } from '../support/git-daemon.js';
 import { TestRepo, git } from '../support/git-repos.js';

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RemoteError } from '../../src/errors.js';
-import { createGitRunner } from '../../src/remotes/git-run.js';
-import { parseGitUrl } from '../../src/remotes/git-url.js';
+import { createGitRunner } from '../../src/remotes/git/run.js';
+import { parseGitUrl } from '../../src/remotes/git/url.js';
 import { testdir } from '../support/tmp.js';
 
 /** A runner whose `git` is a shell script in a directory put first on PATH. */

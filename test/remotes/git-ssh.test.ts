@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RemoteError } from '../../src/errors.js';
-import { gitKind } from '../../src/remotes/git.js';
+import { gitKind } from '../../src/remotes/git/git.js';
 import { gitConfig, gitContext, releaseDir, snapshot } from '../support/git-context.js';
 import { TestRepo } from '../support/git-repos.js';
 import { startSshd } from '../support/sshd.js';

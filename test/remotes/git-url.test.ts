@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isGitUrl, parseGitUrl } from '../../src/remotes/git-url.js';
+import { isGitUrl, parseGitUrl } from '../../src/remotes/git/url.js';
 import { remoteKinds } from '../../src/remotes/index.js';
 
 // Every URL form of the issue: what git is handed, the subdirectory, the ref and the display.

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { RemoteError } from '../../src/errors.js';
-import { gitKind } from '../../src/remotes/git.js';
+import { gitKind } from '../../src/remotes/git/git.js';
 import { gitConfig, gitContext, releaseDir, snapshot } from '../support/git-context.js';
 import { startGitDaemon } from '../support/git-daemon.js';
 import { TestRepo, git } from '../support/git-repos.js';

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createHash } from 'node:crypto';
 import { RemoteError, VerificationError } from '../../src/errors.js';
-import { httpKind } from '../../src/remotes/http.js';
+import { httpKind } from '../../src/remotes/http/http.js';
 import { startHttpServer, type ServedObject, type TestHttpServer } from '../support/http-server.js';
 import { testdir } from '../support/tmp.js';
 import { makeTestRemote, readTree, testContext, testRemoteConformance, zipOfFiles, type PublishedFile, type RemoteFixture } from './conformance.js';

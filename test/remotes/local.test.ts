@@ -4,7 +4,7 @@ import { chmodSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, st
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RemoteError, VerificationError } from '../../src/errors.js';
-import { localKind } from '../../src/remotes/local.js';
+import { localKind } from '../../src/remotes/local/local.js';
 import { testdir, writeTree } from '../support/tmp.js';
 import { makeTestRemote, readTree, testContext, testRemoteConformance, zipOfFiles, type PublishedFile, type RemoteFixture } from './conformance.js';
 

@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { RemoteError } from '../../src/errors.js';
-import { parseAccountKey } from '../../src/remotes/s3-credentials.js';
+import { parseAccountKey } from '../../src/remotes/s3/credentials.js';
 import { makeTestRemote, testContext, zipOfFiles } from './conformance.js';
 import { allowAccessKey, startS3rver, type S3rverHandle } from '../support/s3rver.js';
 import { testdir, writeTree } from '../support/tmp.js';

@@ -5,12 +5,12 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { RemoteError, VerificationError } from '../errors.js';
-import { makePrivateDir, releaseDirMode, releaseFileMode } from '../util/modes.js';
-import { digestFile } from '../verify/digest-file.js';
-import { downloadTo, unpackArchive } from './archive.js';
-import type { FetchResult, Observation, Remote, RemoteConfig, RemoteContext, RemoteKind } from './types.js';
-import { writePrivateFileAtomic } from '../util/atomic-write.js';
+import { RemoteError, VerificationError } from '../../errors.js';
+import { makePrivateDir, releaseDirMode, releaseFileMode } from '../../util/modes.js';
+import { digestFile } from '../../verify/digest-file.js';
+import { downloadTo, unpackArchive } from '../archive.js';
+import type { FetchResult, Observation, Remote, RemoteConfig, RemoteContext, RemoteKind } from '../types.js';
+import { writePrivateFileAtomic } from '../../util/atomic-write.js';
 
 /**
  * The local remote (DESIGN §4): `file:///path` or a plain path to a directory or a `.zip` on

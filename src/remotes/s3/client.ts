@@ -1,6 +1,6 @@
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import type { ResolvedCredentials } from './s3-credentials.js';
-import type { RemoteConfig } from './types.js';
+import type { ResolvedCredentials } from './credentials.js';
+import type { RemoteConfig } from '../types.js';
 
 /**
  * Builds the AWS SDK client for an S3 remote. The SDK (about 20 MB of JavaScript) is loaded

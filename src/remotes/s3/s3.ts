@@ -1,15 +1,15 @@
 import type { GetObjectCommandInput, GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
-import { RemoteError } from '../errors.js';
-import { redactUrl } from '../util/redact.js';
-import { downloadTo, unpackArchive } from './archive.js';
-import { checkInChild } from './isolated.js';
-import { cachePaths, dropCacheEntry, readCacheEntry, writeCacheEntry, type S3CacheEntry } from './s3-cache.js';
-import { createS3Client, type S3ClientHandle } from './s3-client.js';
-import { resolveCredentials, type ResolvedCredentials } from './s3-credentials.js';
-import { NotS3AnswerError, s3RemoteError, statusOf, type S3ErrorContext } from './s3-errors.js';
-import { isS3Url, parseS3Url, type S3Location } from './s3-url.js';
-import type { FetchResult, Observation, Remote, RemoteConfig, RemoteContext, RemoteKind } from './types.js';
+import { RemoteError } from '../../errors.js';
+import { redactUrl } from '../../util/redact.js';
+import { downloadTo, unpackArchive } from '../archive.js';
+import { checkInChild } from '../isolated.js';
+import { cachePaths, dropCacheEntry, readCacheEntry, writeCacheEntry, type S3CacheEntry } from './cache.js';
+import { createS3Client, type S3ClientHandle } from './client.js';
+import { resolveCredentials, type ResolvedCredentials } from './credentials.js';
+import { NotS3AnswerError, s3RemoteError, statusOf, type S3ErrorContext } from './errors.js';
+import { isS3Url, parseS3Url, type S3Location } from './url.js';
+import type { FetchResult, Observation, Remote, RemoteConfig, RemoteContext, RemoteKind } from '../types.js';
 
 /**
  * The `s3://bucket/path/app.zip` remote kind (DESIGN §4): a zip object in S3 or an

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makePrivateDir } from '../util/modes.js';
-import { writePrivateFileAtomic } from '../util/atomic-write.js';
+import { makePrivateDir } from '../../util/modes.js';
+import { writePrivateFileAtomic } from '../../util/atomic-write.js';
 
 /**
  * What an HTTP remote keeps in its cache directory between runs: the validators of the last

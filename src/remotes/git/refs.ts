@@ -1,6 +1,6 @@
-import { RemoteError } from '../errors.js';
-import type { GitRunner } from './git-run.js';
-import { isCommitId, type GitLocation } from './git-url.js';
+import { RemoteError } from '../../errors.js';
+import type { GitRunner } from './run.js';
+import { isCommitId, type GitLocation } from './url.js';
 
 /**
  * Resolving what a git remote's ref points at, with exactly one `git ls-remote`: the check

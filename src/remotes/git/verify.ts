@@ -1,10 +1,10 @@
-import type { VerifyConfig } from '../config/types.js';
-import { RemoteError, VerificationError } from '../errors.js';
-import { requireSignedTag, verifyGitVersion, type GitEnv } from '../verify/git-signature.js';
-import { definitiveError } from './git-mirror.js';
-import { resolveRef } from './git-refs.js';
-import type { GitRunner } from './git-run.js';
-import { isCommitId, type GitLocation } from './git-url.js';
+import type { VerifyConfig } from '../../config/types.js';
+import { RemoteError, VerificationError } from '../../errors.js';
+import { requireSignedTag, verifyGitVersion, type GitEnv } from '../../verify/git-signature.js';
+import { definitiveError } from './mirror.js';
+import { resolveRef } from './refs.js';
+import type { GitRunner } from './run.js';
+import { isCommitId, type GitLocation } from './url.js';
 
 /**
  * The git remote's side of issue 6: before a commit's tree is written anywhere (or its tree id

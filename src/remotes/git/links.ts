@@ -1,6 +1,6 @@
-import { VerificationError } from '../errors.js';
-import { checkLinkTarget } from '../util/symlink-check.js';
-import type { GitRunner } from './git-run.js';
+import { VerificationError } from '../../errors.js';
+import { checkLinkTarget } from '../../util/symlink-check.js';
+import type { GitRunner } from './run.js';
 
 /**
  * Symlinks in a git release must stay inside it (DESIGN §10), as the zip extractor and the

@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Logger } from 'pino';
-import { RemoteError, VerificationError } from '../errors.js';
-import { definitiveError, fetchCommit, withMirror } from './git-mirror.js';
-import type { GitRunner } from './git-run.js';
-import type { ReleaseLinks } from './git-links.js';
-import { checkoutTree, type Gitlink } from './git-tree.js';
+import { RemoteError, VerificationError } from '../../errors.js';
+import { definitiveError, fetchCommit, withMirror } from './mirror.js';
+import type { GitRunner } from './run.js';
+import type { ReleaseLinks } from './links.js';
+import { checkoutTree, type Gitlink } from './tree.js';
 
 /**
  * Submodules, checked out recursively into a release: each gets its own shallow mirror under

@@ -1,16 +1,16 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { normaliseReleaseModes, privateDirMode } from '../util/modes.js';
-import { fetchCommit, withMirror } from './git-mirror.js';
-import { resolveRef } from './git-refs.js';
-import { createGitRunner, type GitRunner } from './git-run.js';
-import { ReleaseLinks } from './git-links.js';
-import { checkoutSubmodules } from './git-submodules.js';
-import { checkoutTree, subdirTree } from './git-tree.js';
-import { isGitUrl, parseGitUrl, type GitLocation } from './git-url.js';
-import { verifyFetchedCommit } from './git-verify.js';
-import type { FetchResult, Observation, Remote, RemoteConfig, RemoteContext, RemoteKind } from './types.js';
+import { normaliseReleaseModes, privateDirMode } from '../../util/modes.js';
+import { fetchCommit, withMirror } from './mirror.js';
+import { resolveRef } from './refs.js';
+import { createGitRunner, type GitRunner } from './run.js';
+import { ReleaseLinks } from './links.js';
+import { checkoutSubmodules } from './submodules.js';
+import { checkoutTree, subdirTree } from './tree.js';
+import { isGitUrl, parseGitUrl, type GitLocation } from './url.js';
+import { verifyFetchedCommit } from './verify.js';
+import type { FetchResult, Observation, Remote, RemoteConfig, RemoteContext, RemoteKind } from '../types.js';
 
 /**
  * The git remote kind (DESIGN §4): `user@host:org/app.git/path#ref` and the standard URL

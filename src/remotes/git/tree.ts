@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RemoteError } from '../errors.js';
-import { definitiveError } from './git-mirror.js';
-import { readLinkTargets, type ReleaseLinks } from './git-links.js';
-import type { GitRunner } from './git-run.js';
+import { RemoteError } from '../../errors.js';
+import { definitiveError } from './mirror.js';
+import { readLinkTargets, type ReleaseLinks } from './links.js';
+import type { GitRunner } from './run.js';
 
 /**
  * Reading trees out of a bare mirror: the tree id of a subdirectory, and writing a tree into a

@@ -1,5 +1,5 @@
-import { RemoteError } from '../errors.js';
-import type { CredentialSource } from './s3-credentials.js';
+import { RemoteError } from '../../errors.js';
+import type { CredentialSource } from './credentials.js';
 
 /**
  * Turns what the AWS SDK throws into a `RemoteError` an operator can act on: it names the

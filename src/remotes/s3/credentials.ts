@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { RemoteConfig } from './types.js';
+import type { RemoteConfig } from '../types.js';
 
 /**
  * Where an S3 remote's credentials come from (DESIGN §4), in this order: the config keys,

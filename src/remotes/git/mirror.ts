@@ -3,9 +3,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { RemoteError, messageOf } from '../errors.js';
-import { privateDirMode } from '../util/modes.js';
-import { isTimeoutOrAbort, type GitRunner } from './git-run.js';
+import { RemoteError, messageOf } from '../../errors.js';
+import { privateDirMode } from '../../util/modes.js';
+import { isTimeoutOrAbort, type GitRunner } from './run.js';
 
 /**
  * The bare mirror a git remote keeps in its cache directory: fetched shallow, one commit at a

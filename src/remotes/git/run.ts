@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { RemoteError } from '../errors.js';
-import { formatDuration } from '../util/duration.js';
-import { redactText } from '../util/redact.js';
-import type { GitLocation } from './git-url.js';
+import { RemoteError } from '../../errors.js';
+import { formatDuration } from '../../util/duration.js';
+import { redactText } from '../../util/redact.js';
+import type { GitLocation } from './url.js';
 
 /**
  * Runs git for one remote: every command under a timeout, never prompting, with this remote's

@@ -1,7 +1,7 @@
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { RemoteError } from '../errors.js';
-import { redactUrl } from '../util/redact.js';
+import { RemoteError } from '../../errors.js';
+import { redactUrl } from '../../util/redact.js';
 
 /**
  * One GET over `node:http`/`node:https`, following redirects, with a connect timeout and an

@@ -3,17 +3,17 @@ import { existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
 import { join } from 'node:path';
-import { RemoteError } from '../errors.js';
-import { onDisk } from '../util/disk-errors.js';
-import { makePrivateDir } from '../util/modes.js';
-import { redactUrl } from '../util/redact.js';
-import { notAZip } from './not-a-zip.js';
-import { downloadTo, unpackArchive } from './archive.js';
-import { checkInChild } from './isolated.js';
-import { digestFile } from '../verify/digest-file.js';
-import { archivePath, loadState, saveState, urlKeyOf, type HttpCacheState } from './http-cache.js';
-import { httpGet, readSmallBody, type HttpResponse } from './http-request.js';
-import type { FetchResult, Observation, Remote, RemoteConfig, RemoteContext, RemoteKind } from './types.js';
+import { RemoteError } from '../../errors.js';
+import { onDisk } from '../../util/disk-errors.js';
+import { makePrivateDir } from '../../util/modes.js';
+import { redactUrl } from '../../util/redact.js';
+import { notAZip } from '../not-a-zip.js';
+import { downloadTo, unpackArchive } from '../archive.js';
+import { checkInChild } from '../isolated.js';
+import { digestFile } from '../../verify/digest-file.js';
+import { archivePath, loadState, saveState, urlKeyOf, type HttpCacheState } from './cache.js';
+import { httpGet, readSmallBody, type HttpResponse } from './request.js';
+import type { FetchResult, Observation, Remote, RemoteConfig, RemoteContext, RemoteKind } from '../types.js';
 
 /**
  * The HTTP(S) remote (DESIGN §4, issue 2): a URL to a zip. The check is a conditional GET built

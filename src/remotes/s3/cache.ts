@@ -1,7 +1,7 @@
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makePrivateDir } from '../util/modes.js';
-import { writePrivateFileAtomic } from '../util/atomic-write.js';
+import { makePrivateDir } from '../../util/modes.js';
+import { writePrivateFileAtomic } from '../../util/atomic-write.js';
 
 /**
  * What an S3 remote keeps in its cache directory between runs: the last archive it downloaded

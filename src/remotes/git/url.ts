@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { redactUrl } from '../util/redact.js';
+import { redactUrl } from '../../util/redact.js';
 
 /**
  * The git URL grammar of the original repo-deploy, grown to the standard forms:

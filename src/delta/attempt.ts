@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { VerifyConfig } from '../config/types.js';
 import { VerificationError, messageOf } from '../errors.js';
 import { verifyArchive, type ArchiveVerification, type SidecarReader } from '../verify/archive.js';
 import { rebuildArchive, type RebuildOptions, type RebuildResult } from './rebuild.js';
 import { DeltaDoubt, type RangeSource } from './source.js';
+import { processAlive } from '../util/process-alive.js';
 
 /**
  * The delta download as a remote calls it: rebuild the new archive from the cached one plus
@@ -62,8 +64,8 @@ export async function attemptDelta(options: DeltaAttemptOptions): Promise<DeltaO
 
 /** How the archive of a release was fetched, as the cache records it until a fetch reports it. */
 export interface DownloadFacts {
-  /** `full`: downloaded whole; `delta`: rebuilt from the previous archive plus ranges. */
-  how: 'full' | 'delta';
+  /** `full`: downloaded whole; `delta`: rebuilt from the previous archive plus ranges; `cache`: nothing moved (reported before). */
+  how: 'full' | 'delta' | 'cache';
   /** Bytes received from the remote. */
   bytes: number;
   /** Size of the archive. */
@@ -78,4 +80,24 @@ export interface DownloadFacts {
 export function downloadDetail(facts: DownloadFacts): Record<string, string> {
   const requests = facts.requests !== undefined ? ` in ${facts.requests} request${facts.requests === 1 ? '' : 's'}` : '';
   return { download: `${facts.how}: ${facts.bytes} of ${facts.of} bytes${requests}` };
+}
+
+const partPrefix = 'delta.zip.part-';
+
+/**
+ * Where this process rebuilds an archive in `cacheDir`. Rebuilds left by runs that died
+ * mid-way (their pid is gone) are removed first; a live one may be another app's.
+ */
+export async function rebuildPath(cacheDir: string): Promise<string> {
+  let names: string[] = [];
+  try {
+    names = await readdir(cacheDir);
+  } catch {
+    // No cache directory yet: nothing stale either.
+  }
+  for (const name of names) {
+    const pid = Number(name.slice(partPrefix.length));
+    if (name.startsWith(partPrefix) && Number.isInteger(pid) && pid > 0 && !processAlive(pid)) await rm(join(cacheDir, name), { force: true });
+  }
+  return join(cacheDir, `${partPrefix}${process.pid}`);
 }

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { httpGet } from '../remotes/http-request.js';
+import { httpGet } from '../remotes/http/request.js';
 import { contentRangeMismatch, DeltaDoubt, type RangeSource } from './source.js';
 
 /** Options for `httpRangeSource`. */

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
 import { join } from 'node:path';
-import { RemoteError } from '../../errors.js';
+import { RemoteError, VerificationError } from '../../errors.js';
 import { onDisk } from '../../util/disk-errors.js';
 import { makePrivateDir } from '../../util/modes.js';
 import { redactUrl } from '../../util/redact.js';
@@ -11,7 +11,11 @@ import { notAZip } from '../not-a-zip.js';
 import { downloadTo, unpackArchive } from '../archive.js';
 import { checkInChild } from '../isolated.js';
 import { digestFile } from '../../verify/digest-file.js';
-import { archivePath, loadState, saveState, urlKeyOf, type HttpCacheState } from './cache.js';
+import { archivePath, loadState, saveState, urlKeyOf, type HttpCacheState, type PendingVersion } from './cache.js';
+import { downloadDetail } from '../../delta/attempt.js';
+import { totalOfContentRange } from '../../delta/source.js';
+import type { ArchiveVerification } from '../../verify/archive.js';
+import { fetchHttpDelta, reportOnce } from './delta.js';
 import { httpGet, readSmallBody, type HttpResponse } from './request.js';
 import type { FetchResult, Observation, Remote, RemoteConfig, RemoteContext, RemoteKind } from '../types.js';
 
@@ -48,15 +52,22 @@ class HttpRemote implements Remote {
 
   async check(ctx: RemoteContext): Promise<Observation> {
     const state = await this.cachedState(ctx);
+    const known = state?.pending ?? state;
     const headers: Record<string, string> = {};
-    if (state?.etag) headers['if-none-match'] = state.etag;
-    if (state?.lastModified) headers['if-modified-since'] = state.lastModified;
+    if (known?.etag) headers['if-none-match'] = known.etag;
+    if (known?.lastModified) headers['if-modified-since'] = known.lastModified;
+    // With an archive to build on, a changed remote is asked for two bytes, not its body: the
+    // answer names the new version and shows that ranges work; `fetch` then downloads by delta.
+    const probe = state !== undefined && (state.etag !== undefined || state.lastModified !== undefined);
+    if (probe) headers.range = 'bytes=0-1';
     const response = await this.get(this.url, headers, ctx);
-    if (response.status === 304 && state) {
+    if (response.status === 304 && known) {
       response.body.resume();
-      ctx.logger.debug({ url: this.display, version: state.version }, 'http remote not modified');
-      return observationOf(state);
+      ctx.logger.debug({ url: this.display, version: known.version }, 'http remote not modified');
+      return observationOf(known);
     }
+    if (response.status === 206 && state) return this.recordPending(state, response, ctx);
+    if (probe) ctx.logger.info({ url: this.display, reason: 'the server ignores range requests' }, 'delta download not possible, downloading the whole archive');
     if (ctx.isolate) {
       // A body is coming: a child process asks again and downloads it (see RemoteContext).
       response.body.destroy();
@@ -71,27 +82,57 @@ class HttpRemote implements Remote {
 
   async fetch(version: string, into: string, ctx: RemoteContext): Promise<FetchResult> {
     let state = await this.cachedState(ctx);
-    let bytesDownloaded = 0;
+    let verified: ArchiveVerification | undefined;
+    if (state && state.version !== version && state.pending?.version === version) {
+      const delta = await fetchHttpDelta({ url: this.url, display: this.display, config: this.config, state, pending: state.pending, ctx, readSidecar: (suffix) => this.fetchSidecar(suffix, ctx) });
+      if (delta) ({ state, verification: verified } = delta);
+    }
     // An archive left by an earlier run is trusted only if it still hashes to what was
     // recorded: a disk error or a stray edit must not become a release. One this run's check
-    // just downloaded was hashed while streaming; hashing it again would read it twice.
-    if (!state || state.version !== version || (state.sha256 !== this.storedNow && !(await hashesTo(archivePath(ctx.cacheDir, state.sha256), state.sha256)))) {
+    // just downloaded (or the delta just rebuilt) was hashed as it was written.
+    if (!state || state.version !== version || (state.sha256 !== this.storedNow && !verified && !(await hashesTo(archivePath(ctx.cacheDir, state.sha256), state.sha256)))) {
       state = await this.store(await this.get(this.url, {}, ctx), ctx);
-      bytesDownloaded = state.bytes;
       if (state.version !== version) {
         throw new RemoteError(this.display, `changed between check and fetch (now ${state.version}); the next check will see the new version`);
       }
     }
-    return unpackArchive(archivePath(ctx.cacheDir, state.sha256), into, {
-      limits: this.config.limits,
-      verify: this.config.verify,
-      ...(this.config.archiveRoot ? { archiveRoot: this.config.archiveRoot } : {}),
-      readSidecar: (suffix) => this.fetchSidecar(suffix, ctx),
-      sha256: state.sha256,
-      display: this.display,
-      bytesDownloaded,
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
-    });
+    const facts = await reportOnce(state, ctx.cacheDir);
+    try {
+      const result = await unpackArchive(archivePath(ctx.cacheDir, state.sha256), into, {
+        limits: this.config.limits,
+        verify: this.config.verify,
+        ...(this.config.archiveRoot ? { archiveRoot: this.config.archiveRoot } : {}),
+        readSidecar: (suffix) => this.fetchSidecar(suffix, ctx),
+        sha256: state.sha256,
+        display: this.display,
+        bytesDownloaded: facts.how === 'cache' ? 0 : facts.bytes,
+        ...(verified ? { verified } : {}),
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      });
+      return { ...result, detail: { ...result.detail, ...downloadDetail(facts) } };
+    } catch (error) {
+      // Copied entries are trusted to the cached archive: if one is corrupt (a disk error),
+      // the next try downloads the whole archive rather than rebuild the same bytes.
+      if (error instanceof VerificationError && state.download?.how === 'delta') await rm(archivePath(ctx.cacheDir, state.sha256), { force: true });
+      throw error;
+    }
+  }
+
+  /** A ranged check's 206: the new version, kept for `fetch` to download by delta. */
+  private async recordPending(state: HttpCacheState, response: HttpResponse, ctx: RemoteContext): Promise<Observation> {
+    response.body.resume();
+    const total = totalOfContentRange(response.headers['content-range']);
+    const { etag, 'last-modified': lastModified } = response.headers;
+    if (total === undefined || (!etag && !lastModified)) {
+      ctx.logger.info({ url: this.display, reason: 'the ranged answer named no size or no validator' }, 'delta download not possible, downloading the whole archive');
+      return observationOf(await this.store(await this.get(this.url, {}, ctx), ctx));
+    }
+    const pending: PendingVersion = { version: versionOf(etag, total, lastModified, ''), bytes: total, ...(etag ? { etag } : {}), ...(lastModified ? { lastModified } : {}) };
+    // A server that ignores conditional requests: the cached version, still.
+    if (pending.version === state.version) return observationOf(state);
+    if (pending.version !== state.pending?.version) await onDisk(ctx.cacheDir, () => saveState(ctx.cacheDir, { ...state, pending }));
+    ctx.logger.debug({ url: this.display, version: pending.version, bytes: total }, 'http remote changed');
+    return observationOf(pending);
   }
 
   async fetchSidecar(suffix: string, ctx: RemoteContext): Promise<Buffer> {
@@ -117,7 +158,7 @@ class HttpRemote implements Remote {
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
     const conditional = Object.keys(headers).length > 0;
-    if (response.status === 200 || (response.status === 304 && conditional)) return response;
+    if (response.status === 200 || (response.status === 304 && conditional) || (response.status === 206 && headers.range)) return response;
     response.body.resume();
     throw new RemoteError(this.display, `HTTP ${response.status} ${STATUS_CODES[response.status] ?? ''} from ${response.finalUrl}${hintFor(response.status)}`.replace('  ', ' '));
   }
@@ -158,6 +199,7 @@ class HttpRemote implements Remote {
       bytes: download.bytes,
       ...(etag ? { etag } : {}),
       ...(lastModified ? { lastModified } : {}),
+      download: { how: 'full', bytes: download.bytes, of: download.bytes },
     };
     await onDisk(ctx.cacheDir, () => saveState(ctx.cacheDir, state));
     this.storedNow = state.sha256;
@@ -185,8 +227,8 @@ function sameValidators(state: HttpCacheState, headers: HttpResponse['headers'])
   return state.lastModified !== undefined && headers['last-modified'] === state.lastModified && length === String(state.bytes);
 }
 
-function observationOf(state: HttpCacheState): Observation {
-  const detail: Record<string, string> = { sha256: state.sha256 };
+function observationOf(state: HttpCacheState | PendingVersion): Observation {
+  const detail: Record<string, string> = 'sha256' in state ? { sha256: state.sha256 } : {};
   if (state.etag) detail.etag = state.etag;
   if (state.lastModified) detail.lastModified = state.lastModified;
   return { version: state.version, detail };

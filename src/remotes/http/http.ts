@@ -3,16 +3,16 @@ import { existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
 import { join } from 'node:path';
-import { RemoteError, VerificationError } from '../../errors.js';
+import { RemoteError } from '../../errors.js';
 import { onDisk } from '../../util/disk-errors.js';
 import { makePrivateDir } from '../../util/modes.js';
 import { redactUrl } from '../../util/redact.js';
 import { notAZip } from '../not-a-zip.js';
-import { downloadTo, unpackArchive } from '../archive.js';
+import { downloadTo } from '../archive.js';
 import { checkInChild } from '../isolated.js';
 import { digestFile } from '../../verify/digest-file.js';
 import { archivePath, loadState, saveState, urlKeyOf, type HttpCacheState, type PendingVersion } from './cache.js';
-import { downloadDetail } from '../../delta/attempt.js';
+import { unpackFetched } from '../../delta/unpack.js';
 import { totalOfContentRange } from '../../delta/source.js';
 import type { ArchiveVerification } from '../../verify/archive.js';
 import { fetchHttpDelta, reportOnce } from './delta.js';
@@ -97,25 +97,18 @@ class HttpRemote implements Remote {
       }
     }
     const facts = await reportOnce(state, ctx.cacheDir);
-    try {
-      const result = await unpackArchive(archivePath(ctx.cacheDir, state.sha256), into, {
-        limits: this.config.limits,
-        verify: this.config.verify,
-        ...(this.config.archiveRoot ? { archiveRoot: this.config.archiveRoot } : {}),
-        readSidecar: (suffix) => this.fetchSidecar(suffix, ctx),
-        sha256: state.sha256,
-        display: this.display,
-        bytesDownloaded: facts.how === 'cache' ? 0 : facts.bytes,
-        ...(verified ? { verified } : {}),
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
-      });
-      return { ...result, detail: { ...result.detail, ...downloadDetail(facts) } };
-    } catch (error) {
-      // Copied entries are trusted to the cached archive: if one is corrupt (a disk error),
-      // the next try downloads the whole archive rather than rebuild the same bytes.
-      if (error instanceof VerificationError && state.download?.how === 'delta') await rm(archivePath(ctx.cacheDir, state.sha256), { force: true });
-      throw error;
-    }
+    return unpackFetched(archivePath(ctx.cacheDir, state.sha256), into, {
+      limits: this.config.limits,
+      verify: this.config.verify,
+      ...(this.config.archiveRoot ? { archiveRoot: this.config.archiveRoot } : {}),
+      readSidecar: (suffix) => this.fetchSidecar(suffix, ctx),
+      sha256: state.sha256,
+      display: this.display,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      facts,
+      verified,
+      dropCache: () => rm(archivePath(ctx.cacheDir, state.sha256), { force: true }),
+    });
   }
 
   /** A ranged check's 206: the new version, kept for `fetch` to download by delta. */

@@ -83,7 +83,6 @@ export async function rebuildArchive(options: RebuildOptions): Promise<RebuildRe
     await inParallel(plan.fetch, options.parallel ?? 4, controller, (range) => fetch(range.start, range.end));
     const sha256 = await copyAndHash(previous, out, plan.copy, total, controller.signal);
     await checkEntries(next, out.fd, plan.fetchedEntries, display);
-    await out.sync();
     return { sha256, bytes: total, fetchedBytes: counters.bytes, requests: counters.requests, entries: next.entries.length, reusedEntries: plan.reusedEntries };
   } catch (error) {
     await out?.close().catch(() => undefined);
@@ -117,20 +116,29 @@ async function fetchRange(options: RebuildOptions, signal: AbortSignal, counters
 
 /**
  * Copies the unchanged entries into place and hashes the whole new archive in the same pass,
- * front to back: the fetched bytes between copies are read back from `out`.
+ * front to back: the fetched bytes between copies are read back from `out`. Two buffers take
+ * turns, so the next read runs while the last chunk is written.
  */
 async function copyAndHash(previous: FileHandle, out: FileHandle, copies: CopyPiece[], total: number, signal: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
-  const buffer = Buffer.allocUnsafe(1024 * 1024);
+  const buffers = [Buffer.allocUnsafe(4 * 1024 * 1024), Buffer.allocUnsafe(4 * 1024 * 1024)];
+  let turn = 0;
+  let writing: Promise<unknown> = Promise.resolve();
   const pass = async (from: FileHandle, at: number, to: number, length: number, write: boolean): Promise<void> => {
     for (let done = 0; done < length; ) {
       signal.throwIfAborted();
+      const buffer = buffers[(turn ^= 1)]!;
       const want = Math.min(buffer.length, length - done);
       const { bytesRead } = await from.read(buffer, 0, want, at + done);
       if (bytesRead !== want) throw new DeltaDoubt(`the cached archive ended early at ${at + done + bytesRead}`);
-      const chunk = buffer.subarray(0, want);
-      if (write) await out.write(chunk, 0, want, to + done);
-      hash.update(chunk);
+      // The other buffer's write must end before this one is handed out again.
+      await writing;
+      hash.update(buffer.subarray(0, want));
+      if (write) {
+        writing = out.write(buffer, 0, want, to + done);
+        // Awaited before the next chunk; a failure meanwhile must not go unhandled.
+        writing.catch(() => undefined);
+      }
       done += want;
     }
   };
@@ -141,6 +149,7 @@ async function copyAndHash(previous: FileHandle, out: FileHandle, copies: CopyPi
     position = copy.to + copy.length;
   }
   await pass(out, position, position, total - position, false);
+  await writing;
   return hash.digest('hex');
 }
 

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { crc32, createInflateRaw } from 'node:zlib';
 import type { Limits } from '../config/types.js';
 import { messageOf } from '../errors.js';
 import { readCentralDirectory, type CentralDirectory, type RawEntry } from '../extract/central-directory.js';
-import { decodeAsync } from '../extract/entry-data.js';
+import { checkContent, decodeAsync } from '../extract/entry-data.js';
 import { readLocalHeader } from '../extract/local-header.js';
 import { readAt } from '../extract/read-at.js';
 import { diskCodeOf, diskError } from '../util/disk-errors.js';
@@ -82,7 +83,7 @@ export async function rebuildArchive(options: RebuildOptions): Promise<RebuildRe
     const plan = planDelta(before, previous.fd, next, out.fd);
     await inParallel(plan.fetch, options.parallel ?? 4, controller, (range) => fetch(range.start, range.end));
     const sha256 = await copyAndHash(previous, out, plan.copy, total, controller.signal);
-    await checkEntries(next, out.fd, plan.fetchedEntries, display);
+    await checkEntries(next, options.output, out.fd, plan.fetchedEntries, display);
     return { sha256, bytes: total, fetchedBytes: counters.bytes, requests: counters.requests, entries: next.entries.length, reusedEntries: plan.reusedEntries };
   } catch (error) {
     await out?.close().catch(() => undefined);
@@ -153,14 +154,35 @@ async function copyAndHash(previous: FileHandle, out: FileHandle, copies: CopyPi
   return hash.digest('hex');
 }
 
+/** Fetched entries larger than this are checked streaming, not inflated whole in memory. */
+const wholeEntryLimit = 8 * 1024 * 1024;
+
 /** Every local header must match the new directory; every fetched entry's data its CRC. */
-async function checkEntries(next: CentralDirectory, fd: number, fetched: RawEntry[], display: string): Promise<void> {
+async function checkEntries(next: CentralDirectory, file: string, fd: number, fetched: RawEntry[], display: string): Promise<void> {
   const read = (offset: number, length: number) => readAt(fd, offset, length);
   for (const entry of next.entries) readLocalHeader(entry, read, next.dataEnd, display);
   for (const entry of fetched) {
     // Encrypted entries and unknown methods: the extractor refuses them with its own message.
     if (entry.flags & 0x41 || (entry.method !== 0 && entry.method !== 8)) continue;
     const { start } = readLocalHeader(entry, read, next.dataEnd, display);
-    await decodeAsync(entry, readAt(fd, start, entry.compressedSize), display);
+    if (entry.uncompressedSize <= wholeEntryLimit) await decodeAsync(entry, readAt(fd, start, entry.compressedSize), display);
+    else await checkStreaming(entry, file, start, display);
   }
+}
+
+/** Inflates (or reads) a large entry chunk by chunk, checking its size and CRC-32. */
+async function checkStreaming(entry: RawEntry, file: string, start: number, display: string): Promise<void> {
+  let crc = 0;
+  let length = 0;
+  const consume = async (chunks: AsyncIterable<Buffer>): Promise<void> => {
+    for await (const chunk of chunks) {
+      crc = crc32(chunk, crc);
+      length += chunk.length;
+      if (length > entry.uncompressedSize) throw new DeltaDoubt(`entry ${JSON.stringify(entry.name)} inflates beyond its declared size`);
+    }
+  };
+  const source = createReadStream(file, { start, end: start + entry.compressedSize - 1 });
+  if (entry.method === 8) await pipeline(source, createInflateRaw(), consume);
+  else await pipeline(source, consume);
+  checkContent(entry, length, crc, display);
 }

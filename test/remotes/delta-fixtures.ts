@@ -13,7 +13,7 @@ import yazl from 'yazl';
 export type Tree = Record<string, { content: string; mode?: number } | { link: string }>;
 
 /** Text that compresses about 2:1 (hex of a hash chain): entries big enough to tell a delta from a full download. */
-function filler(seed: string, bytes: number): string {
+export function filler(seed: string, bytes: number): string {
   let out = '';
   let h = seed;
   while (out.length < bytes) {

@@ -10,7 +10,7 @@ import { entryLayout } from '../support/zip.js';
 import { startHttpServer, type ServedObject, type TestHttpServer } from '../support/http-server.js';
 import { testdir } from '../support/tmp.js';
 import { makeTestRemote, testContext } from './conformance.js';
-import { baseTree, cachedArchive, changed, changes, describeTree, zipOfTree } from './delta-fixtures.js';
+import { baseTree, cachedArchive, changed, changes, describeTree, filler, zipOfTree, type Tree } from './delta-fixtures.js';
 
 // Delta downloads over HTTP against a real server (test/support/http-server.ts) that serves
 // ranges, or not, or lies in them. Every delta-built release is compared with a full deploy
@@ -186,6 +186,27 @@ for (const validator of ['etag', 'last-modified'] as const) {
       assert.ok(cachedArchive(ctx.cacheDir).equals(third));
       assert.deepEqual(describeTree(into), await fullDeploy(server));
       assert.match(result.detail?.download ?? '', /^full: /);
+    });
+  });
+}
+
+for (const lie of [false, true]) {
+  test(`http delta: a changed file over 8 MiB is checked streaming${lie ? ', and a lying range in it caught' : ''}`, async () => {
+    await withServer(async (server) => {
+      const withBig = (seed: string): Tree => ({ ...baseTree(10), 'assets/big.txt': { content: filler(seed, 9 * 1024 * 1024) } });
+      publish(server, await zipOfTree(withBig('one')));
+      const remote = makeTestRemote(`${server.origin}/app.zip`);
+      const ctx = testContext();
+      await remote.fetch((await remote.check(ctx)).version, testdir(), ctx);
+      const next = await zipOfTree(withBig('two'));
+      const lying = Buffer.from(next);
+      lying[entryLayout(next).get('assets/big.txt')!.data + 4_000_000]! ^= 0xff;
+      publish(server, next, lie ? { ranges: true, rangeBody: lying } : { ranges: true });
+      const into = testdir();
+      const result = await remote.fetch((await remote.check(ctx)).version, into, ctx);
+      assert.match(result.detail?.download ?? '', lie ? /^full: / : /^delta: /);
+      assert.ok(cachedArchive(ctx.cacheDir).equals(next));
+      assert.deepEqual(describeTree(into), await fullDeploy(server));
     });
   });
 }

@@ -118,6 +118,7 @@ class HttpRemote implements Remote {
     const { etag, 'last-modified': lastModified } = response.headers;
     if (total === undefined || (!etag && !lastModified)) {
       ctx.logger.info({ url: this.display, reason: 'the ranged answer named no size or no validator' }, 'delta download not possible, downloading the whole archive');
+      if (ctx.isolate) return checkInChild(this.url, this.config, this.display, ctx);
       return observationOf(await this.store(await this.get(this.url, {}, ctx), ctx));
     }
     const pending: PendingVersion = { version: versionOf(etag, total, lastModified, ''), bytes: total, ...(etag ? { etag } : {}), ...(lastModified ? { lastModified } : {}) };

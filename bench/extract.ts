@@ -197,7 +197,7 @@ function timeOurs(archive: string, out: string, module: string): Promise<Run> {
  * Builds `name` with Info-ZIP `zip` (what most pipelines use) from a generated tree: mostly
  * 1–8 KiB text files, plus a few large incompressible ones holding the rest of the bytes.
  */
-async function ensureArchive(name: string, bytes: number, files: number, log: (line: string) => void): Promise<string> {
+export async function ensureArchive(name: string, bytes: number, files: number, log: (line: string) => void): Promise<string> {
   const archive = join(dataDir, name);
   if (existsSync(archive)) return archive;
   log(`generating ${name} (${Math.round(bytes / 1e6)} MB, ${files} files)...`);

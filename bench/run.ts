@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { benchDaemonRss } from './daemon-rss.js';
 import { benchDeltaGit } from './delta-git.js';
+import { benchDelta } from './delta.js';
 import { benchExtract } from './extract.js';
 import { benchFleet } from './fleet.js';
 import { benchGit } from './git.js';
@@ -33,6 +34,7 @@ const workloads: Array<{ name: string; fields: string[]; run: () => Promise<obje
     run: () => benchExtract({ quick, log: progress, ...(quick ? { runs: 2 } : {}) }),
   },
   { name: 'http', fields: ['http_deploy_ratio_vs_curl_unzip', 'idle_check_requests_http', 'idle_check_body_bytes_http'], run: () => benchHttp({ quick }) },
+  { name: 'delta', fields: ['delta_http_bytes', 'delta_http_seconds', 'full_http_seconds', 'delta_http_ratio', 'delta_s3_bytes', 'delta_s3_requests'], run: () => benchDelta({ quick }) },
   { name: 'git', fields: ['git_deploy_ratio_vs_git_cli', 'idle_check_ms_git'], run: () => benchGit({ quick, runs: quick ? 3 : 5 }) },
   { name: 'delta-git', fields: ['delta_git_ratio_vs_git_cli', 'delta_git_seconds', 'delta_git_full_seconds'], run: () => benchDeltaGit({ runs: quick ? 2 : 3 }) },
   { name: 'idle', fields: ['idle_check_requests_s3', 'idle_check_body_bytes_s3'], run: () => benchIdleS3() },

@@ -30,7 +30,7 @@ export interface StaticServer extends Running {
 
 /**
  * Serves files under `root` like nginx would for a zip: GET and HEAD, an ETag from size and
- * mtime, If-None-Match answered with 304 and no body. Counts requests and body bytes, which is
+ * mtime, If-None-Match answered with 304 and no body, single byte ranges with If-Range. Counts requests and body bytes, which is
  * what the idle check is judged on.
  */
 export async function startStaticServer(root: string): Promise<StaticServer> {
@@ -63,6 +63,20 @@ export async function startStaticServer(root: string): Promise<StaticServer> {
     if (match && match.split(',').some((t) => t.trim() === etag || t.trim() === `W/${etag}`)) {
       answer(304);
       res.end();
+      return;
+    }
+    // One range per request, with If-Range, as nginx serves them (delta downloads use them).
+    const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+    const ifRange = req.headers['if-range'];
+    res.setHeader('accept-ranges', 'bytes');
+    if (range && req.method === 'GET' && (ifRange === undefined || ifRange === etag || ifRange === stat.mtime.toUTCString()) && Number(range[1]) < stat.size) {
+      const [start, end] = [Number(range[1]), Math.min(Number(range[2]), stat.size - 1)];
+      answer(206);
+      res.setHeader('content-range', `bytes ${start}-${end}/${stat.size}`);
+      res.setHeader('content-length', end - start + 1);
+      const part = createReadStream(path, { start, end, highWaterMark: 1 << 20 });
+      part.on('data', (chunk) => (counters.bodyBytes += chunk.length));
+      part.pipe(res);
       return;
     }
     answer(200);

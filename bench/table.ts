@@ -28,6 +28,9 @@ export function renderTable(f: Figures): string {
     { what: 'extract peak RSS', agent: s(n('extract_peak_rss_mib'), ' MiB', 0), baseline: `unzip ${s(n('unzip_peak_rss_mib'), ' MiB', 0)}`, ratio: '', target: '<= 128 MiB', met: atMost(n('extract_peak_rss_mib'), 128) },
     { what: 'extract peak RSS, quarter', agent: s(n('extract_peak_rss_mib_small'), ' MiB', 0), baseline: '', ratio: '', target: '<= 128 MiB, ~same', met: atMost(n('extract_peak_rss_mib_small'), 128) },
     { what: `http deploy (${s(n('http_archive_mib'), ' MiB', 0)})`, agent: s(n('http_deploy_seconds'), ' s'), baseline: `curl+unzip+ln ${s(n('http_curl_unzip_seconds'), ' s')}`, ratio: s(n('http_deploy_ratio_vs_curl_unzip'), 'x'), target: '' },
+    { what: `delta http update (${s(n('delta_archive_mib'), ' MiB', 0)}, 1 file changed)`, agent: s(n('delta_http_seconds'), ' s'), baseline: `full download ${s(n('full_http_seconds'), ' s')}`, ratio: s(n('delta_http_ratio'), 'x'), target: '<= 0.3x', met: atMost(n('delta_http_ratio'), 0.3) },
+    { what: 'delta http bytes', agent: `${n('delta_http_bytes') ?? 'n/a'} B`, baseline: '', ratio: s(n('delta_http_bytes_percent'), '%', 2), target: '<= 1% of archive', met: atMost(n('delta_http_bytes_percent'), 1) },
+    { what: 'delta s3 update', agent: `${n('delta_s3_requests') ?? 'n/a'} req, ${n('delta_s3_bytes') ?? 'n/a'} B body`, baseline: '', ratio: '', target: '' },
     { what: `git deploy, new commit (${n('git_repo_files') ?? '?'} files)`, agent: s(n('git_deploy_seconds'), ' s'), baseline: `fetch+archive+ln ${s(n('git_cli_seconds'), ' s')}`, ratio: s(n('git_deploy_ratio_vs_git_cli'), 'x'), target: '' },
     {
       what: 'idle check, http',

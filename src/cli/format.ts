@@ -77,7 +77,9 @@ function updatingLine(u: NonNullable<AppStatus['updating']>): string {
 function release(r: ReleaseInfo): string {
   const signed = r.detail?.trustedComment ?? (r.detail?.signedBy ? `${r.detail.signer ?? 'key'} ${r.detail.signedBy}${r.detail.signedTag ? ` (tag ${r.detail.signedTag})` : ''}` : undefined);
   const commit = r.detail?.commit && r.detail.ref ? `, ${r.detail.ref} at ${r.detail.commit.slice(0, 12)}` : '';
-  const extra = `${commit}${signed ? `, signed: ${signed}` : ''}`;
+  // How the archive came (`delta: 302581 of 92673631 bytes in 3 requests`, `full: …`).
+  const download = r.detail?.download ? `, downloaded ${r.detail.download}` : '';
+  const extra = `${commit}${signed ? `, signed: ${signed}` : ''}${download}`;
   return `${r.id} (version ${r.version}${r.status === 'good' ? '' : `, ${r.status}`}${extra})`;
 }
 

@@ -26,6 +26,8 @@ export interface RawEntry {
   externalAttributes: number;
   /** Offset of the local file header in the file (any data before the archive included). */
   localHeaderOffset: number;
+  /** Offset of this entry's central directory record in the file (delta downloads compare records). */
+  centralAt: number;
 }
 
 /** The archive's layout: where the entry data may live and what the central directory holds. */
@@ -79,6 +81,7 @@ export function readCentralDirectory(fd: number, archive: string, maxEntries: nu
     b = ensure(total, i);
     o = pos - at;
     const entry = parseEntry(b.subarray(o, o + total), nameLength, extraLength, archive);
+    entry.centralAt = cdStart + pos;
     entry.localHeaderOffset += shift;
     entries.push(entry);
     pos += total;
@@ -110,6 +113,7 @@ function parseEntry(record: Buffer, nameLength: number, extraLength: number, arc
     uncompressedSize: record.readUInt32LE(24),
     externalAttributes: record.readUInt32LE(38),
     localHeaderOffset: record.readUInt32LE(42),
+    centralAt: 0,
   };
   const zip64 = extra.filter((f) => f.id === 0x0001);
   if (zip64.length > 1) throw corrupt(`entry ${JSON.stringify(name)} has ${zip64.length} zip64 extra fields`);

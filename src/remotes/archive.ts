@@ -9,7 +9,7 @@ import type { Limits, VerifyConfig } from '../config/types.js';
 import { RemoteError, VerificationError } from '../errors.js';
 import { privateFileMode } from '../util/modes.js';
 import { extractZip } from '../extract/zip.js';
-import { verifyArchive, type SidecarReader } from '../verify/archive.js';
+import { verifyArchive, type ArchiveVerification, type SidecarReader } from '../verify/archive.js';
 import { diskCodeOf, diskError } from '../util/disk-errors.js';
 import { headBytes } from './not-a-zip.js';
 import type { FetchResult } from './types.js';
@@ -125,12 +125,15 @@ export interface UnpackOptions {
   allowExternalLinks?: boolean;
   /** The current release to reuse unchanged files from, and where to list the files written. */
   releaseFiles?: ReleaseFiles;
+  /** The verification already done on exactly these bytes (a delta-rebuilt archive): not repeated. */
+  verified?: ArchiveVerification;
 }
 
 /** Verifies (when configured) and extracts the archive `file` into `into`. */
 export async function unpackArchive(file: string, into: string, options: UnpackOptions): Promise<FetchResult> {
-  // Verification happens before a single byte is extracted: refused content never reaches the disk.
-  const verified = await verifyArchive(file, options.verify, options.readSidecar, {
+  // Verification happens before a single byte is extracted: refused content never reaches the
+  // disk. A delta-rebuilt archive was verified as it was rebuilt.
+  const verified = options.verified ?? await verifyArchive(file, options.verify, options.readSidecar, {
     sha256: options.sha256,
     ...(options.display !== undefined ? { display: options.display } : {}),
   });

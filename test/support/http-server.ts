@@ -20,6 +20,10 @@ export interface ServedObject {
   contentLength?: boolean;
   /** Last-Modified to announce (default: when `put` was called). */
   modified?: Date;
+  /** Honour single `Range: bytes=a-b` requests (and `If-Range`) with 206 (default false: 200 whole). */
+  ranges?: boolean;
+  /** Cut ranges from these bytes instead of `body`: a server whose ranges lie about the body. */
+  rangeBody?: Buffer;
 }
 
 /** One request as the server saw it. */
@@ -44,6 +48,8 @@ export interface TestHttpServer {
   truncateNext(): void;
   /** Every 200 on `path` announces `extra` more bytes than it sends, then closes. */
   wrongLength(path: string, extra: number): void;
+  /** Serves `object` at `path` once `requests` more requests for `path` have been answered. */
+  replaceAfter(path: string, requests: number, object: ServedObject): void;
   /** Requires Basic auth with these credentials on every path. */
   requireAuth(user: string, password: string): void;
   requests(): { count: number; bodyBytes: number };
@@ -59,6 +65,7 @@ export async function startHttpServer(): Promise<TestHttpServer> {
   const redirects = new Map<string, { to: string; status: number }>();
   const hangs = new Map<string, 'head' | 'body'>();
   const wrong = new Map<string, number>();
+  const replacements = new Map<string, { left: number; object: ServedObject }>();
   const sockets = new Set<Socket>();
   let auth: string | undefined;
   let truncate = false;
@@ -74,6 +81,11 @@ export async function startHttpServer(): Promise<TestHttpServer> {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const seen: SeenRequest = { path, headers: req.headers, status: 0 };
     log.push(seen);
+    const replacement = replacements.get(path);
+    if (replacement && replacement.left-- <= 0) {
+      replacements.delete(path);
+      put(path, replacement.object);
+    }
     const answer = (status: number, headers: Record<string, string | number> = {}): void => {
       seen.status = status;
       res.writeHead(status, headers);
@@ -106,6 +118,7 @@ export async function startHttpServer(): Promise<TestHttpServer> {
       answer(304, headers);
       return void res.end();
     }
+    if (object.ranges && sendRange(req, res, object, headers, answer)) return;
     const extra = wrong.get(path);
     if (object.contentLength !== false || extra !== undefined) headers['content-length'] = object.body.length + (extra ?? 0);
     answer(200, headers);
@@ -122,6 +135,32 @@ export async function startHttpServer(): Promise<TestHttpServer> {
     else res.end();
   };
 
+  const put = (path: string, object: ServedObject): void => {
+    const tag = `"${createHash('sha256').update(object.body).digest('hex').slice(0, 16)}"`;
+    objects.set(path, { ...object, modified: object.modified ?? new Date(), tag });
+  };
+
+  /** Answers a `Range` request with 206 (or 416); false when the whole body must be sent. */
+  const sendRange = (req: IncomingMessage, res: ServerResponse, object: ServedObject & { modified: Date; tag: string }, headers: Record<string, string | number>, answer: (status: number, headers: Record<string, string | number>) => void): boolean => {
+    headers['accept-ranges'] = 'bytes';
+    const match = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
+    const ifRange = req.headers['if-range'];
+    const current = ifRange === undefined || (object.etag !== false && ifRange === object.tag) || (object.lastModified !== false && ifRange === object.modified.toUTCString());
+    if (!match || !current || (match[1] === '' && match[2] === '')) return false;
+    const size = object.body.length;
+    const start = match[1] === '' ? Math.max(0, size - Number(match[2])) : Number(match[1]);
+    const end = match[1] === '' || match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
+    if (start >= size || end < start) {
+      answer(416, { ...headers, 'content-range': `bytes */${size}`, 'content-length': 0 });
+      res.end();
+      return true;
+    }
+    answer(206, { ...headers, 'content-range': `bytes ${start}-${end}/${size}`, 'content-length': end - start + 1 });
+    sendBody(res, (object.rangeBody ?? object.body).subarray(start, end + 1));
+    res.end();
+    return true;
+  };
+
   const server: Server = createServer(handle);
   server.on('connection', (socket) => {
     sockets.add(socket);
@@ -132,15 +171,13 @@ export async function startHttpServer(): Promise<TestHttpServer> {
 
   return {
     origin: `http://127.0.0.1:${port}`,
-    put(path, object) {
-      const tag = `"${createHash('sha256').update(object.body).digest('hex').slice(0, 16)}"`;
-      objects.set(path, { ...object, modified: object.modified ?? new Date(), tag });
-    },
+    put,
     remove: (path) => void objects.delete(path),
     redirect: (path, to, status = 302) => void redirects.set(path, { to, status }),
     hang: (path, mode) => void hangs.set(path, mode),
     truncateNext: () => void (truncate = true),
     wrongLength: (path, extra) => void wrong.set(path, extra),
+    replaceAfter: (path, requests, object) => void replacements.set(path, { left: requests, object }),
     requireAuth: (user, password) => void (auth = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`),
     requests: () => ({ count: log.length, bodyBytes }),
     log: () => log,

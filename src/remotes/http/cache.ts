@@ -3,6 +3,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makePrivateDir } from '../../util/modes.js';
 import { writePrivateFileAtomic } from '../../util/atomic-write.js';
+import type { DownloadFacts } from '../../delta/attempt.js';
 
 /**
  * What an HTTP remote keeps in its cache directory between runs: the validators of the last
@@ -18,6 +19,22 @@ export interface HttpCacheState {
   version: string;
   /** sha256 of the archive, hex; the archive is `sha256-<hex>.zip` beside this file. */
   sha256: string;
+  bytes: number;
+  etag?: string;
+  lastModified?: string;
+  /** How the archive got here: the fetch that deploys it reports the bytes (once). */
+  download?: DownloadFacts;
+  /**
+   * A newer version the check saw but did not download: the archive above stays as the base
+   * of a delta download, which `fetch` attempts.
+   */
+  pending?: PendingVersion;
+}
+
+/** A version seen by a ranged check: what `fetch` needs to pin its range requests to it. */
+export interface PendingVersion {
+  version: string;
+  /** Size of the new archive. */
   bytes: number;
   etag?: string;
   lastModified?: string;

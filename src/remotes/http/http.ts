@@ -7,10 +7,14 @@ import { RemoteError } from '../../errors.js';
 import { onDisk } from '../../util/disk-errors.js';
 import { makePrivateDir } from '../../util/modes.js';
 import { notAZip } from '../not-a-zip.js';
-import { downloadTo, unpackArchive } from '../archive.js';
+import { downloadTo } from '../archive.js';
 import { digestFile } from '../../verify/digest-file.js';
-import { archivePath, loadState, saveState, urlKeyOf, type HttpCacheState } from './cache.js';
+import { archivePath, loadState, saveState, urlKeyOf, type HttpCacheState, type PendingVersion } from './cache.js';
 import { parseHttpSpec, type HttpOptions, type HttpSpec } from './options.js';
+import { unpackFetched } from '../../delta/unpack.js';
+import { totalOfContentRange } from '../../delta/source.js';
+import type { ArchiveVerification } from '../../verify/archive.js';
+import { fetchHttpDelta, reportOnce } from './delta.js';
 import { httpGet, readSmallBody, type HttpResponse } from './request.js';
 import { defineKind, type FetchResult, type Observation, type Remote, type RemoteContext } from '../types.js';
 
@@ -50,38 +54,54 @@ export class HttpRemote implements Remote {
   async check(ctx: RemoteContext): Promise<Observation> {
     const asked = await this.ask(ctx);
     if ('seen' in asked) return asked.seen;
+    const { response, state } = asked;
     if (ctx.peek) {
-      asked.response.body.destroy();
-      return peekedObservation(asked.response.headers);
+      response.body.destroy();
+      // A ranged probe's answer tells the whole archive's size in Content-Range.
+      const total = response.status === 206 ? totalOfContentRange(response.headers['content-range']) : undefined;
+      return peekedObservation(total === undefined ? response.headers : { ...response.headers, 'content-length': String(total) });
     }
-    return observationOf(await this.store(asked.response, ctx));
+    if (response.status === 206 && state) {
+      const pending = pendingOf(response);
+      if (pending) return this.notePending(state, pending, ctx);
+      ctx.logger.info({ url: this.display, reason: 'the ranged answer named no size or no validator' }, 'delta download not possible, downloading the whole archive');
+      return observationOf(await this.store(await this.get(this.url, {}, ctx), ctx));
+    }
+    return observationOf(await this.store(response, ctx));
   }
 
   /** The check without its download: undefined when a new body is waiting. */
   async probe(ctx: RemoteContext): Promise<Observation | undefined> {
     const asked = await this.ask(ctx);
     if ('seen' in asked) return asked.seen;
-    asked.response.body.destroy();
+    const { response, state } = asked;
+    response.body.destroy();
+    // A ranged answer names the new version without a body: `fetch` downloads it by delta.
+    const pending = response.status === 206 && state ? pendingOf(response) : undefined;
+    if (pending && state) return this.notePending(state, pending, ctx);
     // Unless it is the cached one again (a server that ignores conditional requests): idle
     // checks must not cost a download each.
-    const { state } = asked;
-    return state && sameValidators(state, asked.response.headers) ? observationOf(state) : undefined;
+    return state && response.status === 200 && sameValidators(state, response.headers) ? observationOf(state) : undefined;
   }
 
   async fetch(version: string, into: string, ctx: RemoteContext): Promise<FetchResult> {
     let state = await this.cachedState(ctx);
-    let bytesDownloaded = 0;
+    let verified: ArchiveVerification | undefined;
+    if (state && state.version !== version && state.pending?.version === version) {
+      const delta = await fetchHttpDelta({ url: this.url, display: this.display, config: this.config, state, pending: state.pending, ctx, readSidecar: (suffix) => this.fetchSidecar(suffix, ctx) });
+      if (delta) ({ state, verification: verified } = delta);
+    }
     // An archive left by an earlier run is trusted only if it still hashes to what was
     // recorded: a disk error or a stray edit must not become a release. One this run's check
-    // just downloaded was hashed while streaming; hashing it again would read it twice.
-    if (!state || state.version !== version || (state.sha256 !== this.storedNow && !(await hashesTo(archivePath(ctx.cacheDir, state.sha256), state.sha256)))) {
+    // just downloaded (or the delta just rebuilt) was hashed as it was written.
+    if (!state || state.version !== version || (state.sha256 !== this.storedNow && !verified && !(await hashesTo(archivePath(ctx.cacheDir, state.sha256), state.sha256)))) {
       state = await this.store(await this.get(this.url, {}, ctx), ctx);
-      bytesDownloaded = state.bytes;
       if (state.version !== version) {
         throw new RemoteError(this.display, `changed between check and fetch (now ${state.version}); the next check will see the new version`);
       }
     }
-    return unpackArchive(archivePath(ctx.cacheDir, state.sha256), into, {
+    const facts = await reportOnce(state, ctx.cacheDir);
+    return unpackFetched(archivePath(ctx.cacheDir, state.sha256), into, {
       limits: this.config.limits,
       verify: this.config.verify,
       ...(this.config.archiveRoot ? { archiveRoot: this.config.archiveRoot } : {}),
@@ -89,10 +109,21 @@ export class HttpRemote implements Remote {
       readSidecar: (suffix) => this.fetchSidecar(suffix, ctx),
       sha256: state.sha256,
       display: this.display,
-      bytesDownloaded,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       ...(ctx.releaseFiles ? { releaseFiles: ctx.releaseFiles } : {}),
+      facts,
+      verified,
+      dropCache: () => rm(archivePath(ctx.cacheDir, state.sha256), { force: true }),
     });
+  }
+
+  /** A ranged check's new version, kept next to the cached archive for `fetch` to download by delta. */
+  private async notePending(state: HttpCacheState, pending: PendingVersion, ctx: RemoteContext): Promise<Observation> {
+    // A server that ignores conditional requests: the cached version, still.
+    if (pending.version === state.version) return observationOf(state);
+    if (pending.version !== state.pending?.version) await onDisk(ctx.cacheDir, () => saveState(ctx.cacheDir, { ...state, pending }));
+    ctx.logger.debug({ url: this.display, version: pending.version, bytes: pending.bytes }, 'http remote changed');
+    return observationOf(pending);
   }
 
   /** The bytes of `<url><suffix>` (`.minisig`, `.sha256`); a RemoteError when it is missing. */
@@ -107,15 +138,22 @@ export class HttpRemote implements Remote {
   /** The conditional GET of a check: what it saw when no body came, else the response to store. */
   private async ask(ctx: RemoteContext): Promise<{ seen: Observation } | { response: HttpResponse; state: HttpCacheState | undefined }> {
     const state = await this.cachedState(ctx);
+    // A version a ranged check already saw is the one asked about: unchanged since, it is a 304.
+    const known = state?.pending ?? state;
     const headers: Record<string, string> = {};
-    if (state?.etag) headers['if-none-match'] = state.etag;
-    if (state?.lastModified) headers['if-modified-since'] = state.lastModified;
+    if (known?.etag) headers['if-none-match'] = known.etag;
+    if (known?.lastModified) headers['if-modified-since'] = known.lastModified;
+    // With an archive to build on, a changed remote is asked for two bytes, not its body: the
+    // answer names the new version and shows that ranges work; `fetch` then downloads by delta.
+    const ranged = state !== undefined && (state.etag !== undefined || state.lastModified !== undefined);
+    if (ranged) headers.range = 'bytes=0-1';
     const response = await this.get(this.url, headers, ctx);
-    if (response.status === 304 && state) {
+    if (response.status === 304 && known) {
       response.body.resume();
-      ctx.logger.debug({ url: this.display, version: state.version }, 'http remote not modified');
-      return { seen: observationOf(state) };
+      ctx.logger.debug({ url: this.display, version: known.version }, 'http remote not modified');
+      return { seen: observationOf(known) };
     }
+    if (ranged && response.status !== 206) ctx.logger.info({ url: this.display, reason: 'the server ignores range requests' }, 'delta download not possible, downloading the whole archive');
     return { response, state };
   }
 
@@ -134,7 +172,7 @@ export class HttpRemote implements Remote {
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
     const conditional = Object.keys(headers).length > 0;
-    if (response.status === 200 || (response.status === 304 && conditional)) return response;
+    if (response.status === 200 || (response.status === 304 && conditional) || (response.status === 206 && headers.range)) return response;
     response.body.resume();
     throw new RemoteError(this.display, `HTTP ${response.status} ${STATUS_CODES[response.status] ?? ''} from ${response.finalUrl}${hintFor(response.status)}`.replace('  ', ' '));
   }
@@ -175,6 +213,7 @@ export class HttpRemote implements Remote {
       bytes: download.bytes,
       ...(etag ? { etag } : {}),
       ...(lastModified ? { lastModified } : {}),
+      download: { how: 'full', bytes: download.bytes, of: download.bytes },
     };
     await onDisk(ctx.cacheDir, () => saveState(ctx.cacheDir, state));
     this.storedNow = state.sha256;
@@ -209,10 +248,17 @@ function peekedObservation(headers: HttpResponse['headers']): Observation {
   const version = versionOf(headers.etag, bytes, headers['last-modified'], 'unknown until downloaded');
   return { version, detail: { ...(bytes !== undefined ? { bytes: String(bytes) } : {}), ...(headers.etag ? { etag: headers.etag } : {}) } };
 }
+/** A ranged answer's version, or undefined when it names no size or no validator. */
+function pendingOf(response: HttpResponse): PendingVersion | undefined {
+  const total = totalOfContentRange(response.headers['content-range']);
+  const { etag, 'last-modified': lastModified } = response.headers;
+  if (total === undefined || (!etag && !lastModified)) return undefined;
+  return { version: versionOf(etag, total, lastModified, ''), bytes: total, ...(etag ? { etag } : {}), ...(lastModified ? { lastModified } : {}) };
+}
 
-function observationOf(state: HttpCacheState): Observation {
+function observationOf(state: HttpCacheState | PendingVersion): Observation {
   // bytes: a dry run tells the download size from it.
-  const detail: Record<string, string> = { sha256: state.sha256, bytes: String(state.bytes) };
+  const detail: Record<string, string> = { ...('sha256' in state ? { sha256: state.sha256 } : {}), bytes: String(state.bytes) };
   if (state.etag) detail.etag = state.etag;
   if (state.lastModified) detail.lastModified = state.lastModified;
   return { version: state.version, detail };

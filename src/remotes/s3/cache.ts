@@ -1,7 +1,9 @@
+import type { GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makePrivateDir } from '../../util/modes.js';
 import { writePrivateFileAtomic } from '../../util/atomic-write.js';
+import type { DownloadFacts } from '../../delta/attempt.js';
 
 /**
  * What an S3 remote keeps in its cache directory between runs: the last archive it downloaded
@@ -17,6 +19,20 @@ export interface S3CacheEntry {
   versionId?: string;
   /** sha256 of the archive, hex. */
   sha256: string;
+  bytes: number;
+  /** How the archive got here: the fetch that deploys it reports the bytes (once). */
+  download?: DownloadFacts;
+  /** A newer version a ranged check saw: `fetch` rebuilds it from this archive plus ranges. */
+  pending?: S3Pending;
+}
+
+/** A version seen by a ranged check, and what pins range requests to it. */
+export interface S3Pending {
+  /** VersionId when the store has one, else the ETag. */
+  version: string;
+  etag: string;
+  versionId?: string;
+  /** Size of the new object. */
   bytes: number;
 }
 
@@ -53,4 +69,12 @@ export async function dropCacheEntry(cacheDir: string): Promise<void> {
 export async function writeCacheEntry(cacheDir: string, entry: S3CacheEntry): Promise<void> {
   const { meta } = cachePaths(cacheDir);
   await writePrivateFileAtomic(meta, `${JSON.stringify(entry, null, 2)}\n`);
+}
+
+/** The version of a GetObject answer: its VersionId when versioned, else its ETag. */
+export function versionOf(response: GetObjectCommandOutput): { version: string | undefined; versionId: string | undefined } {
+  // "null" is the VersionId of objects written while versioning was off or suspended; it is
+  // reused by every such overwrite, so it says nothing about the content: use the ETag.
+  const versionId = response.VersionId && response.VersionId !== 'null' ? response.VersionId : undefined;
+  return { version: versionId ?? response.ETag, versionId };
 }

@@ -1,5 +1,6 @@
 import type { GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
+import { totalOfContentRange } from '../../delta/source.js';
 import type { Observation } from '../types.js';
 import type { S3Location } from './url.js';
 
@@ -14,6 +15,8 @@ export function peekedObservation(response: GetObjectCommandOutput, location: S3
   const versionId = response.VersionId && response.VersionId !== 'null' ? response.VersionId : undefined;
   const detail: Record<string, string> = { bucket: location.bucket, key: location.key };
   if (response.ETag) detail.etag = response.ETag;
-  if (response.ContentLength !== undefined) detail.bytes = String(response.ContentLength);
+  // A check with an archive cached asks for a range: the size is the range's total then.
+  const total = totalOfContentRange(response.ContentRange) ?? response.ContentLength;
+  if (total !== undefined) detail.bytes = String(total);
   return { version: versionId ?? response.ETag ?? 'unknown', detail };
 }

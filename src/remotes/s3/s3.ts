@@ -2,9 +2,12 @@ import type { GetObjectCommandInput, GetObjectCommandOutput } from '@aws-sdk/cli
 import type { Readable } from 'node:stream';
 import { RemoteError } from '../../errors.js';
 import { redactUrl } from '../../util/redact.js';
-import { downloadTo, unpackArchive } from '../archive.js';
+import { downloadTo } from '../archive.js';
 import { peekedObservation } from './peek.js';
-import { cachePaths, dropCacheEntry, readCacheEntry, writeCacheEntry, type S3CacheEntry } from './cache.js';
+import { cachePaths, dropCacheEntry, readCacheEntry, versionOf, writeCacheEntry, type S3CacheEntry, type S3Pending } from './cache.js';
+import { unpackFetched } from '../../delta/unpack.js';
+import type { ArchiveVerification } from '../../verify/archive.js';
+import { fetchS3Delta, notePending, reportOnce } from './delta.js';
 import { createS3Client, type S3ClientHandle } from './client.js';
 import { resolveCredentials, type ResolvedCredentials } from './credentials.js';
 import { NotS3AnswerError, s3RemoteError, statusOf, type S3ErrorContext } from './errors.js';
@@ -49,12 +52,12 @@ export class S3Remote implements Remote {
   }
 
   /**
-   * One GetObject with If-None-Match on the cached ETag. Unchanged: S3 answers 304, no body,
-   * one request. Changed: the body is streamed into the cache right away and `fetch` reuses
-   * it, so a new version also costs one request in total. HeadObject + GetObject would cost
-   * the same for an unchanged object but two requests for a changed one, and a HEAD error has
-   * no body: "no such bucket", "no such key" and "wrong region" would all be a bare 404/301.
-   * The price: after the cache is lost, one check downloads a body the pipeline may not need.
+   * One GetObject with If-None-Match on the cached ETag, and with a cached archive a two-byte
+   * Range. Unchanged: 304, one request. Changed: the 206 names the new version, which `fetch`
+   * rebuilds by delta; without a cached archive the body is streamed into the cache right away
+   * for `fetch` to reuse. HeadObject + GetObject would cost two requests for a changed object,
+   * and a HEAD error has no body: "no such bucket", "no such key" and "wrong region" would all
+   * be a bare 404/301. The price: after the cache is lost, one check downloads a body unasked.
    */
   async check(ctx: RemoteContext): Promise<Observation> {
     const asked = await this.ask(ctx);
@@ -85,7 +88,12 @@ export class S3Remote implements Remote {
 
   async fetch(version: string, into: string, ctx: RemoteContext): Promise<FetchResult> {
     let entry = await readCacheEntry(ctx.cacheDir);
-    let bytesDownloaded = 0;
+    let verified: ArchiveVerification | undefined;
+    if (entry?.pending?.version === version && entry.version !== version) {
+      const session = await this.session(ctx);
+      const delta = await fetchS3Delta({ location: this.location, display: this.display, config: this.config, entry, pending: entry.pending, ctx, readSidecar: (suffix) => this.fetchSidecar(suffix, ctx), get: (input, signal) => this.get(session, input, { ...ctx, signal }) });
+      if (delta) ({ entry, verification: verified } = delta);
+    }
     if (entry?.version !== version) {
       // Not the body the check left (cache lost, or an older version asked for): get exactly
       // `version`, by VersionId, or by ETag with If-Match (S3 ETags are always quoted).
@@ -99,18 +107,19 @@ export class S3Remote implements Remote {
         if (statusOf(error) === 412) throw this.changed(version, error);
         throw s3RemoteError(error, this.errorContext(session, this.location.key));
       }
-      bytesDownloaded = entry.bytes;
     }
-    return unpackArchive(cachePaths(ctx.cacheDir).archive, into, {
+    return unpackFetched(cachePaths(ctx.cacheDir).archive, into, {
       limits: this.config.limits,
       verify: this.config.verify,
       ...(this.config.archiveRoot ? { archiveRoot: this.config.archiveRoot } : {}),
       ...(this.config.allowExternalLinks ? { allowExternalLinks: true } : {}),
       readSidecar: (suffix) => this.fetchSidecar(suffix, ctx),
       sha256: entry.sha256,
-      bytesDownloaded,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       ...(ctx.releaseFiles ? { releaseFiles: ctx.releaseFiles } : {}),
+      facts: await reportOnce(entry, ctx.cacheDir),
+      verified,
+      dropCache: () => dropCacheEntry(ctx.cacheDir),
     });
   }
 
@@ -140,13 +149,22 @@ export class S3Remote implements Remote {
   private async ask(ctx: RemoteContext): Promise<{ seen: Observation } | { response: GetObjectCommandOutput; cached: S3CacheEntry | undefined; session: Session }> {
     const session = await this.session(ctx);
     const cached = await readCacheEntry(ctx.cacheDir);
+    // A version a ranged check already saw is the one asked about: unchanged since, it is a 304.
+    const known = cached?.pending ?? cached;
     const input: GetObjectCommandInput = { Bucket: this.location.bucket, Key: this.location.key };
-    if (cached) input.IfNoneMatch = cached.etag;
+    if (known) input.IfNoneMatch = known.etag;
+    // With an archive to build on, a changed object is asked for two bytes: the 206 names the
+    // new version, which `fetch` then rebuilds by delta.
+    if (cached) input.Range = 'bytes=0-1';
     try {
-      return { response: await this.get(session, input, ctx), cached, session };
+      const response = await this.get(session, input, ctx);
+      // A dry run stores nothing, not even the new version's name.
+      const seen = cached && !ctx.peek ? await notePending(ctx.cacheDir, cached, response, versionOf(response).versionId) : undefined;
+      if (seen) return { seen: { version: seen.version, detail: this.detail(session, seen) } };
+      return { response, cached, session };
     } catch (error) {
       // The SDK surfaces 304 Not Modified as an exception.
-      if (cached && statusOf(error) === 304) return { seen: { version: cached.version, detail: this.detail(session, cached) } };
+      if (known && statusOf(error) === 304) return { seen: { version: known.version, detail: this.detail(session, known) } };
       throw s3RemoteError(error, this.errorContext(session, this.location.key));
     }
   }
@@ -182,7 +200,7 @@ export class S3Remote implements Remote {
       limits: this.config.limits,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
-    const entry: S3CacheEntry = { version, etag, sha256: download.sha256, bytes: download.bytes };
+    const entry: S3CacheEntry = { version, etag, sha256: download.sha256, bytes: download.bytes, download: { how: 'full', bytes: download.bytes, of: download.bytes } };
     if (versionId) entry.versionId = versionId;
     await writeCacheEntry(ctx.cacheDir, entry);
     return entry;
@@ -236,7 +254,7 @@ export class S3Remote implements Remote {
     };
   }
 
-  private detail(session: Session, entry: S3CacheEntry): Record<string, string> {
+  private detail(session: Session, entry: S3CacheEntry | S3Pending): Record<string, string> {
     const detail: Record<string, string> = {
       bucket: this.location.bucket,
       key: this.location.key,
@@ -251,12 +269,4 @@ export class S3Remote implements Remote {
     if (endpoint) detail.endpoint = endpoint;
     return detail;
   }
-}
-
-/** The version of a GetObject answer: its VersionId when versioned, else its ETag. */
-function versionOf(response: GetObjectCommandOutput): { version: string | undefined; versionId: string | undefined } {
-  // "null" is the VersionId of objects written while versioning was off or suspended; it is
-  // reused by every such overwrite, so it says nothing about the content: use the ETag.
-  const versionId = response.VersionId && response.VersionId !== 'null' ? response.VersionId : undefined;
-  return { version: versionId ?? response.ETag, versionId };
 }

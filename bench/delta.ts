@@ -1,0 +1,105 @@
+// Delta download benchmark (issue 16, download half): the extract workload's archive (707 MiB,
+// 20,000 files; --quick: 2,500 files) deployed, then a version with one text file changed,
+// served over HTTP with ranges. The agent updates once with its cache (delta download) and
+// once without (full download) in the same run; over S3 (s3rver) the delta's bytes and
+// requests are counted too. The release is written whole on both sides here: reusing
+// unchanged files from the current release is the other half of the issue.
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { benchDeltaS3 } from './delta-s3.js';
+import { ensureArchive } from './extract.js';
+import { cleanEnv, dataDir, deployPhases, emptyHookDirs, progress, round, run, runCli, scratch, type DeployPhases } from './lib.js';
+import { startStaticServer } from './servers.js';
+
+/** What `benchDelta` measured. */
+export interface DeltaBenchResult {
+  /** Bytes the server sent for the delta update (the check's probe included). */
+  delta_http_bytes: number;
+  delta_http_seconds: number;
+  /** The same update with an empty cache: a full download. */
+  full_http_seconds: number;
+  delta_http_ratio: number;
+  /** `delta_http_bytes` as a percentage of the archive. */
+  delta_http_bytes_percent: number;
+  /** Where each update's wall time went (see `DeployPhases`): the full download happens in the check. */
+  delta_http_phases_ms?: DeployPhases;
+  full_http_phases_ms?: DeployPhases;
+  delta_archive_mib: number;
+  delta_s3_bytes: number;
+  delta_s3_requests: number;
+}
+
+/** The file the new version changes: one small text file in the middle of the archive. */
+export const changedFile = 'd0/s1/file-1000.txt';
+
+/** The base archive and a copy with `changedFile` rewritten by Info-ZIP `zip` (an update in place). */
+export async function deltaArchives(quick: boolean): Promise<{ base: string; next: string; marker: string }> {
+  const files = quick ? 2500 : 20000;
+  const base = await ensureArchive(`extract-${files}.zip`, quick ? 100e6 : 800e6, files, progress);
+  const next = join(dataDir, `delta-${files}-v2.zip`);
+  const marker = `changed for the delta benchmark (${files})\n`;
+  if (!existsSync(next)) {
+    progress(`making ${next} (${changedFile} changed)...`);
+    const tree = scratch('delta-tree');
+    mkdirSync(join(tree, dirname(changedFile)), { recursive: true });
+    writeFileSync(join(tree, changedFile), marker);
+    copyFileSync(base, `${next}.tmp`);
+    await run('zip', ['-q', `${next}.tmp`, changedFile], { cwd: tree });
+    renameSync(`${next}.tmp`, next);
+    rmSync(tree, { recursive: true, force: true });
+  }
+  return { base, next, marker };
+}
+
+/** Runs the HTTP side, then the S3 side. */
+export async function benchDelta(options: { quick?: boolean } = {}): Promise<DeltaBenchResult> {
+  const quick = options.quick ?? false;
+  const archives = await deltaArchives(quick);
+  const http = await benchDeltaHttp(archives);
+  const s3 = await benchDeltaS3(archives);
+  return { ...http, ...s3 };
+}
+
+async function benchDeltaHttp(archives: { base: string; next: string; marker: string }) {
+  const work = scratch('delta-http');
+  const site = join(work, 'site');
+  mkdirSync(site, { recursive: true });
+  const server = await startStaticServer(site);
+  const hooks = emptyHookDirs(work);
+  const config = join(work, 'empty.cfg');
+  writeFileSync(config, '');
+  const env = cleanEnv();
+  const deploy = (side: string) => runCli(['-c', config, '-f', '--cache', join(work, `cache-${side}`), '--pre-hooks', hooks.pre, '--post-hooks', hooks.post, server.url('app.zip'), join(work, side, 'current')], { env });
+  try {
+    copyFileSync(archives.base, join(site, 'app.zip'));
+    for (const side of ['delta', 'full']) await deploy(side);
+    // The new version replaces the file (a new inode, size and mtime: a new ETag).
+    copyFileSync(archives.next, join(site, 'app.zip.new'));
+    renameSync(join(site, 'app.zip.new'), join(site, 'app.zip'));
+    rmSync(join(work, 'cache-full'), { recursive: true, force: true });
+    server.reset();
+    const delta = await deploy('delta');
+    const bytes = server.counters.bodyBytes;
+    const requests = server.counters.requests;
+    const full = await deploy('full');
+    for (const side of ['delta', 'full']) {
+      if (readFileSync(join(work, side, 'current', changedFile), 'utf8') !== archives.marker) throw new Error(`the ${side} deploy did not put the new version in place`);
+    }
+    const size = readFileSync(archives.next).length;
+    progress(`delta over http: ${bytes} of ${size} bytes in ${requests} requests, ${delta.seconds.toFixed(2)} s; full: ${full.seconds.toFixed(2)} s`);
+    progress(`  phases (ms), delta: ${JSON.stringify(deployPhases(delta))}; full: ${JSON.stringify(deployPhases(full))}`);
+    return {
+      delta_http_bytes: bytes,
+      delta_http_seconds: round(delta.seconds),
+      full_http_seconds: round(full.seconds),
+      delta_http_ratio: round(delta.seconds / full.seconds),
+      delta_http_bytes_percent: round((bytes / size) * 100),
+      ...(deployPhases(delta) ? { delta_http_phases_ms: deployPhases(delta)! } : {}),
+      ...(deployPhases(full) ? { full_http_phases_ms: deployPhases(full)! } : {}),
+      delta_archive_mib: round(size / 2 ** 20),
+    };
+  } finally {
+    await server.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}

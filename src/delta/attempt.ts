@@ -1,0 +1,103 @@
+import type { Logger } from 'pino';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { VerifyConfig } from '../config/types.js';
+import { VerificationError, messageOf } from '../errors.js';
+import { verifyArchive, type ArchiveVerification, type SidecarReader } from '../verify/archive.js';
+import { rebuildArchive, type RebuildOptions, type RebuildResult } from './rebuild.js';
+import { DeltaDoubt, type RangeSource } from './source.js';
+import { processAlive } from '../util/process-alive.js';
+
+/**
+ * The delta download as a remote calls it: rebuild the new archive from the cached one plus
+ * the ranges that differ, then verify it exactly as a full download is verified. Anything
+ * short of a verified, byte-for-byte archive ends in `undefined`, logged with the reason, and
+ * the remote downloads the whole archive as it always did.
+ */
+
+/** Options for `attemptDelta`. */
+export interface DeltaAttemptOptions extends Omit<RebuildOptions, 'source'> {
+  /** Ranges of the new version; undefined when the remote gave nothing to pin them to. */
+  source: RangeSource | undefined;
+  /** What to verify (as for a full download). */
+  verify: VerifyConfig;
+  /** Reads `<remote><suffix>` for verification. */
+  readSidecar?: SidecarReader;
+  logger: Logger;
+}
+
+/** A rebuilt and verified archive, at `output`. */
+export interface DeltaOutcome extends RebuildResult {
+  /** What verification checked: hand it to `unpackArchive` so it is not done twice. */
+  verification: ArchiveVerification;
+}
+
+/** Rebuilds and verifies; undefined (after logging why) when the whole archive must be downloaded. */
+export async function attemptDelta(options: DeltaAttemptOptions): Promise<DeltaOutcome | undefined> {
+  const fallBack = (reason: string): undefined => {
+    options.logger.info({ url: options.display, reason }, 'delta download not possible, downloading the whole archive');
+    return undefined;
+  };
+  if (!options.source) return fallBack('the remote sent neither a strong ETag nor Last-Modified to pin ranges to');
+  if (options.total > options.limits.maxArchiveBytes) return fallBack('the new archive is larger than the archive size limit');
+  let rebuilt: RebuildResult;
+  try {
+    rebuilt = await rebuildArchive({ ...options, source: options.source });
+  } catch (error) {
+    if (error instanceof DeltaDoubt) return fallBack(error.message);
+    throw error;
+  }
+  let verification: ArchiveVerification;
+  try {
+    verification = await verifyArchive(options.output, options.verify, options.readSidecar, { sha256: rebuilt.sha256, display: options.display });
+  } catch (error) {
+    await rm(options.output, { force: true });
+    if (error instanceof VerificationError) return fallBack(`the rebuilt archive failed verification: ${messageOf(error)}`);
+    throw error;
+  }
+  options.logger.info(
+    { url: options.display, bytesDownloaded: rebuilt.fetchedBytes, archiveBytes: rebuilt.bytes, requests: rebuilt.requests, reusedEntries: rebuilt.reusedEntries, entries: rebuilt.entries },
+    'archive rebuilt from a delta download',
+  );
+  return { ...rebuilt, verification };
+}
+
+/** How the archive of a release was fetched, as the cache records it until a fetch reports it. */
+export interface DownloadFacts {
+  /** `full`: downloaded whole; `delta`: rebuilt from the previous archive plus ranges; `cache`: nothing moved (reported before). */
+  how: 'full' | 'delta' | 'cache';
+  /** Bytes received from the remote. */
+  bytes: number;
+  /** Size of the archive. */
+  of: number;
+  /** Requests made (delta only). */
+  requests?: number;
+  /** Set once a fetch reported the bytes, so metrics count them once. */
+  reported?: boolean;
+}
+
+/** The fetch result's `detail` entry for `facts`, e.g. `delta: 12034 of 741343232 bytes in 3 requests`. */
+export function downloadDetail(facts: DownloadFacts): Record<string, string> {
+  const requests = facts.requests !== undefined ? ` in ${facts.requests} request${facts.requests === 1 ? '' : 's'}` : '';
+  return { download: `${facts.how}: ${facts.bytes} of ${facts.of} bytes${requests}` };
+}
+
+const partPrefix = 'delta.zip.part-';
+
+/**
+ * Where this process rebuilds an archive in `cacheDir`. Rebuilds left by runs that died
+ * mid-way (their pid is gone) are removed first; a live one may be another app's.
+ */
+export async function rebuildPath(cacheDir: string): Promise<string> {
+  let names: string[] = [];
+  try {
+    names = await readdir(cacheDir);
+  } catch {
+    // No cache directory yet: nothing stale either.
+  }
+  for (const name of names) {
+    const pid = Number(name.slice(partPrefix.length));
+    if (name.startsWith(partPrefix) && Number.isInteger(pid) && pid > 0 && !processAlive(pid)) await rm(join(cacheDir, name), { force: true });
+  }
+  return join(cacheDir, `${partPrefix}${process.pid}`);
+}

@@ -1,0 +1,188 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { open, rm, type FileHandle } from 'node:fs/promises';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { crc32, createInflateRaw } from 'node:zlib';
+import type { Limits } from '../config/types.js';
+import { messageOf } from '../errors.js';
+import { readCentralDirectory, type CentralDirectory, type RawEntry } from '../extract/central-directory.js';
+import { checkContent, decodeAsync } from '../extract/entry-data.js';
+import { readLocalHeader } from '../extract/local-header.js';
+import { readAt } from '../extract/read-at.js';
+import { diskCodeOf, diskError } from '../util/disk-errors.js';
+import { privateFileMode } from '../util/modes.js';
+import { directoryStart } from './layout.js';
+import { planDelta, type CopyPiece } from './plan.js';
+import { DeltaDoubt, inParallel, type RangeSource } from './source.js';
+
+/** Options for `rebuildArchive`. */
+export interface RebuildOptions {
+  /** The cached archive of the previous version. */
+  previous: string;
+  /** Where the new archive is written; the caller verifies it and moves it into place. */
+  output: string;
+  /** Size of the new archive, as the check saw it. */
+  total: number;
+  /** Ranges of the new archive. */
+  source: RangeSource;
+  limits: Limits;
+  /** Remote URL without credentials, for messages. */
+  display: string;
+  /** Range requests in flight at once (default 4). */
+  parallel?: number;
+  signal?: AbortSignal;
+}
+
+/** A rebuilt archive. */
+export interface RebuildResult {
+  /** sha256 of the whole new archive, hex. */
+  sha256: string;
+  /** Size of the new archive. */
+  bytes: number;
+  /** Bytes received from the remote. */
+  fetchedBytes: number;
+  /** Range requests made. */
+  requests: number;
+  entries: number;
+  /** Entries copied from the previous archive. */
+  reusedEntries: number;
+}
+
+/** The directory is usually about as large as last time: fetched with the end record in one range. */
+const minTail = 0xffff + 22 + 76;
+
+/**
+ * Rebuilds the new version of an archive byte for byte from the previous one plus the ranges
+ * that differ: fetches the end records and central directory, parses them with the extractor's
+ * own parser, copies unchanged entries, fetches the rest, then checks every local header
+ * against the new directory and the CRC of every fetched entry. Throws `DeltaDoubt` (the
+ * caller downloads the whole archive instead) for anything unexpected; disk errors and an
+ * abort are thrown as they are. `output` is removed on failure.
+ */
+export async function rebuildArchive(options: RebuildOptions): Promise<RebuildResult> {
+  const { total, display } = options;
+  const controller = new AbortController();
+  const stop = () => controller.abort(options.signal?.reason);
+  options.signal?.addEventListener('abort', stop, { once: true });
+  const counters = { bytes: 0, requests: 0 };
+  let previous: FileHandle | undefined;
+  let out: FileHandle | undefined;
+  try {
+    previous = await open(options.previous, 'r');
+    out = await open(options.output, 'w+', privateFileMode);
+    await out.truncate(total);
+    const fetch = (start: number, end: number) => fetchRange(options, controller.signal, counters, start, end);
+    const before = readCentralDirectory(previous.fd, options.previous, options.limits.maxEntries);
+    const tailLength = Math.min(total, Math.max(minTail, Math.ceil((before.archiveSize - before.dataEnd) * 1.25) + 4096));
+    await fetch(total - tailLength, total);
+    const cdStart = directoryStart(readAt(out.fd, total - tailLength, tailLength), total - tailLength);
+    if (cdStart < total - tailLength) await fetch(cdStart, total - tailLength);
+    const next = readCentralDirectory(out.fd, display, options.limits.maxEntries);
+    if (next.dataEnd !== cdStart) throw new DeltaDoubt(`the central directory starts at ${next.dataEnd}, not at ${cdStart}`);
+    const plan = planDelta(before, previous.fd, next, out.fd);
+    await inParallel(plan.fetch, options.parallel ?? 4, controller, (range) => fetch(range.start, range.end));
+    const sha256 = await copyAndHash(previous, out, plan.copy, total, controller.signal);
+    await checkEntries(next, options.output, out.fd, plan.fetchedEntries, display);
+    return { sha256, bytes: total, fetchedBytes: counters.bytes, requests: counters.requests, entries: next.entries.length, reusedEntries: plan.reusedEntries };
+  } catch (error) {
+    await out?.close().catch(() => undefined);
+    out = undefined;
+    await rm(options.output, { force: true });
+    if (options.signal?.aborted) throw error;
+    if (diskCodeOf(error)) throw diskError(error, options.output);
+    throw error instanceof DeltaDoubt ? error : new DeltaDoubt(messageOf(error), { cause: error });
+  } finally {
+    options.signal?.removeEventListener('abort', stop);
+    await previous?.close();
+    await out?.close();
+  }
+}
+
+/** Fetches [start, end) of the new archive into the same bytes of `options.output`. */
+async function fetchRange(options: RebuildOptions, signal: AbortSignal, counters: { bytes: number; requests: number }, start: number, end: number): Promise<void> {
+  counters.requests++;
+  const body = await options.source.open(start, end, signal);
+  let got = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      got += chunk.length;
+      counters.bytes += chunk.length;
+      done(got > end - start ? new DeltaDoubt(`bytes ${start}-${end - 1}: the remote sent more than asked`) : null, chunk);
+    },
+  });
+  await pipeline(body, meter, createWriteStream(options.output, { flags: 'r+', start }), { signal });
+  if (got !== end - start) throw new DeltaDoubt(`bytes ${start}-${end - 1}: the remote sent ${got} of ${end - start}`);
+}
+
+/**
+ * Copies the unchanged entries into place and hashes the whole new archive in the same pass,
+ * front to back: the fetched bytes between copies are read back from `out`. Two buffers take
+ * turns, so the next read runs while the last chunk is written.
+ */
+async function copyAndHash(previous: FileHandle, out: FileHandle, copies: CopyPiece[], total: number, signal: AbortSignal): Promise<string> {
+  const hash = createHash('sha256');
+  const buffers = [Buffer.allocUnsafe(4 * 1024 * 1024), Buffer.allocUnsafe(4 * 1024 * 1024)];
+  let turn = 0;
+  let writing: Promise<unknown> = Promise.resolve();
+  const pass = async (from: FileHandle, at: number, to: number, length: number, write: boolean): Promise<void> => {
+    for (let done = 0; done < length; ) {
+      signal.throwIfAborted();
+      const buffer = buffers[(turn ^= 1)]!;
+      const want = Math.min(buffer.length, length - done);
+      const { bytesRead } = await from.read(buffer, 0, want, at + done);
+      if (bytesRead !== want) throw new DeltaDoubt(`the cached archive ended early at ${at + done + bytesRead}`);
+      // The other buffer's write must end before this one is handed out again.
+      await writing;
+      hash.update(buffer.subarray(0, want));
+      if (write) {
+        writing = out.write(buffer, 0, want, to + done);
+        // Awaited before the next chunk; a failure meanwhile must not go unhandled.
+        writing.catch(() => undefined);
+      }
+      done += want;
+    }
+  };
+  let position = 0;
+  for (const copy of [...copies].sort((a, b) => a.to - b.to)) {
+    await pass(out, position, position, copy.to - position, false);
+    await pass(previous, copy.from, copy.to, copy.length, true);
+    position = copy.to + copy.length;
+  }
+  await pass(out, position, position, total - position, false);
+  await writing;
+  return hash.digest('hex');
+}
+
+/** Fetched entries larger than this are checked streaming, not inflated whole in memory. */
+const wholeEntryLimit = 8 * 1024 * 1024;
+
+/** Every local header must match the new directory; every fetched entry's data its CRC. */
+async function checkEntries(next: CentralDirectory, file: string, fd: number, fetched: RawEntry[], display: string): Promise<void> {
+  const read = (offset: number, length: number) => readAt(fd, offset, length);
+  for (const entry of next.entries) readLocalHeader(entry, read, next.dataEnd, display);
+  for (const entry of fetched) {
+    // Encrypted entries and unknown methods: the extractor refuses them with its own message.
+    if (entry.flags & 0x41 || (entry.method !== 0 && entry.method !== 8)) continue;
+    const { start } = readLocalHeader(entry, read, next.dataEnd, display);
+    if (entry.uncompressedSize <= wholeEntryLimit) await decodeAsync(entry, readAt(fd, start, entry.compressedSize), display);
+    else await checkStreaming(entry, file, start, display);
+  }
+}
+
+/** Inflates (or reads) a large entry chunk by chunk, checking its size and CRC-32. */
+async function checkStreaming(entry: RawEntry, file: string, start: number, display: string): Promise<void> {
+  let crc = 0;
+  let length = 0;
+  const consume = async (chunks: AsyncIterable<Buffer>): Promise<void> => {
+    for await (const chunk of chunks) {
+      crc = crc32(chunk, crc);
+      length += chunk.length;
+      if (length > entry.uncompressedSize) throw new DeltaDoubt(`entry ${JSON.stringify(entry.name)} inflates beyond its declared size`);
+    }
+  };
+  const source = createReadStream(file, { start, end: start + entry.compressedSize - 1 });
+  if (entry.method === 8) await pipeline(source, createInflateRaw(), consume);
+  else await pipeline(source, consume);
+  checkContent(entry, length, crc, display);
+}

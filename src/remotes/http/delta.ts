@@ -1,0 +1,83 @@
+import { rename } from 'node:fs/promises';
+import { attemptDelta, rebuildPath, type DownloadFacts } from '../../delta/attempt.js';
+import { httpRangeSource } from '../../delta/http-source.js';
+import type { ArchiveVerification, SidecarReader } from '../../verify/archive.js';
+import { onDisk } from '../../util/disk-errors.js';
+import type { RemoteContext } from '../types.js';
+import type { HttpOptions } from './options.js';
+import { archivePath, saveState, type HttpCacheState, type PendingVersion } from './cache.js';
+
+/**
+ * The HTTP remote's delta download: the version a ranged check saw (`pending`) is rebuilt from
+ * the cached archive of the previous one plus `Range` requests pinned to it with `If-Range`.
+ */
+
+/** What the HTTP remote hands over. */
+export interface HttpDeltaInput {
+  /** The archive's URL, as configured (it may carry credentials). */
+  url: string;
+  display: string;
+  config: HttpOptions;
+  /** The cached state: its archive is the base. */
+  state: HttpCacheState;
+  pending: PendingVersion;
+  ctx: RemoteContext;
+  readSidecar: SidecarReader;
+}
+
+/** A delta download that worked: the new state is saved and its archive in place. */
+export interface HttpDelta {
+  state: HttpCacheState;
+  verification: ArchiveVerification;
+}
+
+/** Rebuilds `pending` in the cache; undefined (logged) when the whole archive must be downloaded. */
+export async function fetchHttpDelta(input: HttpDeltaInput): Promise<HttpDelta | undefined> {
+  const { ctx, pending, config } = input;
+  const output = await rebuildPath(ctx.cacheDir);
+  const outcome = await attemptDelta({
+    previous: archivePath(ctx.cacheDir, input.state.sha256),
+    output,
+    total: pending.bytes,
+    source: httpRangeSource({
+      url: input.url,
+      display: input.display,
+      total: pending.bytes,
+      ...(pending.etag ? { etag: pending.etag } : {}),
+      ...(pending.lastModified ? { lastModified: pending.lastModified } : {}),
+      connectTimeoutMs: config.connectTimeoutMs,
+      readTimeoutMs: config.readTimeoutMs,
+    }),
+    limits: config.limits,
+    display: input.display,
+    verify: config.verify,
+    readSidecar: input.readSidecar,
+    logger: ctx.logger,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+  });
+  if (!outcome) return undefined;
+  const download: DownloadFacts = { how: 'delta', bytes: outcome.fetchedBytes, of: outcome.bytes, requests: outcome.requests, reported: false };
+  const state: HttpCacheState = {
+    urlKey: input.state.urlKey,
+    version: pending.version,
+    sha256: outcome.sha256,
+    bytes: outcome.bytes,
+    ...(pending.etag ? { etag: pending.etag } : {}),
+    ...(pending.lastModified ? { lastModified: pending.lastModified } : {}),
+    download,
+  };
+  // The archive is in place before the state names it; the old one goes once nothing does.
+  await onDisk(ctx.cacheDir, async () => {
+    await rename(output, archivePath(ctx.cacheDir, outcome.sha256));
+    await saveState(ctx.cacheDir, state);
+  });
+  return { state, verification: outcome.verification };
+}
+
+/** How `state`'s archive was fetched; its bytes are reported (to metrics) by the first fetch only. */
+export async function reportOnce(state: HttpCacheState, cacheDir: string): Promise<DownloadFacts> {
+  const facts = state.download;
+  if (!facts || facts.reported) return { how: 'cache', bytes: 0, of: state.bytes };
+  await onDisk(cacheDir, () => saveState(cacheDir, { ...state, download: { ...facts, reported: true } }));
+  return facts;
+}

@@ -1,0 +1,95 @@
+import type { GetObjectCommandInput, GetObjectCommandOutput } from '@aws-sdk/client-s3';
+import { rename } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { attemptDelta, rebuildPath, type DownloadFacts } from '../../delta/attempt.js';
+import { s3RangeSource } from '../../delta/s3-source.js';
+import { totalOfContentRange } from '../../delta/source.js';
+import { onDisk } from '../../util/disk-errors.js';
+import type { ArchiveVerification, SidecarReader } from '../../verify/archive.js';
+import type { RemoteContext } from '../types.js';
+import type { S3Options } from './options.js';
+import { cachePaths, dropCacheEntry, writeCacheEntry, type S3CacheEntry, type S3Pending } from './cache.js';
+import type { S3Location } from './url.js';
+import { NotS3AnswerError } from './errors.js';
+
+/**
+ * The S3 remote's delta download: the version a ranged check saw (`pending`) is rebuilt from
+ * the cached archive plus ranged GetObjects (one range each, S3 has no multi-range answers),
+ * each with `IfMatch` on the ETag the check saw.
+ */
+
+/**
+ * A ranged check's answer: for a 206, the version it names (the cached one again for a store
+ * that ignores `If-None-Match`), recorded as pending for `fetch`. Undefined for a 200 (a store
+ * that ignores `Range`): the check then keeps the body, as without a cached archive.
+ */
+export async function notePending(cacheDir: string, cached: S3CacheEntry, response: GetObjectCommandOutput, versionId: string | undefined): Promise<S3CacheEntry | S3Pending | undefined> {
+  const bytes = totalOfContentRange(response.ContentRange);
+  const etag = response.ETag;
+  if (response.$metadata.httpStatusCode !== 206) return undefined;
+  (response.Body as Readable | undefined)?.destroy();
+  // Every S3 answer to a range has both: this endpoint is some other HTTP server.
+  if (bytes === undefined || !etag) throw new NotS3AnswerError(206, response.ContentType, 'ETag');
+  const pending: S3Pending = { version: versionId ?? etag, etag, bytes, ...(versionId ? { versionId } : {}) };
+  if (pending.version === cached.version) return cached;
+  if (pending.version !== cached.pending?.version) await onDisk(cacheDir, () => writeCacheEntry(cacheDir, { ...cached, pending }));
+  return pending;
+}
+
+/** What the S3 remote hands over. */
+export interface S3DeltaInput {
+  location: S3Location;
+  display: string;
+  config: S3Options;
+  /** The cached entry: its archive is the base. */
+  entry: S3CacheEntry;
+  pending: S3Pending;
+  ctx: RemoteContext;
+  readSidecar: SidecarReader;
+  /** Sends one GetObject with the remote's client. */
+  get(input: GetObjectCommandInput, signal: AbortSignal): Promise<GetObjectCommandOutput>;
+}
+
+/** Rebuilds `pending` as the cached archive; undefined (logged) when the whole object must be downloaded. */
+export async function fetchS3Delta(input: S3DeltaInput): Promise<{ entry: S3CacheEntry; verification: ArchiveVerification } | undefined> {
+  const { ctx, pending, config } = input;
+  const output = await rebuildPath(ctx.cacheDir);
+  const outcome = await attemptDelta({
+    previous: cachePaths(ctx.cacheDir).archive,
+    output,
+    total: pending.bytes,
+    source: s3RangeSource({
+      bucket: input.location.bucket,
+      key: input.location.key,
+      etag: pending.etag,
+      ...(pending.versionId ? { versionId: pending.versionId } : {}),
+      total: pending.bytes,
+      get: input.get,
+    }),
+    limits: config.limits,
+    display: input.display,
+    verify: config.verify,
+    readSidecar: input.readSidecar,
+    logger: ctx.logger,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+  });
+  if (!outcome) return undefined;
+  const download: DownloadFacts = { how: 'delta', bytes: outcome.fetchedBytes, of: outcome.bytes, requests: outcome.requests };
+  const entry: S3CacheEntry = { version: pending.version, etag: pending.etag, sha256: outcome.sha256, bytes: outcome.bytes, download };
+  if (pending.versionId) entry.versionId = pending.versionId;
+  // As for a full download: no meta while the archive is replaced (see dropCacheEntry).
+  await onDisk(ctx.cacheDir, async () => {
+    await dropCacheEntry(ctx.cacheDir);
+    await rename(output, cachePaths(ctx.cacheDir).archive);
+    await writeCacheEntry(ctx.cacheDir, entry);
+  });
+  return { entry, verification: outcome.verification };
+}
+
+/** How `entry`'s archive was fetched; its bytes are reported (to metrics) by the first fetch only. */
+export async function reportOnce(entry: S3CacheEntry, cacheDir: string): Promise<DownloadFacts> {
+  const facts = entry.download;
+  if (!facts || facts.reported) return { how: 'cache', bytes: 0, of: entry.bytes };
+  await onDisk(cacheDir, () => writeCacheEntry(cacheDir, { ...entry, download: { ...facts, reported: true } }));
+  return facts;
+}

@@ -82,12 +82,8 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     case 'status':
     case 'releases':
       return showStatus(args, apps, io);
-    case 'history': {
-      const { readHistory, formatHistory } = await import('./history/index.js');
-      const histories = await Promise.all(apps.map(async (a) => ({ app: a.name, entries: await readHistory(a.deployDir) })));
-      io.stdout(args.json ? JSON.stringify(histories, null, 2) : formatHistory(histories));
-      return ExitCode.ok;
-    }
+    case 'history':
+      return showHistory(args, apps, io);
     case 'rollback':
     case 'resume':
     case 'check':
@@ -107,6 +103,14 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
       if (args.fetch || args.dryRun) return fetchOnce(apps, args, logger, io);
       return daemon(load, logger);
   }
+}
+
+/** `history`: each app's entries, newest first, as a table or JSON. */
+async function showHistory(args: ParsedArgs, apps: AppConfig[], io: CliIo): Promise<number> {
+  const { readHistory, formatHistory } = await import('./history/index.js');
+  const histories = await Promise.all(apps.map(async (a) => ({ app: a.name, entries: await readHistory(a.deployDir) })));
+  io.stdout(args.json ? JSON.stringify(histories, null, 2) : formatHistory(histories));
+  return ExitCode.ok;
 }
 
 /** `check-config`: the configuration loaded (by the caller), then what only the disk can tell. */

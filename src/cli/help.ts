@@ -50,7 +50,7 @@ exit codes: 0 up to date or deployed; 1 the update failed (fetch, verification, 
 reverted, or the version is still backing off); 2 usage or config error; 75 busy (another
 run holds the lock).
 
-Logs are JSON lines (pino) on standard error.`;
+Logs go to standard error: JSON lines (pino), or lines for people when it is a terminal.`;
 
 export const commandHelp: Record<string, string> = {
   status: `usage: repo-deploy status [--json] [-c FILE] [--cache DIR] [-d DIR] [REMOTE [LOCAL]]

@@ -71,10 +71,10 @@ async function fetchAndDiscard(ctx: RunContext, version: string, report: DryRunR
 }
 
 /** The outcome of a dry run: `deployed` (would deploy), or `failed` when its fetch was refused. */
-export async function dryRunOutcome(ctx: RunContext, input: DryRunInput): Promise<{ result: 'deployed' | 'failed'; version: string; dryRun: DryRunReport; error?: Error }> {
+export async function dryRunOutcome(ctx: RunContext, input: DryRunInput): Promise<{ result: 'would-deploy' | 'failed'; version: string; dryRun: DryRunReport; error?: Error }> {
   const dryRun = await describeUpdate(ctx, input);
   const refused = dryRun.fetched && 'refused' in dryRun.fetched ? dryRun.fetched.refused : undefined;
-  return refused ? { result: 'failed', version: input.version, dryRun, error: new Error(`dry run: ${refused}`) } : { result: 'deployed', version: input.version, dryRun };
+  return refused ? { result: 'failed', version: input.version, dryRun, error: new Error(`dry run: ${refused}`) } : { result: 'would-deploy', version: input.version, dryRun };
 }
 
 async function hookNames(dir: string): Promise<string[]> {

@@ -131,7 +131,7 @@ async function observe(ctx: RunContext, version: string): Promise<Observed> {
 }
 
 /** The outcome of a plan that deploys nothing. */
-function settled(ctx: RunContext, plan: Exclude<UpdatePlan, { action: 'reuse' | 'deploy' }>, observed: Observed): Carried {
+function settled(ctx: RunContext, plan: Exclude<UpdatePlan, { action: 'reuse' | 'deploy' | 'would-deploy' }>, observed: Observed): Carried {
   const log = ctx.logger.child({ version: observed.version });
   const version = observed.version;
   const transitions: Transition[] = plan.condemn ? [{ name: 'condemned', releaseId: plan.condemn }] : [];
@@ -147,11 +147,6 @@ function settled(ctx: RunContext, plan: Exclude<UpdatePlan, { action: 'reuse' | 
       const error = new UpdateFailedError('backing-off', `version ${version} failed before (${plan.reason}); next try at ${nextTryAt}`);
       log.info({ nextTryAt }, 'version failed before, backing off');
       return { outcome: { result: 'backing-off', version, nextTryAt, error }, transitions };
-    }
-    case 'would-deploy': {
-      const what = plan.reuse ? `would activate release ${plan.reuse} again` : 'would deploy this version';
-      log.info({ previous: plan.previous, link: observed.link.kind }, `dry run: ${what}`);
-      return { outcome: { result: 'would-deploy', version }, transitions };
     }
   }
 }

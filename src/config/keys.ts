@@ -173,7 +173,8 @@ export const keySpecs: readonly KeySpec[] = [
   { name: 'bake', parse: duration(0) },
   { name: 'rollback-on-quarantine', parse: boolean },
   { name: 'deploy-window', parse: deployWindow },
-  { name: 'notify', parse: urlList },
+  // A webhook URL is a credential (Slack's and Mattermost's hold their secret in the path).
+  { name: 'notify', parse: urlList, secret: true },
   { name: 'notify-secret', parse: text, secret: true },
   { name: 'shared', parse: sharedPaths },
   { name: 'allow-external-links', parse: boolean },

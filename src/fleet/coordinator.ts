@@ -30,7 +30,11 @@ export type Admission =
 export type Refusal = Exclude<Admission, { verdict: 'go' }>;
 
 /** How an update ended, for `settle`. */
-export type Settlement = { ok: true } | { ok: false; reason: string };
+export type Settlement =
+  | { ok: true }
+  | { ok: false; reason: string }
+  /** Neither: the slot goes back, the host's rollout stays open (a stop during the bake, a full disk). */
+  | { ok: null };
 
 /** What this agent tells its group after a check (`repo-deploy fleet status`). */
 export interface AgentReport {

@@ -44,16 +44,19 @@ export class EtcdCoordinator implements Coordinator {
 
   async settle(version: string, slot: Slot | null, outcome: Settlement): Promise<void> {
     // Quarantine before releasing, so the next host to take the slot already sees the record.
-    if (!outcome.ok) {
+    if (outcome.ok === false) {
       await this.fleet.quarantine(version, outcome.reason).catch((error: unknown) =>
         this.logger.error({ version, err: messageOf(error) }, 'could not quarantine the reverted version; other hosts may try it'),
       );
     }
+    // Confirmed (or failed) before the slot goes: a confirmation may open the next wave. Also
+    // without a slot: a bake finished by recovery confirms the host's place in its wave.
+    if (outcome.ok !== null) {
+      await this.fleet.settle(version, outcome.ok).catch((error: unknown) =>
+        this.logger.warn({ version, err: messageOf(error) }, 'could not record the rollout outcome; the open wave waits for it'),
+      );
+    }
     if (!slot) return;
-    // Confirmed (or failed) before the slot goes: a confirmation may open the next wave.
-    await this.fleet.settle(version, outcome.ok).catch((error: unknown) =>
-      this.logger.warn({ version, err: messageOf(error) }, 'could not record the rollout outcome; the open wave waits for it'),
-    );
     if (slot.lost.aborted) this.logger.error({ version, slot: slot.index }, 'rollout slot was lost during the update: another host may have rolled out at the same time');
     await slot.release().catch((error: unknown) =>
       this.logger.warn({ version, err: messageOf(error) }, 'could not release the rollout slot; it frees itself when the lease expires'),

@@ -59,7 +59,8 @@ export class Notifier {
   }
 
   private async deliver(url: string, text: string, event: string): Promise<void> {
-    const shown = redactUrl(url);
+    // Webhook URLs often hold their secret in the path (Slack, Mattermost): only the origin is shown.
+    const shown = originOf(url);
     for (let attempt = 0; ; attempt++) {
       const problem = await this.post(url, text);
       if (!problem) {
@@ -95,6 +96,16 @@ export class Notifier {
 }
 
 /** fetch refuses URLs with `user:password@`: they become a Basic Authorization header. */
+/** `https://host:port/…`: where a notification goes, without what authorizes it. */
+function originOf(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}/…`;
+  } catch {
+    return '(an invalid URL)';
+  }
+}
+
 function splitCredentials(url: string): { target: string; authorization?: string } {
   const parsed = new URL(url);
   if (!parsed.username && !parsed.password) return { target: url };

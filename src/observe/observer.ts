@@ -36,6 +36,8 @@ export interface SeenTransition {
   pending?: { version: string; releaseId: string; previous: string | null };
   /** `failed`: the version's back-off record. */
   failing?: { failures: number };
+  /** `rolled-back`: the fleet rollback (quarantined version, releases, who reverted it and why). */
+  rolledBack?: { version: string; fromRelease: string; toRelease: string; by: string; reason: string };
 }
 
 /** The state after a transition, as far as the observer reads it. */
@@ -62,6 +64,8 @@ export class RunObserver {
   private to: { version: string; release: string } | undefined;
   /** Failures of the version so far (1 = this is the first): later ones are not notified. */
   private failures: number | undefined;
+  /** Why a fleet rollback happened: the history line's message. */
+  private rollbackReason: string | undefined;
   /** Activity writes, one after the other: a later step must never be overwritten by an earlier one. */
   private writes: Promise<void> = Promise.resolve();
 
@@ -108,6 +112,14 @@ export class RunObserver {
       void this.activity({ version: t.pending.version, releaseId: t.pending.releaseId, step: 'pre-update' });
     }
     if (t.name === 'swapped') void this.activity({ step: 'swapping' });
+    if (t.name === 'rolled-back' && t.rolledBack) {
+      // A fleet rollback: from the quarantined release back to the previous one.
+      const back = t.rolledBack;
+      this.action = 'rollback';
+      this.from = { release: back.fromRelease, version: back.version };
+      this.to = { release: back.toRelease, version: state.releases[back.toRelease]?.version ?? 'unknown' };
+      this.rollbackReason = `the fleet quarantined ${back.version} (reverted on ${back.by}: ${back.reason})`;
+    }
     if (t.name === 'failed' && t.failing) this.failures = t.failing.failures;
   }
 
@@ -147,12 +159,13 @@ export class RunObserver {
       durationMs: Date.now() - this.started,
       actor: this.run.operator ? 'operator' : 'agent',
       by: this.run.operator ?? this.run.app.id,
-      ...(end.error ? { message: end.error.message } : {}),
+      ...(end.error ? { message: end.error.message } : this.rollbackReason ? { message: this.rollbackReason } : {}),
     };
   }
 
   /** The notification of a run, if one is due: failures once per version. */
   private eventOf(end: RunEnd): NotifyEventName | null {
+    if (end.result === 'rolled-back') return 'rolled-back';
     if (end.result === 'deployed') return this.action === 'rollback' ? 'rolled-back' : 'deployed';
     if (!['blocked', 'reverted', 'failed', 'quarantined'].includes(end.result)) return null;
     if (this.failures !== undefined && this.failures > 1) return null;

@@ -40,18 +40,22 @@ export async function activate(ctx: RunContext, pending: InProgressRecord, optio
     await endBeforeSwap(ctx, releaseId, options, { name: admission.verdict === 'stopped' ? 'stopped' : 'discarded' });
     return admission.verdict === 'stopped' ? { result: 'stopped' } : { result: 'refused', refusal: admission };
   }
-  await apply(ctx, { name: 'swapped' });
-  await ctx.store.swap(releaseId);
-  logger.info({ version, release: releaseId, previous }, 'swapped current to release');
+  let result: DeployResult;
   try {
-    const result = await confirm(ctx, ctx.state.inProgress!);
-    await ctx.coordinator.settle(version, admission.slot, { ok: true });
-    return result;
+    await apply(ctx, { name: 'swapped' });
+    await ctx.store.swap(releaseId);
+    logger.info({ version, release: releaseId, previous }, 'swapped current to release');
+    result = await confirm(ctx, ctx.state.inProgress!);
   } catch (error) {
-    // A revert quarantines the version for the whole group before the slot is given back.
-    await ctx.coordinator.settle(version, admission.slot, { ok: false, reason: messageOf(error) });
+    // A revert quarantines the version for the whole group before the slot is given back; any
+    // other failure (a full disk while saving) is not the version's fault: the slot just goes.
+    const reverted = error instanceof UpdateFailedError && error.reason === 'reverted';
+    await ctx.coordinator.settle(version, admission.slot, reverted ? { ok: false, reason: messageOf(error) } : { ok: null });
     throw error;
   }
+  // A stop during the bake leaves the release baking: not confirmed, so no wave counts it yet.
+  await ctx.coordinator.settle(version, admission.slot, result.result === 'stopped' ? { ok: null } : { ok: true });
+  return result;
 }
 
 /**

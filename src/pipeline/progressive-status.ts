@@ -65,7 +65,9 @@ export function windowStatus(app: AppConfig, now: Date): WindowStatus {
  */
 export function outsideWindow(ctx: RunContext, plan: UpdatePlan): Carried | null {
   if (!ctx.app.deployWindow) return null;
-  const starts = plan.action === 'reuse' || plan.action === 'would-deploy' || (plan.action === 'deploy' && !plan.repair);
+  // A repair (`current` broken: condemned, or redeployed) is never held back.
+  const repair = plan.condemn !== null || (plan.action === 'deploy' && plan.repair);
+  const starts = !repair && (plan.action === 'reuse' || plan.action === 'would-deploy' || plan.action === 'deploy');
   if (!starts) return null;
   const window = windowStatus(ctx.app, ctx.now());
   if (window.open) return null;

@@ -37,7 +37,8 @@ async function settleInterrupted(ctx: RunContext): Promise<void> {
     // release or reverts it like any other update.
     logger.warn({ release: pending.releaseId, version: pending.version }, 'finishing an update interrupted after the swap');
     try {
-      await confirm(ctx, pending);
+      // Confirmed here: the host's place in its rollout wave counts (its slot went with the run).
+      if ((await confirm(ctx, pending)).result === 'deployed') await ctx.coordinator.settle(pending.version, null, { ok: true });
     } catch (error) {
       logger.error({ release: pending.releaseId, err: messageOf(error) }, 'interrupted update reverted');
       // Reverted here as in any update: the rest of the fleet must not deploy it either.

@@ -45,7 +45,7 @@ export const results = {
     exitCode: 0, healthy: true, success: true, attempt: false, versionIsCurrent: false,
     words: (o) => `${o.app}: held at release ${o.releaseId} by a rollback (remote still at ${o.version}); repo-deploy resume lifts it`,
   },
-  stopped: { exitCode: 0, healthy: true, success: false, attempt: true, versionIsCurrent: false, words: (o) => `${o.app}: stopped before the swap; nothing changed` },
+  stopped: { exitCode: 0, healthy: true, success: false, attempt: true, versionIsCurrent: false, words: (o) => `${o.app}: stopped at a safe point (before the swap: nothing changed; or during a bake: the next start finishes it)` },
   blocked: failed,
   reverted: failed,
   // Counted as an attempt only with a version, i.e. past the remote check (see `AgentMetrics`).

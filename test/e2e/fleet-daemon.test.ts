@@ -16,17 +16,27 @@ async function healthz(port: number): Promise<{ code: number; body: { status: st
   return { code: res.status, body: (await res.json()) as { status: string; reason?: string } };
 }
 
-test('daemon: with etcd down a new version waits (log, status, /healthz say why); etcd back, it deploys', async () => {
+test('daemon: with etcd down a new version waits (log, status, /healthz say why); etcd back, it deploys', async (t) => {
   const port = await freePort();
   const fleet = makeFleet(1, [`etcd = ${etcd.endpoint}`, 'rollout-group = web', 'lease-ttl = 2s', 'schedule = */1 * * * * *', `listen = 127.0.0.1:${port}`].join('\n'));
   const [h1] = fleet.agents as [Agent];
   const deployed = () => readFileSync(join(h1.layout.link, 'v.txt'), 'utf8');
   fleet.publish('v1');
   const daemon = h1.start([]);
+  // A failed assertion must not leave the daemon running until the file's timeout.
+  t.after(() => {
+    if (daemon.child.exitCode === null) daemon.child.kill('SIGKILL');
+  });
   await waitFor(() => `v1 deployed:\n${daemon.stderr().slice(-2000)}`, () => h1.layout.currentId() !== null, 20_000);
   assert.equal(deployed(), 'v1');
   const v1 = h1.layout.currentId();
-  assert.equal((await healthz(port)).code, 200);
+  // The swap comes before the post hooks, the rollout's settle and the recorded result: poll.
+  let first = await healthz(port);
+  for (let i = 0; i < 150 && first.code !== 200; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    first = await healthz(port);
+  }
+  assert.equal(first.code, 200, JSON.stringify(first.body));
 
   await etcd.stop();
   const seen = daemon.logs.length;

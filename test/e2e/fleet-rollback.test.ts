@@ -48,6 +48,14 @@ test('a host running a version another host quarantines returns to its previous 
   assert.equal(status.rolledBack?.fromRelease, v2);
   assert.match(status.rolledBack?.reason ?? '', /20-health/);
   assert.equal(status.releases.find((r) => r.id === v2)?.status, 'failed');
+  // The history says so too: a rollback by this agent, from v2's release back to v1's, and why.
+  const history = await h2.run(['history', '--json']);
+  assert.equal(history.code, 0, history.stderr);
+  const entries = (JSON.parse(history.stdout) as { entries: { action: string; result: string; fromRelease?: string; toRelease?: string; message?: string }[] }[])[0]!.entries;
+  const rollback = entries.find((e) => e.result === 'rolled-back');
+  assert.ok(rollback, `a history entry for the fleet rollback: ${history.stdout}`);
+  assert.deepEqual([rollback.action, rollback.fromRelease, rollback.toRelease], ['rollback', v2, v1]);
+  assert.match(rollback.message ?? '', new RegExp(`quarantined .*reverted on ${h1.id}`));
   const text = await h2.run(['status']);
   assert.match(text.stdout, new RegExp(`rolled back\\s+from ${v2}.*reverted on ${h1.id}`));
 

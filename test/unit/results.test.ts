@@ -12,13 +12,16 @@ const table: [CheckResult, number, boolean, boolean, boolean, RegExp][] = [
   ['deployed', 0, true, true, true, /^web: deployed v2 \(release r2\)$/],
   ['would-deploy', 0, true, false, false, /^web: would deploy v2$/],
   ['held', 0, true, true, false, /^web: held at release r2 by a rollback \(remote still at v2\); repo-deploy resume lifts it$/],
-  ['stopped', 0, true, false, true, /^web: stopped before the swap; nothing changed$/],
+  ['stopped', 0, true, false, true, /^web: stopped at a safe point \(before the swap: nothing changed; or during a bake: the next start finishes it\)$/],
   ['blocked', 1, false, false, true, /^web: blocked: why$/],
   ['reverted', 1, false, false, true, /^web: reverted: why$/],
   ['failed', 1, false, false, true, /^web: failed: why$/],
   ['backing-off', 1, false, false, false, /^web: backing-off: why$/],
   ['quarantined', 1, true, false, false, /^web: quarantined: why$/],
   ['busy', 75, true, false, true, /^web: busy: why$/],
+  ['paused', 0, true, true, false, /^web: v2 not started: the rollout group is paused \(repo-deploy fleet resume\)$/],
+  ['outside-window', 0, true, true, false, /^web: v2 not started: outside the deploy window; next opening never$/],
+  ['rolled-back', 0, true, true, true, /^web: rolled back to release r2: v2 was quarantined by the fleet$/],
 ];
 
 test('results: each result has one exit code, health, metrics meaning and wording', () => {

@@ -76,6 +76,17 @@ export interface DownloadFacts {
   reported?: boolean;
 }
 
+/**
+ * How a cached archive was fetched (`record.download`). Its bytes are reported (to metrics) by
+ * the first fetch only: that one saves the record marked as reported.
+ */
+export async function reportOnce<T extends { download?: DownloadFacts; bytes: number }>(record: T, save: (marked: T) => Promise<void>): Promise<DownloadFacts> {
+  const facts = record.download;
+  if (!facts || facts.reported) return { how: 'cache', bytes: 0, of: record.bytes };
+  await save({ ...record, download: { ...facts, reported: true } });
+  return facts;
+}
+
 /** The fetch result's `detail` entry for `facts`, e.g. `delta: 12034 of 741343232 bytes in 3 requests`. */
 export function downloadDetail(facts: DownloadFacts): Record<string, string> {
   const requests = facts.requests !== undefined ? ` in ${facts.requests} request${facts.requests === 1 ? '' : 's'}` : '';

@@ -74,10 +74,3 @@ export async function fetchHttpDelta(input: HttpDeltaInput): Promise<HttpDelta |
   return { state, verification: outcome.verification };
 }
 
-/** How `state`'s archive was fetched; its bytes are reported (to metrics) by the first fetch only. */
-export async function reportOnce(state: HttpCacheState, cacheDir: string): Promise<DownloadFacts> {
-  const facts = state.download;
-  if (!facts || facts.reported) return { how: 'cache', bytes: 0, of: state.bytes };
-  await onDisk(cacheDir, () => saveState(cacheDir, { ...state, download: { ...facts, reported: true } }));
-  return facts;
-}

@@ -14,7 +14,8 @@ import { parseHttpSpec, type HttpOptions, type HttpSpec } from './options.js';
 import { unpackFetched } from '../../delta/unpack.js';
 import { totalOfContentRange } from '../../delta/source.js';
 import type { ArchiveVerification } from '../../verify/archive.js';
-import { fetchHttpDelta, reportOnce } from './delta.js';
+import { fetchHttpDelta } from './delta.js';
+import { reportOnce } from '../../delta/attempt.js';
 import { httpGet, readSmallBody, type HttpResponse } from './request.js';
 import { defineKind, type FetchResult, type Observation, type Remote, type RemoteContext } from '../types.js';
 
@@ -100,7 +101,7 @@ export class HttpRemote implements Remote {
         throw new RemoteError(this.display, `changed between check and fetch (now ${state.version}); the next check will see the new version`);
       }
     }
-    const facts = await reportOnce(state, ctx.cacheDir);
+    const facts = await reportOnce(state, (marked) => onDisk(ctx.cacheDir, () => saveState(ctx.cacheDir, marked)));
     return unpackFetched(archivePath(ctx.cacheDir, state.sha256), into, {
       limits: this.config.limits,
       verify: this.config.verify,

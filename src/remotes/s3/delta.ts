@@ -86,10 +86,3 @@ export async function fetchS3Delta(input: S3DeltaInput): Promise<{ entry: S3Cach
   return { entry, verification: outcome.verification };
 }
 
-/** How `entry`'s archive was fetched; its bytes are reported (to metrics) by the first fetch only. */
-export async function reportOnce(entry: S3CacheEntry, cacheDir: string): Promise<DownloadFacts> {
-  const facts = entry.download;
-  if (!facts || facts.reported) return { how: 'cache', bytes: 0, of: entry.bytes };
-  await onDisk(cacheDir, () => writeCacheEntry(cacheDir, { ...entry, download: { ...facts, reported: true } }));
-  return facts;
-}

@@ -1,13 +1,15 @@
 import type { GetObjectCommandInput, GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { RemoteError } from '../../errors.js';
+import { onDisk } from '../../util/disk-errors.js';
 import { redactUrl } from '../../util/redact.js';
 import { downloadTo } from '../archive.js';
 import { peekedObservation } from './peek.js';
 import { cachePaths, dropCacheEntry, readCacheEntry, versionOf, writeCacheEntry, type S3CacheEntry, type S3Pending } from './cache.js';
 import { unpackFetched } from '../../delta/unpack.js';
 import type { ArchiveVerification } from '../../verify/archive.js';
-import { fetchS3Delta, notePending, reportOnce } from './delta.js';
+import { fetchS3Delta, notePending } from './delta.js';
+import { reportOnce } from '../../delta/attempt.js';
 import { createS3Client, type S3ClientHandle } from './client.js';
 import { resolveCredentials, type ResolvedCredentials } from './credentials.js';
 import { NotS3AnswerError, s3RemoteError, statusOf, type S3ErrorContext } from './errors.js';
@@ -117,7 +119,7 @@ export class S3Remote implements Remote {
       sha256: entry.sha256,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       ...(ctx.releaseFiles ? { releaseFiles: ctx.releaseFiles } : {}),
-      facts: await reportOnce(entry, ctx.cacheDir),
+      facts: await reportOnce(entry, (marked) => onDisk(ctx.cacheDir, () => writeCacheEntry(ctx.cacheDir, marked))),
       verified,
       dropCache: () => dropCacheEntry(ctx.cacheDir),
     });

@@ -20,10 +20,11 @@ test('status during a slow pre-update hook shows the version, the step and the h
   const run = startBackground([...layout.args(remote), '-f'], { cwd: layout.root });
   let live: LiveStatus | undefined;
   const deadline = Date.now() + 60_000;
-  while (!live?.updating?.hook && Date.now() < deadline) {
+  // 10-fast may be caught running first: wait for the hook that waits for us.
+  while (live?.updating?.hook !== '20-slow' && Date.now() < deadline) {
     const r = await runCli(['status', '--json', ...layout.args(remote)], { cwd: layout.root });
     live = (JSON.parse(r.stdout) as LiveStatus[])[0];
-    if (!live?.updating?.hook) await new Promise((resolve) => setTimeout(resolve, 100));
+    if (live?.updating?.hook !== '20-slow') await new Promise((resolve) => setTimeout(resolve, 50));
   }
   assert.ok(live?.updating, `status never showed the update: ${JSON.stringify(live)}`);
   assert.equal(live.updating.hook, '20-slow');

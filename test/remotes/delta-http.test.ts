@@ -210,3 +210,22 @@ for (const lie of [false, true]) {
     });
   });
 }
+
+test('http delta: a remote that goes back to the cached version before the fetch is that version again, and the next check is a 304', async () => {
+  await withServer(async (server) => {
+    const base = await zipOfTree(baseTree());
+    publish(server, base);
+    const remote = makeTestRemote(`${server.origin}/app.zip`);
+    const ctx = testContext();
+    const v1 = (await remote.check(ctx)).version;
+    await remote.fetch(v1, testdir(), ctx);
+    publish(server, await zipOfTree({ ...baseTree(), 'new.txt': { content: 'v2' } }));
+    assert.notEqual((await remote.check(ctx)).version, v1, 'the ranged check sees v2 (kept as pending)');
+    // Back to v1's bytes, with v1's validator: the remote is v1 again.
+    server.put('/app.zip', { ranges: true, modified: new Date(Date.UTC(2024, 0, 1) + (published - 1) * 1000), body: base });
+    assert.equal((await remote.check(ctx)).version, v1);
+    server.resetCounters();
+    assert.equal((await remote.check(ctx)).version, v1);
+    assert.deepEqual(server.log().map((r) => r.status), [304], 'the forgotten pending version no longer turns unchanged checks into ranged answers');
+  });
+});

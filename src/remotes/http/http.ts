@@ -120,8 +120,15 @@ export class HttpRemote implements Remote {
 
   /** A ranged check's new version, kept next to the cached archive for `fetch` to download by delta. */
   private async notePending(state: HttpCacheState, pending: PendingVersion, ctx: RemoteContext): Promise<Observation> {
-    // A server that ignores conditional requests: the cached version, still.
-    if (pending.version === state.version) return observationOf(state);
+    // The cached version, still (a server that ignores conditional requests, or a remote that
+    // went back to it): a pending version seen before is forgotten, so the next check is a 304.
+    if (pending.version === state.version) {
+      if (state.pending) {
+        const { pending: _stale, ...kept } = state;
+        await onDisk(ctx.cacheDir, () => saveState(ctx.cacheDir, kept));
+      }
+      return observationOf(state);
+    }
     if (pending.version !== state.pending?.version) await onDisk(ctx.cacheDir, () => saveState(ctx.cacheDir, { ...state, pending }));
     ctx.logger.debug({ url: this.display, version: pending.version, bytes: pending.bytes }, 'http remote changed');
     return observationOf(pending);

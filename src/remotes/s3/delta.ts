@@ -31,7 +31,14 @@ export async function notePending(cacheDir: string, cached: S3CacheEntry, respon
   // Every S3 answer to a range has both: this endpoint is some other HTTP server.
   if (bytes === undefined || !etag) throw new NotS3AnswerError(206, response.ContentType, 'ETag');
   const pending: S3Pending = { version: versionId ?? etag, etag, bytes, ...(versionId ? { versionId } : {}) };
-  if (pending.version === cached.version) return cached;
+  if (pending.version === cached.version) {
+    // Back to the cached version: a pending version seen before is forgotten (the next check is a 304).
+    if (cached.pending) {
+      const { pending: _stale, ...kept } = cached;
+      await onDisk(cacheDir, () => writeCacheEntry(cacheDir, kept));
+    }
+    return cached;
+  }
   if (pending.version !== cached.pending?.version) await onDisk(cacheDir, () => writeCacheEntry(cacheDir, { ...cached, pending }));
   return pending;
 }

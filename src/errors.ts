@@ -4,7 +4,7 @@
  * exit code; only `src/cli.ts` turns them into a process exit.
  */
 
-/** Exit codes, stable and documented (DESIGN §2). */
+/** Exit codes, stable and documented in the README: scripts and cron mails depend on them. */
 export const ExitCode = {
   /** Up to date, or deployed. */
   ok: 0,

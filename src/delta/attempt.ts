@@ -30,6 +30,8 @@ export interface DeltaAttemptOptions extends Omit<RebuildOptions, 'source'> {
 export interface DeltaOutcome extends RebuildResult {
   /** What verification checked: hand it to `unpackArchive` so it is not done twice. */
   verification: ArchiveVerification;
+  /** How the archive was fetched, for the cache record (not reported yet). */
+  download: DownloadFacts;
 }
 
 /** Rebuilds and verifies; undefined (after logging why) when the whole archive must be downloaded. */
@@ -59,7 +61,8 @@ export async function attemptDelta(options: DeltaAttemptOptions): Promise<DeltaO
     { url: options.display, bytesDownloaded: rebuilt.fetchedBytes, archiveBytes: rebuilt.bytes, requests: rebuilt.requests, reusedEntries: rebuilt.reusedEntries, entries: rebuilt.entries },
     'archive rebuilt from a delta download',
   );
-  return { ...rebuilt, verification };
+  const download: DownloadFacts = { how: 'delta', bytes: rebuilt.fetchedBytes, of: rebuilt.bytes, requests: rebuilt.requests, reported: false };
+  return { ...rebuilt, verification, download };
 }
 
 /** How the archive of a release was fetched, as the cache records it until a fetch reports it. */

@@ -1,5 +1,5 @@
 import { rename } from 'node:fs/promises';
-import { attemptDelta, rebuildPath, type DownloadFacts } from '../../delta/attempt.js';
+import { attemptDelta, rebuildPath } from '../../delta/attempt.js';
 import { httpRangeSource } from '../../delta/http-source.js';
 import type { ArchiveVerification, SidecarReader } from '../../verify/archive.js';
 import { onDisk } from '../../util/disk-errors.js';
@@ -56,7 +56,7 @@ export async function fetchHttpDelta(input: HttpDeltaInput): Promise<HttpDelta |
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
   if (!outcome) return undefined;
-  const download: DownloadFacts = { how: 'delta', bytes: outcome.fetchedBytes, of: outcome.bytes, requests: outcome.requests, reported: false };
+  const { download } = outcome;
   const state: HttpCacheState = {
     urlKey: input.state.urlKey,
     version: pending.version,

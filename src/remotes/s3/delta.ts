@@ -1,7 +1,7 @@
 import type { GetObjectCommandInput, GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { rename } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { attemptDelta, rebuildPath, type DownloadFacts } from '../../delta/attempt.js';
+import { attemptDelta, rebuildPath } from '../../delta/attempt.js';
 import { s3RangeSource } from '../../delta/s3-source.js';
 import { totalOfContentRange } from '../../delta/source.js';
 import { onDisk } from '../../util/disk-errors.js';
@@ -81,7 +81,7 @@ export async function fetchS3Delta(input: S3DeltaInput): Promise<{ entry: S3Cach
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
   if (!outcome) return undefined;
-  const download: DownloadFacts = { how: 'delta', bytes: outcome.fetchedBytes, of: outcome.bytes, requests: outcome.requests };
+  const { download } = outcome;
   const entry: S3CacheEntry = { version: pending.version, etag: pending.etag, sha256: outcome.sha256, bytes: outcome.bytes, download };
   if (pending.versionId) entry.versionId = pending.versionId;
   // As for a full download: no meta while the archive is replaced (see dropCacheEntry).

@@ -1,5 +1,5 @@
 import type { CentralDirectory, RawEntry } from '../extract/central-directory.js';
-import { readAt } from '../extract/read-at.js';
+import { ArchiveWindow } from '../extract/entry-data.js';
 import { DeltaDoubt } from './source.js';
 
 /**
@@ -61,11 +61,19 @@ export function entrySpans(cd: CentralDirectory): EntrySpan[] {
  * flags, DOS time and the extra fields (timestamps) all take part, and with them everything
  * the local header repeats; `rebuild.ts` checks each copied header against the new record.
  */
-export function entryKey(fd: number, entry: RawEntry): string {
-  const fixed = readAt(fd, entry.centralAt, 46);
+export function entryKey(read: (offset: number, length: number) => Buffer, entry: RawEntry): string {
+  const fixed = read(entry.centralAt, 46);
   if (fixed.length < 46) throw new DeltaDoubt(`central record of ${JSON.stringify(entry.name)} is cut short`);
   const length = 46 + fixed.readUInt16LE(28) + fixed.readUInt16LE(30) + fixed.readUInt16LE(32);
-  const record = readAt(fd, entry.centralAt, length);
+  // A copy: `read` may hand out a view of a buffer it reuses.
+  const record = Buffer.from(read(entry.centralAt, length));
+  if (record.length < length) throw new DeltaDoubt(`central record of ${JSON.stringify(entry.name)} is cut short`);
   record.fill(0, 38, 46);
   return record.toString('base64');
+}
+
+/** Reads an archive's central records through one window: 1 MiB reads, not two per entry. */
+export function centralReader(fd: number, cd: CentralDirectory): (offset: number, length: number) => Buffer {
+  const window = new ArchiveWindow(fd, 1024 * 1024, cd.archiveSize);
+  return (offset, length) => window.slice(offset, length);
 }

@@ -1,5 +1,5 @@
 import type { CentralDirectory, RawEntry } from '../extract/central-directory.js';
-import { entryKey, entrySpans } from './layout.js';
+import { centralReader, entryKey, entrySpans } from './layout.js';
 import type { ByteRange } from './source.js';
 
 /**
@@ -39,7 +39,9 @@ export const coalesceGap = 64 * 1024;
  */
 export function planDelta(previous: CentralDirectory, previousFd: number, next: CentralDirectory, nextFd: number): DeltaPlan {
   const old = new Map<string, { offset: number; length: number }>();
-  for (const span of entrySpans(previous)) old.set(entryKey(previousFd, span.entry), { offset: span.offset, length: span.length });
+  const readPrevious = centralReader(previousFd, previous);
+  for (const span of entrySpans(previous)) old.set(entryKey(readPrevious, span.entry), { offset: span.offset, length: span.length });
+  const readNext = centralReader(nextFd, next);
   const pieces: ({ kind: 'fetch'; start: number; end: number } | ({ kind: 'copy' } & CopyPiece))[] = [];
   const fetchedEntries: RawEntry[] = [];
   let reusedEntries = 0;
@@ -47,7 +49,7 @@ export function planDelta(previous: CentralDirectory, previousFd: number, next: 
   const first = spans[0]?.offset ?? next.dataEnd;
   if (first > 0) pieces.push({ kind: 'fetch', start: 0, end: first });
   for (const span of spans) {
-    const match = old.get(entryKey(nextFd, span.entry));
+    const match = old.get(entryKey(readNext, span.entry));
     if (match && match.length === span.length) {
       pieces.push({ kind: 'copy', from: match.offset, to: span.offset, length: span.length });
       reusedEntries++;

@@ -14,7 +14,8 @@ import { diskCodeOf, diskError } from '../util/disk-errors.js';
 import { privateFileMode } from '../util/modes.js';
 import { directoryStart } from './layout.js';
 import { planDelta, type CopyPiece } from './plan.js';
-import { DeltaDoubt, inParallel, type RangeSource } from './source.js';
+import { DeltaDoubt, type RangeSource } from './source.js';
+import { inParallel } from '../util/in-parallel.js';
 
 /** Options for `rebuildArchive`. */
 export interface RebuildOptions {
@@ -81,7 +82,7 @@ export async function rebuildArchive(options: RebuildOptions): Promise<RebuildRe
     const next = readCentralDirectory(out.fd, display, options.limits.maxEntries);
     if (next.dataEnd !== cdStart) throw new DeltaDoubt(`the central directory starts at ${next.dataEnd}, not at ${cdStart}`);
     const plan = planDelta(before, previous.fd, next, out.fd);
-    await inParallel(plan.fetch, options.parallel ?? 4, controller, (range) => fetch(range.start, range.end));
+    await inParallel(plan.fetch, options.parallel ?? 4, (range) => fetch(range.start, range.end), controller);
     const sha256 = await copyAndHash(previous, out, plan.copy, total, controller.signal);
     await checkEntries(next, options.output, out.fd, plan.fetchedEntries, display);
     return { sha256, bytes: total, fetchedBytes: counters.bytes, requests: counters.requests, entries: next.entries.length, reusedEntries: plan.reusedEntries };

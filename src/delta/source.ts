@@ -45,27 +45,3 @@ export function totalOfContentRange(header: string | undefined): number | undefi
   const match = header ? /^bytes \d+-\d+\/(\d+)$/.exec(header.trim()) : null;
   return match ? Number(match[1]) : undefined;
 }
-
-/**
- * Runs `work` on every item with at most `limit` running at once. The first failure aborts
- * `signal`'s controller (so the others end their requests) and is what the promise rejects with.
- */
-export async function inParallel<T>(items: readonly T[], limit: number, controller: AbortController, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (next < items.length && !failure) {
-      const item = items[next++]!;
-      try {
-        await work(item);
-      } catch (error) {
-        if (!failure) {
-          failure = { error };
-          controller.abort(error);
-        }
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure) throw failure.error;
-}

@@ -11,6 +11,9 @@ export interface LocalHeader {
   mtime: Date | undefined;
 }
 
+/** Bytes of local extra field read with the header's fixed part (Info-ZIP writes 28). */
+const extraGuess = 64;
+
 /**
  * Reads an entry's local header through `read` and checks it against the central directory.
  * `unzip` takes the method, CRC and sizes from the local header (unless bit 3 defers them to
@@ -20,7 +23,11 @@ export interface LocalHeader {
  */
 export function readLocalHeader(entry: RawEntry, read: (offset: number, length: number) => Buffer, dataEnd: number, archive: string): LocalHeader {
   const refuse = (what: string) => new VerificationError(`corrupt zip ${archive}: entry ${JSON.stringify(entry.name)} ${what}`);
-  const header = read(entry.localHeaderOffset, 30);
+  // One read usually holds the whole header: the name is the central directory's, the extra
+  // field rarely longer than `extraGuess`. (Two reads per entry were half the cost of
+  // checking 20,000 headers.)
+  const guess = read(entry.localHeaderOffset, 30 + entry.rawName.length + extraGuess);
+  const header = guess.subarray(0, 30);
   if (header.length < 30 || header.readUInt32LE(0) !== 0x04034b50) throw refuse('has a bad local header');
   const flags = header.readUInt16LE(6);
   const method = header.readUInt16LE(8);
@@ -33,7 +40,7 @@ export function readLocalHeader(entry: RawEntry, read: (offset: number, length: 
   const extraLength = header.readUInt16LE(28);
   const start = entry.localHeaderOffset + 30 + nameLength + extraLength;
   if (start + entry.compressedSize > dataEnd) throw refuse('extends past the entry data (truncated?)');
-  const rest = read(entry.localHeaderOffset + 30, nameLength + extraLength);
+  const rest = guess.length >= 30 + nameLength + extraLength ? guess.subarray(30, 30 + nameLength + extraLength) : read(entry.localHeaderOffset + 30, nameLength + extraLength);
   if (!rest.subarray(0, nameLength).equals(entry.rawName)) throw refuse('has a different name in its local header');
   const extra = parseExtra(rest.subarray(nameLength));
   if (extra === null) throw refuse('has a local extra field whose length runs past its header');

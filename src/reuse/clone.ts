@@ -1,7 +1,8 @@
-import { constants, lstatSync, type BigIntStats } from 'node:fs';
-import { copyFile, link, unlink, utimes } from 'node:fs/promises';
+import { constants, type BigIntStats } from 'node:fs';
+import { copyFile, link, lstat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RecordedFile } from './manifest.js';
+import { inParallel } from '../util/in-parallel.js';
 
 /**
  * Cloning the files of the current release that a new release holds unchanged: a reflink
@@ -42,8 +43,12 @@ export interface CloneResult {
   bytes: number;
 }
 
-/** Copies at once: enough to keep the thread pool busy, few enough to leave it to others. */
-const inFlight = 8;
+/**
+ * Clones at once. Each is three or four calls on the thread pool (copy, times, stat); with
+ * 16 the pool's four threads never wait for the main thread (measured on 20,000 small files,
+ * ext4 and XFS: 8 → 16 took a fifth off; 32 gained nothing).
+ */
+const inFlight = 16;
 // A new file never replaces anything, and never a symlink (EXCL refuses any existing name).
 const copyMode = constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL;
 
@@ -53,18 +58,13 @@ const copyMode = constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL;
  */
 export async function cloneFiles(jobs: readonly CloneJob[], options: CloneOptions): Promise<CloneResult> {
   const result: CloneResult = { cloned: new Set(), bytes: 0 };
-  let next = 0;
-  const worker = async () => {
-    while (next < jobs.length) {
-      options.signal?.throwIfAborted();
-      const job = jobs[next++]!;
-      if (await cloneOne(job, options)) {
-        result.cloned.add(job.path);
-        result.bytes += Number(job.recorded.size);
-      }
+  await inParallel(jobs, inFlight, async (job) => {
+    options.signal?.throwIfAborted();
+    if (await cloneOne(job, options)) {
+      result.cloned.add(job.path);
+      result.bytes += Number(job.recorded.size);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(inFlight, jobs.length) }, worker));
+  });
   return result;
 }
 
@@ -79,7 +79,7 @@ async function cloneOne(job: CloneJob, options: CloneOptions): Promise<boolean> 
   const recordedTime = BigInt(job.recorded.mtimeNs);
   // A hard link shares the inode's times: only when they are already the ones wanted.
   if (hardlinks && (!job.mtime || BigInt(job.mtime.getTime()) * 1_000_000n === recordedTime) && (await linked(src, dst))) {
-    if (unchangedSince(lstatSync(src, { bigint: true, throwIfNoEntry: false }), job.recorded, true)) return true;
+    if (unchangedSince(await statOrNone(src), job.recorded, true)) return true;
     await unlink(dst);
     return false;
   }
@@ -87,14 +87,24 @@ async function cloneOne(job: CloneJob, options: CloneOptions): Promise<boolean> 
     await copyFile(src, dst, copyMode);
   } catch (error) {
     // Removed since it was recorded: written from the source instead, like any changed file.
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !lstatSync(src, { throwIfNoEntry: false })) return false;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !(await statOrNone(src))) return false;
     throw error;
   }
   // The copy has the source's mode already (copyFile sets it whatever the umask).
   if (job.mtime) await utimes(dst, job.mtime, job.mtime);
-  if (unchangedSince(lstatSync(src, { bigint: true, throwIfNoEntry: false }), job.recorded, hardlinks)) return true;
+  if (unchangedSince(await statOrNone(src), job.recorded, hardlinks)) return true;
   await unlink(dst);
   return false;
+}
+
+/** lstat with nanoseconds, on the thread pool; undefined when nothing is there. */
+export async function statOrNone(path: string): Promise<BigIntStats | undefined> {
+  try {
+    return await lstat(path, { bigint: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw error;
+  }
 }
 
 /** Hard links `src` at `dst`; false when the filesystem refuses (another one, too many links). */

@@ -1,8 +1,10 @@
-import { lstatSync } from 'node:fs';
+import { lstatSync, type BigIntStats } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { writePrivateFileAtomic } from '../util/atomic-write.js';
+import { inParallel } from '../util/in-parallel.js';
+import { statOrNone } from './clone.js';
 
 /**
  * The list of a release's regular files, kept beside it (`releases/.<id>.files`, private to
@@ -133,10 +135,16 @@ export async function readManifest(path: string): Promise<{ kind: ManifestKind; 
 
 /** Stat data of a file as the manifest records it; undefined when it is not a regular file. */
 export function statOf(path: string): Omit<RecordedFile, keyof PlannedFile> | undefined {
-  const st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+  return statDataOf(lstatSync(path, { bigint: true, throwIfNoEntry: false }));
+}
+
+function statDataOf(st: BigIntStats | undefined): Omit<RecordedFile, keyof PlannedFile> | undefined {
   if (!st || !st.isFile()) return undefined;
   return { size: `${st.size}`, mtimeNs: `${st.mtimeNs}`, ino: `${st.ino}`, ctimeNs: `${st.ctimeNs}` };
 }
+
+/** Files stat'ed at once when sealing: the thread pool's threads stat in parallel. */
+const statsInFlight = 32;
 
 /**
  * Turns the planned list a fetch left at `planned` into the manifest of the published release
@@ -155,9 +163,15 @@ export async function sealManifest(planned: string, releaseDir: string, out: str
   await rm(planned, { force: true });
   const manifest = decodeManifest(data);
   if (!manifest) return undefined;
+  const stats = new Map<PlannedFile, Omit<RecordedFile, keyof PlannedFile>>();
+  await inParallel(manifest.files, statsInFlight, async (f) => {
+    const stat = statDataOf(await statOrNone(join(releaseDir, f.path)));
+    if (stat) stats.set(f, stat);
+  });
+  // In the planned order, whatever order the stats came back in.
   const files: RecordedFile[] = [];
   for (const f of manifest.files) {
-    const stat = statOf(join(releaseDir, f.path));
+    const stat = stats.get(f);
     if (stat) files.push({ path: f.path, hash: f.hash, mode: f.mode, ...stat });
   }
   await writeManifest(out, { kind: manifest.kind, files });

@@ -61,6 +61,26 @@ describe('git mirror', () => {
     });
   }
 
+  // The fetch that follows `contentIdOf` of the same commit takes what it found (no second
+  // round of git commands); a mirror broken in between must still be noticed and rebuilt.
+  for (const [name, corrupt] of corruptions) {
+    it(`a fetch right after contentIdOf rebuilds a mirror with ${name} in between`, async () => {
+      const repo = TestRepo.create();
+      repo.commit('first', { 'web/index.html': 'v1' });
+      const ctx = gitContext();
+      await deployed(repo.url, ctx);
+      repo.commit('second', { 'web/index.html': 'v2', 'web/new.txt': 'new' });
+      const remote = gitKind.create(`${repo.url}/web`, gitConfig());
+      const seen = await remote.check(ctx);
+      const contentId = await remote.contentIdOf!(seen.version, ctx);
+      corrupt(join(ctx.cacheDir, 'mirror.git'));
+      const into = releaseDir();
+      const result = await remote.fetch(seen.version, into, ctx);
+      assert.equal(result.contentId, contentId);
+      assert.deepEqual(snapshot(into), { 'index.html': 'file:v2', 'new.txt': 'file:new' });
+    });
+  }
+
   it('rebuilds a mirror whose origin is another url', async () => {
     const a = TestRepo.create({ name: 'a.git' });
     a.commit('a', { 'web/index.html': 'from a' });

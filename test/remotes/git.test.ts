@@ -92,10 +92,12 @@ describe('git remote', () => {
     assert.equal(await remote.contentIdOf!(second, ctx), before);
     const third = repo.commit('web too', { 'web/index.html': 'changed' });
     assert.notEqual(await remote.contentIdOf!(third, ctx), before);
-    // contentIdOf wrote no release, and the fetch that follows reuses the mirror.
+    // contentIdOf wrote no release; the fetch that follows reuses the mirror and reports the
+    // bytes contentIdOf brought into it (they are this deploy's download), once.
     const result = await remote.fetch(third, releaseDir(), ctx);
-    assert.equal(result.bytesDownloaded, 0);
+    assert.ok(result.bytesDownloaded > 0, 'the deploy reports what its commit cost to fetch');
     assert.equal(result.contentId, await remote.contentIdOf!(third, ctx));
+    assert.equal((await remote.fetch(third, releaseDir(), ctx)).bytesDownloaded, 0, 'nothing fetched twice');
   });
 
   it('an unchanged remote costs one ls-remote and fetches nothing', async () => {

@@ -26,6 +26,13 @@ import { reuseDetail } from '../../reuse/release-files.js';
  * the release refuse it before checkout: a release must never point at files outside itself.
  */
 
+/** A commit made ready in the mirror: what fetching it added, its signature, its subdirectory's tree. */
+interface ResolvedCommit {
+  bytes: number;
+  signed: Record<string, string>;
+  tree: string;
+}
+
 /** The git kind, registered in `index.ts`. */
 export const gitKind = defineKind({
   name: 'git',
@@ -41,6 +48,8 @@ export class GitRemote implements Remote {
   /** The parsed URL (holds credentials: never log it). */
   readonly location: GitLocation;
   private readonly config: GitOptions;
+  /** The last commit `contentIdOf` resolved, for the `fetch` of it that follows. */
+  private resolved: (ResolvedCommit & { version: string; gitDir: string }) | undefined;
 
   constructor(spec: GitSpec) {
     this.location = spec.location;
@@ -63,27 +72,25 @@ export class GitRemote implements Remote {
   async contentIdOf(version: string, ctx: RemoteContext): Promise<string> {
     const git = this.runner(ctx);
     const gitDir = this.mirrorDir(ctx);
-    const tree = await withMirror(git, gitDir, this.location.cleanUrl, ctx.logger, async () => {
-      await fetchCommit(git, gitDir, version, this.location.ref, this.display);
-      await verifyFetchedCommit({ git, gitDir, location: this.location, commit: version, ...(ctx.signal ? { signal: ctx.signal } : {}) }, this.config.verify);
-      return subdirTree(git, gitDir, version, this.location.subdir, this.display);
-    }, version);
-    return `git-tree:${tree}`;
+    const resolved = await withMirror(git, gitDir, this.location.cleanUrl, ctx.logger, () => this.resolve(git, gitDir, version, ctx), version);
+    this.resolved = { ...resolved, version, gitDir };
+    return `git-tree:${resolved.tree}`;
   }
 
   /** Writes the subdirectory's tree at commit `version` into `into`, submodules included. */
   async fetch(version: string, into: string, ctx: RemoteContext): Promise<FetchResult> {
     const git = this.runner(ctx);
     const gitDir = this.mirrorDir(ctx);
+    // What `contentIdOf` just found for this version (the deploy asks it first): not asked of
+    // git again. Only for the first attempt: a rebuilt mirror starts from nothing.
+    const known = this.resolved?.version === version && this.resolved.gitDir === gitDir ? this.resolved : undefined;
+    this.resolved = undefined;
     let attempt = 0;
     return withMirror(git, gitDir, this.location.cleanUrl, ctx.logger, async () => {
       // A retry after rebuilding the mirror starts from an empty directory again.
       if (attempt++ > 0) await emptyDir(into);
-      const bytes = await fetchCommit(git, gitDir, version, this.location.ref, this.display);
-      // Verified before anything is read out of the commit, let alone written.
-      const signed = await verifyFetchedCommit({ git, gitDir, location: this.location, commit: version, ...(ctx.signal ? { signal: ctx.signal } : {}) }, this.config.verify);
+      const { bytes, signed, tree } = attempt === 1 && known ? known : await this.resolve(git, gitDir, version, ctx);
       if (signed.signedBy) ctx.logger.info({ commit: version, ...signed }, 'git signature verified');
-      const tree = await subdirTree(git, gitDir, version, this.location.subdir, this.display);
       const links = new ReleaseLinks(`commit ${version} of ${this.display}`, { allowExternal: this.config.allowExternalLinks === true });
       const reuse = { ...(ctx.releaseFiles ? { reuse: ctx.releaseFiles } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) };
       const written = await checkoutTree(git, gitDir, tree, into, ctx.cacheDir, { links, prefix: '', ...reuse });
@@ -110,7 +117,18 @@ export class GitRemote implements Remote {
       if (process.umask() !== 0o022) await normaliseReleaseModes(into);
       ctx.logger.debug({ commit: version, tree, files: result.files, bytesDownloaded: result.bytesDownloaded }, 'git tree checked out');
       return result;
-    }, version);
+    }, version, known !== undefined);
+  }
+
+  /**
+   * Makes sure commit `version` is in the mirror (fetching it), verifies it, and finds the
+   * subdirectory's tree: verified before anything is read out of the commit, let alone written.
+   */
+  private async resolve(git: GitRunner, gitDir: string, version: string, ctx: RemoteContext): Promise<ResolvedCommit> {
+    const bytes = await fetchCommit(git, gitDir, version, this.location.ref, this.display);
+    const signed = await verifyFetchedCommit({ git, gitDir, location: this.location, commit: version, ...(ctx.signal ? { signal: ctx.signal } : {}) }, this.config.verify);
+    const tree = await subdirTree(git, gitDir, version, this.location.subdir, this.display);
+    return { bytes, signed, tree };
   }
 
   private runner(ctx: RemoteContext): GitRunner {

@@ -39,8 +39,10 @@ export async function withMirror<T>(
   logger: Logger,
   action: () => Promise<T>,
   commit?: string,
+  /** The mirror was found usable moments ago in this process: not asked again. */
+  knownUsable = false,
 ): Promise<T> {
-  if (!(await mirrorUsable(git, dir, url))) {
+  if (!knownUsable && !(await mirrorUsable(git, dir, url))) {
     if (existsSync(dir)) logger.warn({ mirror: dir }, 'git mirror unusable (corrupt, or for another url), rebuilding it');
     await buildMirror(git, dir, url);
   }

@@ -60,7 +60,8 @@ export async function benchDelta(options: { quick?: boolean } = {}): Promise<Del
   return { ...http, ...s3 };
 }
 
-async function benchDeltaHttp(archives: { base: string; next: string; marker: string }) {
+/** The HTTP side: a delta update and a full one of the same version, timed in one run. */
+export async function benchDeltaHttp(archives: { base: string; next: string; marker: string }) {
   const work = scratch('delta-http');
   const site = join(work, 'site');
   mkdirSync(site, { recursive: true });

@@ -20,9 +20,23 @@ export function progress(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-/** A fresh, empty scratch directory under `bench/.data/<name>`. */
+/** Where `scratch` makes its directories: `dataDir`, or a filesystem under test (`withScratchRoot`). */
+let scratchRoot = dataDir;
+
+/** Runs `fn` with every scratch directory it makes under `root` instead of `bench/.data`. */
+export async function withScratchRoot<T>(root: string, fn: () => Promise<T>): Promise<T> {
+  const was = scratchRoot;
+  scratchRoot = root;
+  try {
+    return await fn();
+  } finally {
+    scratchRoot = was;
+  }
+}
+
+/** A fresh, empty scratch directory under `bench/.data/<name>` (or the root `withScratchRoot` set). */
 export function scratch(name: string): string {
-  const dir = join(dataDir, name);
+  const dir = join(scratchRoot, name);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   return dir;

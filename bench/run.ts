@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only extract,http,git,idle,daemon,swap,soak]` (issue 8): builds
+// `npm run bench [-- --quick] [-- --only extract,http,git,idle,daemon,swap,soak] [-- --reflink]` (issue 8): builds
 // the CLI, runs every workload against its standard-tool baseline in this one run on the same
 // data, prints a table, and as the very last line of standard output one JSON object with all
 // figures. Progress goes to standard error. A workload that cannot run reports null figures and
@@ -15,6 +15,7 @@ import { benchGit } from './git.js';
 import { benchHttp } from './http.js';
 import { benchIdleS3 } from './idle.js';
 import { benchManyApps } from './many-apps.js';
+import { benchReflink } from './reflink.js';
 import { buildCli, dataDir, progress } from './lib.js';
 import { benchSoak } from './soak.js';
 import { benchSwapReads } from './swap-reads.js';
@@ -26,7 +27,7 @@ const onlyAt = args.indexOf('--only');
 const only = onlyAt >= 0 ? new Set((args[onlyAt + 1] ?? '').split(',')) : undefined;
 
 /** Each workload, with the JSON fields it must fill (null when it could not run). */
-const workloads: Array<{ name: string; fields: string[]; run: () => Promise<object> }> = [
+const workloads: Array<{ name: string; fields: string[]; optIn?: boolean; run: () => Promise<object> }> = [
   {
     name: 'extract',
     fields: ['extract_ratio_vs_unzip', 'extract_peak_rss_mib', 'extract_peak_rss_mib_small', 'extract_peak_rss_mib_contended'],
@@ -37,6 +38,13 @@ const workloads: Array<{ name: string; fields: string[]; run: () => Promise<obje
   { name: 'delta', fields: ['delta_http_bytes', 'delta_http_seconds', 'full_http_seconds', 'delta_http_ratio', 'delta_s3_bytes', 'delta_s3_requests'], run: () => benchDelta({ quick }) },
   { name: 'git', fields: ['git_deploy_ratio_vs_git_cli', 'idle_check_ms_git'], run: () => benchGit({ quick, runs: quick ? 3 : 5 }) },
   { name: 'delta-git', fields: ['delta_git_ratio_vs_git_cli', 'delta_git_seconds', 'delta_git_full_seconds'], run: () => benchDeltaGit({ runs: quick ? 2 : 3 }) },
+  {
+    // Opt-in (root, loop devices, mkfs.xfs): the delta workloads again on XFS with reflinks.
+    name: 'reflink',
+    optIn: true,
+    fields: ['delta_http_ratio_reflink', 'delta_git_ratio_vs_git_cli_reflink'],
+    run: () => benchReflink({ quick }),
+  },
   { name: 'idle', fields: ['idle_check_requests_s3', 'idle_check_body_bytes_s3'], run: () => benchIdleS3() },
   { name: 'daemon', fields: ['daemon_idle_rss_mib'], run: () => benchDaemonRss({ quick }) },
   { name: 'swap', fields: ['swap_failed_reads'], run: () => benchSwapReads({ quick }) },
@@ -60,7 +68,7 @@ async function main(): Promise<number> {
   progress(`building the CLI (tsc)...`);
   await buildCli();
   for (const workload of workloads) {
-    if (only && !only.has(workload.name)) continue;
+    if (only ? !only.has(workload.name) : workload.optIn && !args.includes(`--${workload.name}`)) continue;
     progress(`== ${workload.name}`);
     const t = Date.now();
     try {

@@ -31,6 +31,20 @@ export function renderTable(f: Figures): string {
     { what: `delta http update (${s(n('delta_archive_mib'), ' MiB', 0)}, 1 file changed)`, agent: s(n('delta_http_seconds'), ' s'), baseline: `full download ${s(n('full_http_seconds'), ' s')}`, ratio: s(n('delta_http_ratio'), 'x'), target: '<= 0.3x', met: atMost(n('delta_http_ratio'), 0.3) },
     { what: 'delta http bytes', agent: `${n('delta_http_bytes') ?? 'n/a'} B`, baseline: '', ratio: s(n('delta_http_bytes_percent'), '%', 2), target: '<= 1% of archive', met: atMost(n('delta_http_bytes_percent'), 1) },
     { what: 'delta s3 update', agent: `${n('delta_s3_requests') ?? 'n/a'} req, ${n('delta_s3_bytes') ?? 'n/a'} B body`, baseline: '', ratio: '', target: '' },
+    {
+      what: `delta git, 1 file changed (${n('delta_git_repo_files') ?? '?'} files)`,
+      agent: s(n('delta_git_seconds'), ' s'),
+      baseline: `fetch+archive+ln ${s(n('delta_git_cli_seconds'), ' s')}`,
+      ratio: s(n('delta_git_ratio_vs_git_cli'), 'x'),
+      target: '<= 0.8x',
+      met: atMost(n('delta_git_ratio_vs_git_cli'), 0.8),
+    },
+    ...(f.reflink_fs === undefined
+      ? []
+      : [
+          { what: 'delta http update, XFS reflink', agent: s(n('delta_http_seconds_reflink'), ' s'), baseline: `full download ${s(n('full_http_seconds_reflink'), ' s')}`, ratio: s(n('delta_http_ratio_reflink'), 'x'), target: '<= 0.3x', met: atMost(n('delta_http_ratio_reflink'), 0.3) },
+          { what: 'delta git, XFS reflink', agent: s(n('delta_git_seconds_reflink'), ' s'), baseline: `fetch+archive+ln ${s(n('delta_git_cli_seconds_reflink'), ' s')}`, ratio: s(n('delta_git_ratio_vs_git_cli_reflink'), 'x'), target: '<= 0.8x', met: atMost(n('delta_git_ratio_vs_git_cli_reflink'), 0.8) },
+        ]),
     { what: `git deploy, new commit (${n('git_repo_files') ?? '?'} files)`, agent: s(n('git_deploy_seconds'), ' s'), baseline: `fetch+archive+ln ${s(n('git_cli_seconds'), ' s')}`, ratio: s(n('git_deploy_ratio_vs_git_cli'), 'x'), target: '' },
     {
       what: 'idle check, http',

@@ -17,8 +17,12 @@ export interface CloneJob {
   path: string;
   /** What the current release's manifest says; its mode is the new file's mode too. */
   recorded: RecordedFile;
-  /** The modification time the new file must have (zip); undefined: the time of the copy (git). */
-  mtime?: Date | undefined;
+  /**
+   * The modification time the new file must have (zip), or how to find it, asked when the
+   * file's turn comes (reading it overlaps the clones in flight); undefined: the time of the
+   * copy (git).
+   */
+  mtime?: Date | undefined | (() => Date | undefined);
 }
 
 /** Options for `cloneFiles`. */
@@ -77,8 +81,9 @@ async function cloneOne(job: CloneJob, options: CloneOptions): Promise<boolean> 
   const dst = join(options.into, job.path);
   const hardlinks = options.hardlinks === true;
   const recordedTime = BigInt(job.recorded.mtimeNs);
+  const mtime = typeof job.mtime === 'function' ? job.mtime() : job.mtime;
   // A hard link shares the inode's times: only when they are already the ones wanted.
-  if (hardlinks && (!job.mtime || BigInt(job.mtime.getTime()) * 1_000_000n === recordedTime) && (await linked(src, dst))) {
+  if (hardlinks && (!mtime || BigInt(mtime.getTime()) * 1_000_000n === recordedTime) && (await linked(src, dst))) {
     if (unchangedSince(await statOrNone(src), job.recorded, true)) return true;
     await unlink(dst);
     return false;
@@ -91,7 +96,7 @@ async function cloneOne(job: CloneJob, options: CloneOptions): Promise<boolean> 
     throw error;
   }
   // The copy has the source's mode already (copyFile sets it whatever the umask).
-  if (job.mtime) await utimes(dst, job.mtime, job.mtime);
+  if (mtime) await utimes(dst, mtime, mtime);
   if (unchangedSince(await statOrNone(src), job.recorded, hardlinks)) return true;
   await unlink(dst);
   return false;

@@ -46,7 +46,7 @@ export async function cloneUnchangedEntries(files: readonly PlannedEntry[], reus
     if (!recorded || entry.uncompressedSize === 0) continue;
     if (recorded.hash !== crcHex(entry.crc32) || recorded.mode !== file.mode || recorded.size !== String(entry.uncompressedSize)) continue;
     // The local header is checked as a full extraction would, and gives the entry's time.
-    jobs.push({ path: file.path, recorded, mtime: readLocalHeader(entry, read, ctx.dataEnd, ctx.archive).mtime });
+    jobs.push({ path: file.path, recorded, mtime: () => readLocalHeader(entry, read, ctx.dataEnd, ctx.archive).mtime });
   }
   const cloned = await cloneFiles(jobs, {
     from: reuse.current.dir,

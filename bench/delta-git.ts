@@ -10,7 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeTextTree } from './data.js';
-import { cleanEnv, emptyHookDirs, expectVersion, progress, round, run, runCli, scratch, sh, type RunResult } from './lib.js';
+import { cleanEnv, emptyHookDirs, expectVersion, progress, round, run, runCli, scratch, settleDisk, sh, type RunResult } from './lib.js';
 import { startGitDaemon } from './servers.js';
 
 /** Options for `benchDeltaGit`. */
@@ -102,6 +102,7 @@ export async function benchDeltaGit(options: DeltaGitBenchOptions = {}): Promise
       await git(work, 'push', '-q', join(served, 'app.git'), 'main');
       const order: Side[] = i % 2 === 1 ? ['delta', 'cli', 'full', 'links', 'inPlace'] : ['inPlace', 'links', 'full', 'cli', 'delta'];
       for (const side of order) {
+        await settleDisk();
         const result = await steps[side](i);
         times[side].push(result.seconds);
         expectVersion(where[side], `delta-v${i}`);

@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, 
 import { dirname, join } from 'node:path';
 import { benchDeltaS3 } from './delta-s3.js';
 import { ensureArchive } from './extract.js';
-import { cleanEnv, dataDir, deployPhases, emptyHookDirs, progress, round, run, runCli, scratch, type DeployPhases } from './lib.js';
+import { cleanEnv, dataDir, deployPhases, emptyHookDirs, progress, round, run, runCli, scratch, settleDisk, type DeployPhases } from './lib.js';
 import { startStaticServer } from './servers.js';
 
 /** What `benchDelta` measured. */
@@ -79,9 +79,11 @@ export async function benchDeltaHttp(archives: { base: string; next: string; mar
     renameSync(join(site, 'app.zip.new'), join(site, 'app.zip'));
     rmSync(join(work, 'cache-full'), { recursive: true, force: true });
     server.reset();
+    await settleDisk();
     const delta = await deploy('delta');
     const bytes = server.counters.bodyBytes;
     const requests = server.counters.requests;
+    await settleDisk();
     const full = await deploy('full');
     for (const side of ['delta', 'full']) {
       if (readFileSync(join(work, side, 'current', changedFile), 'utf8') !== archives.marker) throw new Error(`the ${side} deploy did not put the new version in place`);

@@ -42,6 +42,15 @@ export function scratch(name: string): string {
   return dir;
 }
 
+/**
+ * Flushes what earlier steps left for the disk to write (`sync`), so a timed step pays for its
+ * own writes only: without it, whichever side runs after a large copy, or after a baseline that
+ * does not sync, pays for that writeback too.
+ */
+export async function settleDisk(): Promise<void> {
+  await run('sync', []);
+}
+
 /** What a finished process did. */
 export interface RunResult {
   code: number | null;

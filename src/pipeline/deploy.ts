@@ -6,7 +6,7 @@ import { makeReleaseId } from '../release/release-id.js';
 import { metaPathOf, topEntries, writeMeta } from '../release/release-meta.js';
 import type { FetchResult, Observation } from '../remotes/types.js';
 import { activate, type DeployResult } from './activate.js';
-import { recordReleaseFiles, releaseFilesFor, removeStaging } from '../reuse/release-files.js';
+import { recordReleaseFiles, releaseFilesFor, removeStaging, statStagedFiles } from '../reuse/release-files.js';
 import type { RunContext } from './context.js';
 import { planFetched } from './plan.js';
 import type { InProgressRecord } from './state.js';
@@ -49,6 +49,8 @@ export async function deploy(ctx: RunContext, observation: Observation, target: 
     throw new VerificationError(`refusing version ${version} of ${ctx.remote.display}: it holds no regular file (it is empty, or only directories or symlinks); current is unchanged`);
   }
   ctx.logger.info({ version, files: fetched.files, bytesDownloaded: fetched.bytesDownloaded, ...fetched.detail }, 'fetched new version');
+  // Without an owner to chown them, the files' stat data is final now: taken while publish flushes them to disk.
+  const staged = ctx.app.owner ? undefined : statStagedFiles(staging);
   const pending = await publish(ctx, observation, fetched, staging, target.previous);
   if (target.adoptDirectory) await apply(ctx, { name: 'rebased', previous: await adoptDirectory(ctx) });
   if (ctx.app.owner) {
@@ -61,8 +63,8 @@ export async function deploy(ctx: RunContext, observation: Observation, target: 
       throw error;
     }
   }
-  // After publish and chown (which moves every ctime): the stat data the next release compares.
-  await recordReleaseFiles(staging, ctx.store.releasesDir, pending.releaseId, ctx.logger);
+  // After chown (which moves every ctime): the stat data the next release compares.
+  await recordReleaseFiles(staging, ctx.store.releasesDir, pending.releaseId, ctx.logger, staged);
   return activate(ctx, ctx.state.inProgress!, { discardOnBlock: true });
 }
 

@@ -1,6 +1,7 @@
 import { lstat, rm } from 'node:fs/promises';
 import { metaPathOf, readMeta, scanReleases, topEntries, writeMeta, type ReleaseMeta, type ReleaseSource } from '../release/release-meta.js';
 import type { ReleaseStore } from '../release/store.js';
+import { manifestPathOf } from '../reuse/manifest.js';
 import type { AppState, ReleaseRecord } from './state.js';
 import type { Reconciliation } from './transitions.js';
 
@@ -68,9 +69,12 @@ export async function reconcile(store: ReleaseStore, known: Readonly<AppState>):
   return { ...result, view: view() };
 }
 
-/** Removes records whose release directory is gone (left by a crash or a hand deletion). */
+/** Removes records and file lists whose release directory is gone (left by a crash or a hand deletion). */
 export async function removeOrphanRecords(store: ReleaseStore, ids: readonly string[]): Promise<void> {
-  for (const id of ids) await rm(metaPathOf(store.releasesDir, id), { force: true });
+  for (const id of ids) {
+    await rm(manifestPathOf(store.releasesDir, id), { force: true });
+    await rm(metaPathOf(store.releasesDir, id), { force: true });
+  }
 }
 
 /** Why release `id` cannot be served, or null when it is complete. */

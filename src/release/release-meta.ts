@@ -72,8 +72,8 @@ export async function readMeta(releasesDir: string, id: string): Promise<Release
 
 /**
  * One listing of a releases directory: the published releases (staging and other dot-names
- * excluded, as `ReleaseStore.list`) and the ids that have a record, whether or not their
- * directory still exists.
+ * excluded, as `ReleaseStore.list`) and the ids that have a record or a file list, whether or
+ * not their directory still exists.
  */
 export async function scanReleases(releasesDir: string): Promise<{ releases: string[]; records: string[] }> {
   let names: string[];
@@ -82,8 +82,9 @@ export async function scanReleases(releasesDir: string): Promise<{ releases: str
   } catch {
     return { releases: [], records: [] };
   }
-  const records = names.map((n) => /^\.(.+)\.json$/.exec(n)?.[1]).filter((id): id is string => id !== undefined && isReleaseId(id));
-  return { releases: names.filter((n) => !n.startsWith('.')).sort(), records: records.sort() };
+  // A release's file list (`.<id>.files`) counts too: one left beside a deleted release is swept with its record.
+  const ids = names.map((n) => /^\.(.+)\.(?:json|files)$/.exec(n)?.[1]).filter((id): id is string => id !== undefined && isReleaseId(id));
+  return { releases: names.filter((n) => !n.startsWith('.')).sort(), records: [...new Set(ids)].sort() };
 }
 
 /** The names at the top of a directory, sorted (what `entries` records). */

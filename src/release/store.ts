@@ -160,7 +160,7 @@ export class ReleaseStore {
   async cleanup(): Promise<string[]> {
     const removed: string[] = [];
     const leftovers: [string, (name: string) => boolean][] = [
-      [this.releasesDir, (n) => n.startsWith(stagingPrefix) || /^\..+\.json\.tmp-/.test(n)],
+      [this.releasesDir, (n) => n.startsWith(stagingPrefix) || /^\..+\.(?:json|files)\.tmp-/.test(n)],
       [dirname(this.link), (n) => n.startsWith(tempLinkPrefix)],
       // A state write that failed (full disk) or was killed; runs hold the lock, so no other
       // writer's temp file is removed.

@@ -144,13 +144,11 @@ function statDataOf(st: BigIntStats | undefined): Omit<RecordedFile, keyof Plann
 const statsInFlight = 32;
 
 /**
- * Turns the planned list a fetch left at `planned` into the manifest of the published release
- * at `releaseDir`, with each file's stat data as it is now (after `owner` took the files:
- * chown changes their ctime), and removes the planned list. A file that is gone or no longer a
- * regular file is left out. Returns the number of files recorded, or undefined when there was
- * no planned list (a kind that does not record one).
+ * Reads the planned list a fetch left at `planned` (and removes it), and takes the stat data of
+ * each file it names under `dir` as it is now. A file that is gone or no longer a regular file
+ * is left out. Undefined when there was no planned list (a kind that does not record one).
  */
-export async function sealManifest(planned: string, releaseDir: string, out: string): Promise<number | undefined> {
+export async function statPlannedFiles(planned: string, dir: string): Promise<Manifest | undefined> {
   let data: Buffer;
   try {
     data = await readFile(planned);
@@ -162,7 +160,7 @@ export async function sealManifest(planned: string, releaseDir: string, out: str
   if (!manifest) return undefined;
   const stats = new Map<PlannedFile, Omit<RecordedFile, keyof PlannedFile>>();
   await inParallel(manifest.files, statsInFlight, async (f) => {
-    const stat = statDataOf(await statOrNone(join(releaseDir, f.path)));
+    const stat = statDataOf(await statOrNone(join(dir, f.path)));
     if (stat) stats.set(f, stat);
   });
   // In the planned order, whatever order the stats came back in.
@@ -171,6 +169,19 @@ export async function sealManifest(planned: string, releaseDir: string, out: str
     const stat = stats.get(f);
     if (stat) files.push({ path: f.path, hash: f.hash, mode: f.mode, ...stat });
   }
-  await writeManifest(out, { kind: manifest.kind, files });
-  return files.length;
+  return { kind: manifest.kind, files };
+}
+
+/**
+ * Turns the planned list a fetch left at `planned` into the manifest of the published release
+ * at `releaseDir`, with each file's stat data as it is now (after `owner` took the files:
+ * chown changes their ctime), and removes the planned list. `stated`: the same, taken
+ * earlier by `statPlannedFiles` while nothing could change the files. Returns the number of
+ * files recorded, or undefined when there was no planned list.
+ */
+export async function sealManifest(planned: string, releaseDir: string, out: string, stated?: Promise<Manifest | undefined>): Promise<number | undefined> {
+  const manifest = await (stated ?? statPlannedFiles(planned, releaseDir));
+  if (!manifest) return undefined;
+  await writeManifest(out, manifest);
+  return manifest.files.length;
 }

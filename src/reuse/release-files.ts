@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { messageOf } from '../errors.js';
-import { manifestPathOf, readManifest, sealManifest, writeManifest, type ManifestKind, type PlannedFile, type RecordedFile } from './manifest.js';
+import { manifestPathOf, readManifest, sealManifest, statPlannedFiles, writeManifest, type Manifest, type ManifestKind, type PlannedFile, type RecordedFile } from './manifest.js';
 
 /**
  * The seam between the pipeline and the writers of releases (zip extraction, git checkout) for
@@ -50,14 +50,25 @@ export function releaseFilesFor(settings: ReuseSettings, releasesDir: string, st
 }
 
 /**
- * Records the manifest of release `id`, just published from `staging` (and given to its owner):
- * each listed file with its stat data now. Never throws: without a manifest the next release
- * is written whole, which is slower, never wrong.
+ * Starts taking the stat data of the files listed for `staging`, for `recordReleaseFiles`:
+ * only when nothing changes them between now and the swap (no `owner` to chown them), so it can
+ * run while the release is flushed to disk. Never rejects: undefined when it could not (the
+ * next release is then written whole).
  */
-export async function recordReleaseFiles(staging: string, releasesDir: string, id: string, logger: Logger): Promise<void> {
+export function statStagedFiles(staging: string): Promise<Manifest | undefined> {
+  return statPlannedFiles(`${staging}.files`, staging).catch(() => undefined);
+}
+
+/**
+ * Records the manifest of release `id`, just published from `staging` (and given to its owner):
+ * each listed file with its stat data now, or as `staged` (from `statStagedFiles`) took it.
+ * Never throws: without a manifest the next release is written whole, which is slower, never
+ * wrong.
+ */
+export async function recordReleaseFiles(staging: string, releasesDir: string, id: string, logger: Logger, staged?: Promise<Manifest | undefined>): Promise<void> {
   const out = manifestPathOf(releasesDir, id);
   try {
-    const files = await sealManifest(`${staging}.files`, join(releasesDir, id), out);
+    const files = await sealManifest(`${staging}.files`, join(releasesDir, id), out, staged);
     if (files !== undefined) logger.debug({ release: id, files }, 'recorded the release files');
   } catch (error) {
     await rm(out, { force: true }).catch(() => undefined);

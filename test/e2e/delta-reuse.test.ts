@@ -126,6 +126,15 @@ test('zip: a file edited in place in the current release is written from the arc
   assert.deepEqual(await reuseOf(layout, remote), { filesReused: '1/7', bytesReused: '300000' });
 });
 
+test('zip: with owner, the files are recorded after the chown (which moves every ctime), so they are reused', async () => {
+  // Giving the files to the user the agent runs as still runs chown, and chown moves ctimes.
+  const owner = `${process.getuid!()}:${process.getgid!()}`;
+  const expected = await fullDeployOfV2();
+  const { layout, remote } = await deployTwice(`owner = ${owner}\n`);
+  assert.deepEqual(fullSnapshot(layout.link + '/'), expected);
+  assert.deepEqual(await reuseOf(layout, remote), { filesReused: '2/7', bytesReused: reusedBytes });
+});
+
 test('zip: reuse-files = false writes every file', async () => {
   const expected = await fullDeployOfV2();
   const { layout, remote } = await deployTwice('reuse-files = false\n');

@@ -27,6 +27,28 @@ test('a release deleted by hand is redeployed at the next check (repair), and st
   assert.match((await layout.fetch(remote)).stdout, /up to date/);
 });
 
+test('a zip release deleted by hand: repaired, and its record and file list beside it are swept', async () => {
+  const layout = makeLayout();
+  const zip = join(layout.root, 'app.zip');
+  await writeZip(zip, [{ name: 'index.html', content: 'v1' }]);
+  assert.equal((await layout.fetch(zip)).code, 0);
+  const first = layout.currentId()!;
+  const beside = [`.${first}.json`, `.${first}.files`];
+  for (const name of beside) assert.ok(existsSync(join(layout.releasesDir, name)), `${name} is written with the release`);
+  rmSync(join(layout.releasesDir, first), { recursive: true });
+  // Release ids name the second: the repair's must not be the lost one's.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const r = await layout.fetch(zip);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(readTree(layout.link), { 'index.html': 'v1' });
+  assert.notEqual(layout.currentId(), first);
+  // Every record and file list left belongs to a release on disk (the repair's id may be the same as the lost one's).
+  const left = readdirSync(layout.releasesDir);
+  const besideOf = left.map((n) => /^\.(.+)\.(?:json|files)$/.exec(n)?.[1]).filter((id) => id !== undefined);
+  assert.ok(besideOf.length >= 2, `the repaired release has its record and file list: ${left.join(', ')}`);
+  for (const id of besideOf) assert.ok(left.includes(id!), `.${id}.json/.files is swept with its release: ${left.join(', ')}`);
+});
+
 test('a release emptied by hand is incomplete: repaired, never called up to date', async () => {
   const { layout, remote } = withSource({ 'index.html': 'v1', 'app/main.js': 'x' });
   assert.equal((await layout.fetch(remote)).code, 0);

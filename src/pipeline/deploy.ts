@@ -49,9 +49,10 @@ export async function deploy(ctx: RunContext, observation: Observation, target: 
     throw new VerificationError(`refusing version ${version} of ${ctx.remote.display}: it holds no regular file (it is empty, or only directories or symlinks); current is unchanged`);
   }
   ctx.logger.info({ version, files: fetched.files, bytesDownloaded: fetched.bytesDownloaded, ...fetched.detail }, 'fetched new version');
-  // Without an owner to chown them, the files' stat data is final now: taken while publish flushes them to disk.
+  // Without an owner to chown them, the files' stat data is final now: taken while publish
+  // flushes them to disk, by their staging paths (so before the rename).
   const staged = ctx.app.owner ? undefined : statStagedFiles(staging);
-  const pending = await publish(ctx, observation, fetched, staging, target.previous);
+  const pending = await publish(ctx, observation, fetched, staging, target.previous, staged);
   if (target.adoptDirectory) await apply(ctx, { name: 'rebased', previous: await adoptDirectory(ctx) });
   if (ctx.app.owner) {
     try {
@@ -90,7 +91,7 @@ async function fetchInto(ctx: RunContext, version: string, staging: string, curr
  * Stages the update in the state, writes the release's own record, and publishes the staged
  * directory as a release. On failure nothing is published and nothing is left behind.
  */
-async function publish(ctx: RunContext, observation: Observation, fetched: FetchResult, staging: string, previous: string | null): Promise<InProgressRecord> {
+async function publish(ctx: RunContext, observation: Observation, fetched: FetchResult, staging: string, previous: string | null, whileFlushing?: Promise<unknown>): Promise<InProgressRecord> {
   const { store, state } = ctx;
   const { version } = observation;
   const releaseId = makeReleaseId(ctx.now(), version, (id) => id in state.releases || existsSync(store.pathOf(id)));
@@ -103,7 +104,7 @@ async function publish(ctx: RunContext, observation: Observation, fetched: Fetch
     const createdAt = ctx.now().toISOString();
     const entries = await topEntries(staging);
     await writeMeta(store.releasesDir, { id: releaseId, version, source: ctx.source, sourceKey: ctx.sourceKey, contentId: fetched.contentId, createdAt, status: 'pending', detail, entries });
-    await store.publish(staging, releaseId);
+    await store.publish(staging, releaseId, whileFlushing);
   } catch (error) {
     // A full disk fails here as easily as in the fetch. The state is saved again with the
     // check's outcome; the error that matters is this one, not a second failed save.

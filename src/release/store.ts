@@ -91,10 +91,12 @@ export class ReleaseStore {
   /**
    * Publishes a complete staging directory as release `id`. The data is flushed first so that
    * even a power cut cannot leave a published release with empty files (`sync -f` is one
-   * syncfs(2) for the whole filesystem: far cheaper than an fsync per file).
+   * syncfs(2) for the whole filesystem: far cheaper than an fsync per file). `whileFlushing`
+   * (work that reads the staging directory by its path) runs meanwhile and ends before the
+   * directory is renamed.
    */
-  async publish(staging: string, id: string): Promise<string> {
-    await syncFilesystem(staging);
+  async publish(staging: string, id: string, whileFlushing?: Promise<unknown>): Promise<string> {
+    await Promise.all([syncFilesystem(staging), whileFlushing]);
     const path = this.pathOf(id);
     await rename(staging, path);
     return path;

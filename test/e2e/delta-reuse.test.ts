@@ -135,6 +135,22 @@ test('zip: with owner, the files are recorded after the chown (which moves every
   assert.deepEqual(await reuseOf(layout, remote), { filesReused: '2/7', bytesReused: reusedBytes });
 });
 
+test('zip: every unchanged file of a release of 3,000 is recorded and reused (none lost to the publish)', async () => {
+  const many = (changed: string): Record<string, Entry> => {
+    const files: Record<string, Entry> = { 'changed.txt': changed };
+    for (let i = 0; i < 2999; i++) files[`d${i % 30}/f${i}.txt`] = `file ${i}`;
+    return files;
+  };
+  const layout = makeLayout();
+  const remote = join(layout.root, 'app.zip');
+  await writeZip(remote, many('one'), t1);
+  assert.equal((await layout.fetch(remote)).code, 0);
+  await writeZip(remote, many('two'), t2);
+  const r = await layout.fetch(remote);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await reuseOf(layout, remote)).filesReused, '2999/3000');
+});
+
 test('zip: reuse-files = false writes every file', async () => {
   const expected = await fullDeployOfV2();
   const { layout, remote } = await deployTwice('reuse-files = false\n');

@@ -78,4 +78,8 @@ test('a host running a version another host quarantines returns to its previous 
   assert.equal(registered()?.rolledBack?.by, h1.id);
   assert.match(registered()?.rolledBack?.reason ?? '', /20-health/);
   assert.equal(h2.layout.currentId(), v1, 'the daemon keeps the hold');
+  // Stopped here, not left to the end of the file: a daemon checking every second writes its
+  // state while the test's directories are removed.
+  daemon.child.kill('SIGTERM');
+  await daemon.exited;
 });

@@ -26,7 +26,9 @@ export function writeTree(dir: string, files: Record<string, FixtureEntry>): voi
 export function testdir(files: Record<string, FixtureEntry> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'repo-deploy-test-'));
   writeTree(dir, files);
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  // Retried: a background CLI the test left running may still be writing into it until the
+  // `after` that kills it (registered later, so run later).
+  after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }));
   return dir;
 }
 

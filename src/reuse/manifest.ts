@@ -1,9 +1,8 @@
-import { lstatSync, type BigIntStats } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { writePrivateFileAtomic } from '../util/atomic-write.js';
-import { inParallel } from '../util/in-parallel.js';
 import { statOrNone } from './clone.js';
 
 /**
@@ -132,7 +131,7 @@ export async function readManifest(path: string): Promise<{ kind: ManifestKind; 
 
 /** Stat data of a file as the manifest records it; undefined when it is not a regular file. */
 export function statOf(path: string): Omit<RecordedFile, keyof PlannedFile> | undefined {
-  return statDataOf(lstatSync(path, { bigint: true, throwIfNoEntry: false }));
+  return statDataOf(statOrNone(path));
 }
 
 function statDataOf(st: BigIntStats | undefined): Omit<RecordedFile, keyof PlannedFile> | undefined {
@@ -140,8 +139,8 @@ function statDataOf(st: BigIntStats | undefined): Omit<RecordedFile, keyof Plann
   return { size: `${st.size}`, mtimeNs: `${st.mtimeNs}`, ino: `${st.ino}`, ctimeNs: `${st.ctimeNs}` };
 }
 
-/** Files stat'ed at once when sealing: the thread pool's threads stat in parallel. */
-const statsInFlight = 32;
+/** Files stat'ed (synchronously: see `statOrNone`) between two turns of the event loop. */
+const statsBetweenTurns = 1000;
 
 /**
  * Reads the planned list a fetch left at `planned` (and removes it), and takes the stat data of
@@ -158,15 +157,12 @@ export async function statPlannedFiles(planned: string, dir: string): Promise<Ma
   await rm(planned, { force: true });
   const manifest = decodeManifest(data);
   if (!manifest) return undefined;
-  const stats = new Map<PlannedFile, Omit<RecordedFile, keyof PlannedFile>>();
-  await inParallel(manifest.files, statsInFlight, async (f) => {
-    const stat = statDataOf(await statOrNone(join(dir, f.path)));
-    if (stat) stats.set(f, stat);
-  });
-  // In the planned order, whatever order the stats came back in.
   const files: RecordedFile[] = [];
-  for (const f of manifest.files) {
-    const stat = stats.get(f);
+  for (let i = 0; i < manifest.files.length; i++) {
+    // Other work (the flush this may run beside) gets a turn now and then.
+    if (i % statsBetweenTurns === statsBetweenTurns - 1) await new Promise((resolve) => setImmediate(resolve));
+    const f = manifest.files[i]!;
+    const stat = statDataOf(statOrNone(join(dir, f.path)));
     if (stat) files.push({ path: f.path, hash: f.hash, mode: f.mode, ...stat });
   }
   return { kind: manifest.kind, files };

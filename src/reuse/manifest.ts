@@ -10,7 +10,7 @@ import { statOrNone } from './clone.js';
  * the agent) so the next release can clone the files that did not change instead of writing
  * them again. Like git's index, each file carries the stat data it had when the release was
  * published: a file whose stat data differs since (edited in place by a hook or a hand) is
- * never cloned. gzip'd text, one line per file: 0.75 MiB for 20,000 files of a git tree (its
+ * never cloned. gzip'd JSON, one row per file: 0.75 MiB for 20,000 files of a git tree (its
  * 40-digit blob ids compress poorly), less for a zip's CRC-32s.
  */
 
@@ -42,7 +42,8 @@ export interface Manifest<F extends PlannedFile = RecordedFile> {
   files: F[];
 }
 
-const magic = 'repo-deploy-files 1';
+/** The first line: format 2 holds JSON rows (format 1, one text line a file, took twice as long to read). */
+const magic = 'repo-deploy-files 2';
 
 /** Path of the manifest of release `id`. */
 export function manifestPathOf(releasesDir: string, id: string): string {
@@ -51,18 +52,14 @@ export function manifestPathOf(releasesDir: string, id: string): string {
 
 /** Serialises a manifest (planned or recorded) to its compressed form. */
 export function encodeManifest(manifest: Manifest<PlannedFile | RecordedFile>): Buffer {
-  const lines = [`${magic} ${manifest.kind}`];
-  for (const f of manifest.files) {
-    const stat = 'ino' in f ? `${f.size} ${f.mtimeNs} ${f.ino} ${f.ctimeNs}` : '- - - -';
-    lines.push(`${f.hash} ${f.mode.toString(8)} ${stat} ${JSON.stringify(f.path)}`);
-  }
+  const rows = manifest.files.map((f) => ('ino' in f ? [f.path, f.hash, f.mode, f.size, f.mtimeNs, f.ino, f.ctimeNs] : [f.path, f.hash, f.mode]));
   // Level 1: a fifth of the text's size at a fraction of the time of the default level.
-  return gzipSync(`${lines.join('\n')}\n`, { level: 1 });
+  return gzipSync(`${magic} ${manifest.kind}\n${JSON.stringify(rows)}\n`, { level: 1 });
 }
 
 /**
- * Parses a manifest; undefined when it is not one (cut short, another format): the caller
- * then writes every file, which is always correct.
+ * Parses a manifest; undefined when it is not one (cut short, another format or version):
+ * the caller then writes every file, which is always correct.
  */
 export function decodeManifest(data: Buffer): Manifest<PlannedFile | RecordedFile> | undefined {
   let text: string;
@@ -71,38 +68,39 @@ export function decodeManifest(data: Buffer): Manifest<PlannedFile | RecordedFil
   } catch {
     return undefined;
   }
-  const lines = text.split('\n');
-  const head = /^repo-deploy-files 1 (zip|git)$/.exec(lines[0] ?? '');
-  if (!head || lines.at(-1) !== '') return undefined;
+  const newline = text.indexOf('\n');
+  const head = newline < 0 ? null : /^repo-deploy-files 2 (zip|git)$/.exec(text.slice(0, newline));
+  if (!head || !text.endsWith('\n')) return undefined;
+  let rows: unknown;
+  try {
+    rows = JSON.parse(text.slice(newline + 1));
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(rows)) return undefined;
   const files: (PlannedFile | RecordedFile)[] = [];
-  for (let i = 1; i < lines.length - 1; i++) {
-    const file = parseLine(lines[i]!);
+  for (const row of rows) {
+    const file = fileOf(row);
     if (!file) return undefined;
     files.push(file);
   }
   return { kind: head[1] as ManifestKind, files };
 }
 
-/** One line: hash, mode, four stat fields (or four dashes), then the path as a JSON string. */
-const lineRe = /^([0-9a-f]+) ([0-7]+) (?:(\d+) (\d+) (\d+) (\d+)|- - - -) (".*")$/s;
+const hexRe = /^[0-9a-f]+$/;
+const decimalRe = /^\d+$/;
 
-function parseLine(line: string): PlannedFile | RecordedFile | undefined {
-  const m = lineRe.exec(line);
-  if (!m) return undefined;
-  const quoted = m[7]!;
-  // Most paths need no escapes: JSON.parse (the slow part for 20,000 lines) only for the rest.
-  let path: unknown;
-  if (!quoted.includes('\\') && quoted.indexOf('"', 1) === quoted.length - 1) path = quoted.slice(1, -1);
-  else {
-    try {
-      path = JSON.parse(quoted);
-    } catch {
-      return undefined;
-    }
-  }
-  if (typeof path !== 'string') return undefined;
-  const planned: PlannedFile = { path, hash: m[1]!, mode: parseInt(m[2]!, 8) };
-  return m[3] === undefined ? planned : { ...planned, size: m[3], mtimeNs: m[4]!, ino: m[5]!, ctimeNs: m[6]! };
+/** One row: path, content id, mode, then the four stat fields as decimal strings when recorded. */
+function fileOf(row: unknown): PlannedFile | RecordedFile | undefined {
+  if (!Array.isArray(row) || (row.length !== 3 && row.length !== 7)) return undefined;
+  const path: unknown = row[0];
+  const hash: unknown = row[1];
+  const mode: unknown = row[2];
+  if (typeof path !== 'string' || typeof hash !== 'string' || !hexRe.test(hash)) return undefined;
+  if (typeof mode !== 'number' || !Number.isInteger(mode) || mode < 0 || mode > 0o7777) return undefined;
+  if (row.length === 3) return { path, hash, mode };
+  for (let i = 3; i < 7; i++) if (typeof row[i] !== 'string' || !decimalRe.test(row[i] as string)) return undefined;
+  return { path, hash, mode, size: row[3] as string, mtimeNs: row[4] as string, ino: row[5] as string, ctimeNs: row[6] as string };
 }
 
 /** Writes a manifest atomically, private to the agent. */

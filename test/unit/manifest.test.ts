@@ -29,11 +29,14 @@ test('anything but a whole manifest is no manifest', () => {
   const whole = encodeManifest({ kind: 'zip', files: planned });
   const cases: Record<string, Buffer> = {
     'cut short': whole.subarray(0, whole.length - 5),
-    'not gzip': Buffer.from('repo-deploy-files 1 zip\n'),
-    'another format': gzipSync('repo-deploy-files 2 zip\n'),
-    'an unknown kind': gzipSync('repo-deploy-files 1 tar\n'),
-    'a line cut short': gzipSync('repo-deploy-files 1 zip\n0badf00d 644 - - - - "a.txt"\n0bad'),
-    'a bad path': gzipSync('repo-deploy-files 1 zip\n0badf00d 644 - - - - "a.txt\n'),
+    'not gzip': Buffer.from('repo-deploy-files 2 zip\n[]\n'),
+    'the older format': gzipSync('repo-deploy-files 1 zip\n0badf00d 644 - - - - "a.txt"\n'),
+    'an unknown kind': gzipSync('repo-deploy-files 2 tar\n[]\n'),
+    'rows cut short': gzipSync('repo-deploy-files 2 zip\n[["a.txt","0badf00d",420],["b'),
+    'no rows': gzipSync('repo-deploy-files 2 zip\n'),
+    'a path that is not a string': gzipSync('repo-deploy-files 2 zip\n[[7,"0badf00d",420]]\n'),
+    'a hash that is not hex': gzipSync('repo-deploy-files 2 zip\n[["a.txt","0badf00x",420]]\n'),
+    'stat data that is not decimal': gzipSync('repo-deploy-files 2 zip\n[["a.txt","0badf00d",420,"1","2","3","-4"]]\n'),
   };
   for (const [name, data] of Object.entries(cases)) assert.equal(decodeManifest(data), undefined, name);
 });

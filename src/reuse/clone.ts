@@ -92,7 +92,7 @@ async function cloneOne(job: CloneJob, options: CloneOptions): Promise<boolean> 
     await copyFile(src, dst, copyMode);
   } catch (error) {
     // Removed since it was recorded: written from the source instead, like any changed file.
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !(statOrNone(src))) return false;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !statOrNone(src)) return false;
     throw error;
   }
   // The copy has the source's mode already (copyFile sets it whatever the umask).

@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VerifyConfig } from '../config/types.js';
+import type { ArchiveOptions } from '../remotes/options.js';
+import type { RemoteContext } from '../remotes/types.js';
 import { VerificationError, messageOf } from '../errors.js';
 import { verifyArchive, type ArchiveVerification, type SidecarReader } from '../verify/archive.js';
 import { rebuildArchive, type RebuildOptions, type RebuildResult } from './rebuild.js';
@@ -32,6 +34,16 @@ export interface DeltaOutcome extends RebuildResult {
   verification: ArchiveVerification;
   /** How the archive was fetched, for the cache record (not reported yet). */
   download: DownloadFacts;
+}
+
+/** The options of `attemptDelta` a zip remote takes from its settings and the fetch's context, the same for every kind. */
+export function deltaSettings(
+  config: ArchiveOptions,
+  ctx: RemoteContext,
+  display: string,
+  readSidecar: SidecarReader,
+): Pick<DeltaAttemptOptions, 'limits' | 'display' | 'verify' | 'readSidecar' | 'logger' | 'signal'> {
+  return { limits: config.limits, display, verify: config.verify, readSidecar, logger: ctx.logger, ...(ctx.signal ? { signal: ctx.signal } : {}) };
 }
 
 /** Rebuilds and verifies; undefined (after logging why) when the whole archive must be downloaded. */

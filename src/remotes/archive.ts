@@ -12,7 +12,8 @@ import { extractZip } from '../extract/zip.js';
 import { verifyArchive, type ArchiveVerification, type SidecarReader } from '../verify/archive.js';
 import { diskCodeOf, diskError } from '../util/disk-errors.js';
 import { headBytes } from './not-a-zip.js';
-import type { FetchResult } from './types.js';
+import type { FetchResult, RemoteContext } from './types.js';
+import { archiveOptionsOf, type ArchiveOptions } from './options.js';
 import { processAlive } from '../util/process-alive.js';
 import { reuseDetail, type ReleaseFiles } from '../reuse/release-files.js';
 
@@ -127,6 +128,16 @@ export interface UnpackOptions {
   releaseFiles?: ReleaseFiles;
   /** The verification already done on exactly these bytes (a delta-rebuilt archive): not repeated. */
   verified?: ArchiveVerification;
+}
+
+/** The unpack options a zip remote takes from its settings and the fetch's context, the same for every kind. */
+export function unpackSettings(config: ArchiveOptions, ctx: RemoteContext, readSidecar: SidecarReader): Omit<UnpackOptions, 'sha256' | 'bytesDownloaded' | 'verified' | 'display'> {
+  return {
+    ...archiveOptionsOf(config),
+    readSidecar,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    ...(ctx.releaseFiles ? { releaseFiles: ctx.releaseFiles } : {}),
+  };
 }
 
 /** Verifies (when configured) and extracts the archive `file` into `into`. */

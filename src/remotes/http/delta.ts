@@ -1,5 +1,5 @@
 import { rename } from 'node:fs/promises';
-import { attemptDelta, rebuildPath } from '../../delta/attempt.js';
+import { attemptDelta, deltaSettings, rebuildPath } from '../../delta/attempt.js';
 import { httpRangeSource } from '../../delta/http-source.js';
 import type { ArchiveVerification, SidecarReader } from '../../verify/archive.js';
 import { onDisk } from '../../util/disk-errors.js';
@@ -48,12 +48,7 @@ export async function fetchHttpDelta(input: HttpDeltaInput): Promise<HttpDelta |
       connectTimeoutMs: config.connectTimeoutMs,
       readTimeoutMs: config.readTimeoutMs,
     }),
-    limits: config.limits,
-    display: input.display,
-    verify: config.verify,
-    readSidecar: input.readSidecar,
-    logger: ctx.logger,
-    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    ...deltaSettings(config, ctx, input.display, input.readSidecar),
   });
   if (!outcome) return undefined;
   const { download } = outcome;

@@ -12,6 +12,7 @@ import { digestFile } from '../../verify/digest-file.js';
 import { archivePath, loadState, saveState, urlKeyOf, type HttpCacheState, type PendingVersion } from './cache.js';
 import { parseHttpSpec, type HttpOptions, type HttpSpec } from './options.js';
 import { unpackFetched } from '../../delta/unpack.js';
+import { unpackSettings } from '../archive.js';
 import { totalOfContentRange } from '../../delta/source.js';
 import type { ArchiveVerification } from '../../verify/archive.js';
 import { fetchHttpDelta } from './delta.js';
@@ -103,15 +104,9 @@ export class HttpRemote implements Remote {
     }
     const facts = await reportOnce(state, (marked) => onDisk(ctx.cacheDir, () => saveState(ctx.cacheDir, marked)));
     return unpackFetched(archivePath(ctx.cacheDir, state.sha256), into, {
-      limits: this.config.limits,
-      verify: this.config.verify,
-      ...(this.config.archiveRoot ? { archiveRoot: this.config.archiveRoot } : {}),
-      ...(this.config.allowExternalLinks ? { allowExternalLinks: true } : {}),
-      readSidecar: (suffix) => this.fetchSidecar(suffix, ctx),
+      ...unpackSettings(this.config, ctx, (suffix) => this.fetchSidecar(suffix, ctx)),
       sha256: state.sha256,
       display: this.display,
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
-      ...(ctx.releaseFiles ? { releaseFiles: ctx.releaseFiles } : {}),
       facts,
       verified,
       dropCache: () => rm(archivePath(ctx.cacheDir, state.sha256), { force: true }),

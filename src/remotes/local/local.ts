@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { RemoteError, VerificationError } from '../../errors.js';
 import { makePrivateDir, releaseDirMode, releaseFileMode } from '../../util/modes.js';
 import { digestFile } from '../../verify/digest-file.js';
-import { downloadTo, unpackArchive } from '../archive.js';
+import { downloadTo, unpackArchive, unpackSettings } from '../archive.js';
 import { parseLocalSpec, type LocalOptions, type LocalSpec } from './options.js';
 import { defineKind, type FetchResult, type Observation, type Remote, type RemoteContext } from '../types.js';
 import { writePrivateFileAtomic } from '../../util/atomic-write.js';
@@ -71,16 +71,10 @@ export class LocalRemote implements Remote {
     });
     if (download.sha256 !== version) throw this.changed();
     return unpackArchive(copy, into, {
-      limits: this.config.limits,
-      verify: this.config.verify,
-      ...(this.config.archiveRoot ? { archiveRoot: this.config.archiveRoot } : {}),
-      ...(this.config.allowExternalLinks ? { allowExternalLinks: true } : {}),
-      readSidecar: (suffix) => this.fetchSidecar(suffix),
+      ...unpackSettings(this.config, ctx, (suffix) => this.fetchSidecar(suffix)),
       sha256: download.sha256,
       display: this.display,
       bytesDownloaded: download.bytes,
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
-      ...(ctx.releaseFiles ? { releaseFiles: ctx.releaseFiles } : {}),
     });
   }
 

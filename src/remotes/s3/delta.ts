@@ -1,7 +1,7 @@
 import type { GetObjectCommandInput, GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { rename } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { attemptDelta, rebuildPath } from '../../delta/attempt.js';
+import { attemptDelta, deltaSettings, rebuildPath } from '../../delta/attempt.js';
 import { s3RangeSource } from '../../delta/s3-source.js';
 import { totalOfContentRange } from '../../delta/source.js';
 import { onDisk } from '../../util/disk-errors.js';
@@ -73,12 +73,7 @@ export async function fetchS3Delta(input: S3DeltaInput): Promise<{ entry: S3Cach
       total: pending.bytes,
       get: input.get,
     }),
-    limits: config.limits,
-    display: input.display,
-    verify: config.verify,
-    readSidecar: input.readSidecar,
-    logger: ctx.logger,
-    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    ...deltaSettings(config, ctx, input.display, input.readSidecar),
   });
   if (!outcome) return undefined;
   const { download } = outcome;

@@ -7,6 +7,7 @@ import { downloadTo } from '../archive.js';
 import { peekedObservation } from './peek.js';
 import { cachePaths, dropCacheEntry, readCacheEntry, versionOf, writeCacheEntry, type S3CacheEntry, type S3Pending } from './cache.js';
 import { unpackFetched } from '../../delta/unpack.js';
+import { unpackSettings } from '../archive.js';
 import type { ArchiveVerification } from '../../verify/archive.js';
 import { fetchS3Delta, notePending } from './delta.js';
 import { reportOnce } from '../../delta/attempt.js';
@@ -111,14 +112,8 @@ export class S3Remote implements Remote {
       }
     }
     return unpackFetched(cachePaths(ctx.cacheDir).archive, into, {
-      limits: this.config.limits,
-      verify: this.config.verify,
-      ...(this.config.archiveRoot ? { archiveRoot: this.config.archiveRoot } : {}),
-      ...(this.config.allowExternalLinks ? { allowExternalLinks: true } : {}),
-      readSidecar: (suffix) => this.fetchSidecar(suffix, ctx),
+      ...unpackSettings(this.config, ctx, (suffix) => this.fetchSidecar(suffix, ctx)),
       sha256: entry.sha256,
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
-      ...(ctx.releaseFiles ? { releaseFiles: ctx.releaseFiles } : {}),
       facts: await reportOnce(entry, (marked) => onDisk(ctx.cacheDir, () => writeCacheEntry(ctx.cacheDir, marked))),
       verified,
       dropCache: () => dropCacheEntry(ctx.cacheDir),

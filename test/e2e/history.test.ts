@@ -2,25 +2,14 @@ import assert from 'node:assert/strict';
 import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { HistoryEntry } from '../../src/history/history.js';
 import { makeLayout, runCli, writeHook } from '../support/cli.js';
 import { testdir, writeTree } from '../support/tmp.js';
 
 // End to end through the built CLI: `history` lists every deploy, block, revert, rollback,
 // resume, retry and repair, with who did it (the agent, or the operator's user name).
 
-interface Entry {
-  at: string;
-  action: string;
-  result: string;
-  fromVersion?: string;
-  fromRelease?: string;
-  toVersion?: string;
-  toRelease?: string;
-  durationMs: number;
-  actor: string;
-  by: string;
-  message?: string;
-}
+type Entry = HistoryEntry;
 
 test('history after a deploy, a block, a retry, a revert, a rollback, a resume and a repair', async () => {
   const layout = makeLayout();

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { RemoteError } from '../../src/errors.js';
 import type { RemoteConfig } from '../../src/remotes/types.js';
 import { entryLayout } from '../support/zip.js';
-import { startHttpServer, type ServedObject, type TestHttpServer } from '../support/http-server.js';
+import { withHttpServer, type ServedObject, type TestHttpServer } from '../support/http-server.js';
 import { testdir } from '../support/tmp.js';
 import { makeTestRemote, testContext } from './conformance.js';
 import { baseTree, cachedArchive, changed, changes, describeTree, filler, zipOfTree, type Tree } from './delta-fixtures.js';
@@ -15,15 +15,6 @@ import { baseTree, cachedArchive, changed, changes, describeTree, filler, zipOfT
 // Delta downloads over HTTP against a real server (test/support/http-server.ts) that serves
 // ranges, or not, or lies in them. Every delta-built release is compared with a full deploy
 // of the same archive: contents, modes, mtimes, link targets.
-
-async function withServer(body: (server: TestHttpServer) => Promise<void>): Promise<void> {
-  const server = await startHttpServer();
-  try {
-    await body(server);
-  } finally {
-    await server.close();
-  }
-}
 
 /** Serves `body` at /app.zip (with its .sha256 beside it), each publication its own second. */
 let published = 0;
@@ -59,7 +50,7 @@ async function deployThenUpdate(server: TestHttpServer, next: Buffer, options: {
 
 for (const [name, change] of changes) {
   test(`http delta: ${name} is fetched as ranges and deploys what a full download deploys`, async () => {
-    await withServer(async (server) => {
+    await withHttpServer(async (server) => {
       const next = await zipOfTree(changed(baseTree(), change));
       const { ctx, into, result, requests } = await deployThenUpdate(server, next);
       assert.match(result.detail?.download ?? '', /^delta: \d+ of \d+ bytes in \d+ requests?$/);
@@ -72,7 +63,7 @@ for (const [name, change] of changes) {
 }
 
 test('http delta: a second fetch of the same version reports no bytes; the first reports the download', async () => {
-  await withServer(async (server) => {
+  await withHttpServer(async (server) => {
     const next = await zipOfTree(changed(baseTree(), changes[0]![1]));
     const { remote, ctx, seen, result } = await deployThenUpdate(server, next);
     assert.ok(result.bytesDownloaded > 0);
@@ -83,7 +74,7 @@ test('http delta: a second fetch of the same version reports no bytes; the first
 });
 
 test('http delta: sha256 verification runs over the rebuilt archive', async () => {
-  await withServer(async (server) => {
+  await withHttpServer(async (server) => {
     const next = await zipOfTree(changed(baseTree(), changes[0]![1]));
     const { into, result } = await deployThenUpdate(server, next, { config: { verify: { verifySha256: true } } });
     assert.equal(result.detail?.verified, 'sha256');
@@ -93,7 +84,7 @@ test('http delta: sha256 verification runs over the rebuilt archive', async () =
 });
 
 test('http delta: minisign verification runs over the rebuilt archive', async () => {
-  await withServer(async (server) => {
+  await withHttpServer(async (server) => {
     const dir = testdir();
     const run = (args: string[]) => spawnSync('minisign', args, { cwd: dir, encoding: 'utf8', input: '' });
     assert.equal(run(['-G', '-W', '-p', 'k.pub', '-s', 'k.key']).status, 0);
@@ -123,7 +114,7 @@ test('http delta: minisign verification runs over the rebuilt archive', async ()
 });
 
 test('http delta: a range whose data differs from the full body is caught (CRC) and the archive downloaded whole', async () => {
-  await withServer(async (server) => {
+  await withHttpServer(async (server) => {
     const next = await zipOfTree(changed(baseTree(), changes[0]![1]));
     const lying = Buffer.from(next);
     lying[entryLayout(next).get('d1/f05.txt')!.data + 10]! ^= 0xff;
@@ -135,7 +126,7 @@ test('http delta: a range whose data differs from the full body is caught (CRC) 
 });
 
 test('http delta: a lying range that CRCs cannot see is caught by sha256 over the rebuilt archive', async () => {
-  await withServer(async (server) => {
+  await withHttpServer(async (server) => {
     const next = await zipOfTree(changed(baseTree(), changes[0]![1]));
     const lying = Buffer.from(next);
     // The DOS time in the changed entry's local header: no CRC covers it.
@@ -150,7 +141,7 @@ test('http delta: a lying range that CRCs cannot see is caught by sha256 over th
 });
 
 test('http delta: a server without Range support gets a full download, same result', async () => {
-  await withServer(async (server) => {
+  await withHttpServer(async (server) => {
     const next = await zipOfTree(changed(baseTree(), changes[0]![1]));
     const { ctx, into, result } = await deployThenUpdate(server, next, { served: { ranges: false } });
     assert.match(result.detail?.download ?? '', /^full: /);
@@ -162,7 +153,7 @@ test('http delta: a server without Range support gets a full download, same resu
 
 for (const validator of ['etag', 'last-modified'] as const) {
   test(`http delta: a ${validator} that moves between range requests means a full download`, async () => {
-    await withServer(async (server) => {
+    await withHttpServer(async (server) => {
       const served = validator === 'etag' ? { ranges: true } : { ranges: true, etag: false };
       publish(server, await zipOfTree(baseTree()), served);
       const remote = makeTestRemote(`${server.origin}/app.zip`);
@@ -192,7 +183,7 @@ for (const validator of ['etag', 'last-modified'] as const) {
 
 for (const lie of [false, true]) {
   test(`http delta: a changed file over 8 MiB is checked streaming${lie ? ', and a lying range in it caught' : ''}`, async () => {
-    await withServer(async (server) => {
+    await withHttpServer(async (server) => {
       const withBig = (seed: string): Tree => ({ ...baseTree(10), 'assets/big.txt': { content: filler(seed, 9 * 1024 * 1024) } });
       publish(server, await zipOfTree(withBig('one')));
       const remote = makeTestRemote(`${server.origin}/app.zip`);
@@ -212,7 +203,7 @@ for (const lie of [false, true]) {
 }
 
 test('http delta: a remote that goes back to the cached version before the fetch is that version again, and the next check is a 304', async () => {
-  await withServer(async (server) => {
+  await withHttpServer(async (server) => {
     const base = await zipOfTree(baseTree());
     publish(server, base);
     const remote = makeTestRemote(`${server.origin}/app.zip`);

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { createHash } from 'node:crypto';
 import { RemoteError, VerificationError } from '../../src/errors.js';
 import { httpKind } from '../../src/remotes/http/http.js';
-import { startHttpServer, type ServedObject, type TestHttpServer } from '../support/http-server.js';
+import { startHttpServer, withHttpServer, type ServedObject, type TestHttpServer } from '../support/http-server.js';
 import { testdir } from '../support/tmp.js';
 import { makeTestRemote, readTree, testContext, testRemoteConfig, testRemoteConformance, zipOfFiles, type PublishedFile, type RemoteFixture } from './conformance.js';
 
@@ -45,15 +45,6 @@ function fixture(served: Omit<ServedObject, 'body'> = {}): () => Promise<RemoteF
 testRemoteConformance('http', fixture());
 testRemoteConformance('http without etag', fixture({ etag: false }));
 
-async function withServer(body: (server: TestHttpServer) => Promise<void>): Promise<void> {
-  const server = await startHttpServer();
-  try {
-    await body(server);
-  } finally {
-    await server.close();
-  }
-}
-
 const files = { 'a.txt': 'hello\n', 'run.sh': { content: '#!/bin/sh\n', mode: 0o755 } };
 
 test('http URLs are matched by scheme', () => {
@@ -64,7 +55,7 @@ test('http URLs are matched by scheme', () => {
 });
 
 test('http: the check is conditional and the fetch reuses its download', async () => {
-  await withServer(async (server) => {
+  await withHttpServer(async (server) => {
     const body = await zipOfFiles(files);
     server.put('/app.zip', { body });
     const remote = makeTestRemote(`${server.origin}/app.zip`);
@@ -88,7 +79,7 @@ test('http: the check is conditional and the fetch reuses its download', async (
 });
 
 test('http: an archive cached by an earlier run is re-hashed, and downloaded again when damaged', async () => {
-  await withServer(async (server) => {
+  await withHttpServer(async (server) => {
     const body = await zipOfFiles(files);
     server.put('/app.zip', { body });
     const ctx = testContext();
@@ -111,7 +102,7 @@ test('http: an archive cached by an earlier run is re-hashed, and downloaded aga
 });
 
 test('http: versions without validators are the content digest, so identical bytes are one version', async () => {
-  await withServer(async (server) => {
+  await withHttpServer(async (server) => {
     const body = await zipOfFiles(files);
     server.put('/app.zip', { body, etag: false, lastModified: false });
     const remote = makeTestRemote(`${server.origin}/app.zip`);
@@ -127,7 +118,7 @@ test('http: versions without validators are the content digest, so identical byt
 });
 
 test('http: only Last-Modified gives a digest version and If-Modified-Since checks', async () => {
-  await withServer(async (server) => {
+  await withHttpServer(async (server) => {
     server.put('/app.zip', { body: await zipOfFiles(files), etag: false, modified: new Date('2024-03-01T00:00:00Z') });
     const remote = makeTestRemote(`${server.origin}/app.zip`);
     const ctx = testContext();
@@ -141,7 +132,7 @@ test('http: only Last-Modified gives a digest version and If-Modified-Since chec
 });
 
 test('http: redirects are followed up to five; loops and longer chains are clear errors', async () => {
-  await withServer(async (server) => {
+  await withHttpServer(async (server) => {
     server.put('/real.zip', { body: await zipOfFiles(files) });
     for (let i = 1; i <= 5; i++) server.redirect(`/r${i}`, i === 5 ? '/real.zip' : `/r${i + 1}`);
     const into = testdir();
@@ -158,7 +149,7 @@ test('http: redirects are followed up to five; loops and longer chains are clear
 });
 
 test('http: statuses give RemoteErrors with the status, the URL and a hint', async () => {
-  await withServer(async (server) => {
+  await withHttpServer(async (server) => {
     const url = `${server.origin}/nothing.zip`;
     await assert.rejects(makeTestRemote(url).check(testContext()), (e: unknown) => {
       assert.ok(e instanceof RemoteError);
@@ -174,7 +165,7 @@ test('http: statuses give RemoteErrors with the status, the URL and a hint', asy
 });
 
 test('http: credentials in the URL are sent as Basic auth and never shown', async () => {
-  await withServer(async (server) => {
+  await withHttpServer(async (server) => {
     server.put('/app.zip', { body: await zipOfFiles(files) });
     server.requireAuth('deploy', 's3cret-pass');
     const remote = makeTestRemote(`http://deploy:s3cret-pass@${server.origin.slice(7)}/app.zip`);
@@ -193,7 +184,7 @@ test('http: credentials in the URL are sent as Basic auth and never shown', asyn
 });
 
 test('http: a server that never answers, or stalls mid-body, hits the read timeout', async () => {
-  await withServer(async (server) => {
+  await withHttpServer(async (server) => {
     server.put('/app.zip', { body: await zipOfFiles(files) });
     server.put('/slow.zip', { body: await zipOfFiles(files) });
     server.hang('/app.zip', 'head');
@@ -210,7 +201,7 @@ test('http: a server that never answers, or stalls mid-body, hits the read timeo
 });
 
 test('http: a wrong Content-Length is an error and leaves nothing behind', async () => {
-  await withServer(async (server) => {
+  await withHttpServer(async (server) => {
     server.put('/app.zip', { body: await zipOfFiles(files) });
     server.wrongLength('/app.zip', 100);
     const ctx = testContext();
@@ -220,7 +211,7 @@ test('http: a wrong Content-Length is an error and leaves nothing behind', async
 });
 
 test('http: an aborted signal ends the request promptly', async () => {
-  await withServer(async (server) => {
+  await withHttpServer(async (server) => {
     server.put('/app.zip', { body: await zipOfFiles(files) });
     server.hang('/app.zip', 'head');
     const controller = new AbortController();
@@ -232,7 +223,7 @@ test('http: an aborted signal ends the request promptly', async () => {
 });
 
 test('http: sidecars are fetched beside the URL, a missing one is a RemoteError', async () => {
-  await withServer(async (server) => {
+  await withHttpServer(async (server) => {
     server.put('/app.zip.sha256', { body: Buffer.from('abc  app.zip\n') });
     const remote = httpKind.create(`${server.origin}/app.zip?token=t0ken-value`, testRemoteConfig());
     assert.equal((await remote.fetchSidecar('.sha256', testContext())).toString(), 'abc  app.zip\n');
@@ -241,8 +232,8 @@ test('http: sidecars are fetched beside the URL, a missing one is a RemoteError'
 });
 
 test('http: credentials are not forwarded to another origin on redirect', async () => {
-  await withServer(async (first) => {
-    await withServer(async (other) => {
+  await withHttpServer(async (first) => {
+    await withHttpServer(async (other) => {
       other.put('/app.zip', { body: await zipOfFiles(files) });
       first.redirect('/app.zip', `${other.origin}/app.zip`);
       first.redirect('/same.zip', '/real.zip');
@@ -258,7 +249,7 @@ test('http: credentials are not forwarded to another origin on redirect', async 
 });
 
 test('http: fetching a version the remote no longer serves is a RemoteError, not a mislabelled release', async () => {
-  await withServer(async (server) => {
+  await withHttpServer(async (server) => {
     server.put('/app.zip', { body: await zipOfFiles(files) });
     const remote = makeTestRemote(`${server.origin}/app.zip`);
     const seen = await remote.check(testContext());
@@ -268,7 +259,7 @@ test('http: fetching a version the remote no longer serves is a RemoteError, not
 });
 
 test('http: with verify-sha256, the .sha256 sidecar is checked before extraction', async () => {
-  await withServer(async (server) => {
+  await withHttpServer(async (server) => {
     const body = await zipOfFiles(files);
     const digest = createHash('sha256').update(body).digest('hex');
     server.put('/app.zip', { body });

@@ -191,3 +191,13 @@ export async function startHttpServer(): Promise<TestHttpServer> {
     },
   };
 }
+
+/** Runs `body` with a fresh server, closed afterwards whatever happens. */
+export async function withHttpServer(body: (server: TestHttpServer) => Promise<void>): Promise<void> {
+  const server = await startHttpServer();
+  try {
+    await body(server);
+  } finally {
+    await server.close();
+  }
+}

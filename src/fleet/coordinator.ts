@@ -1,8 +1,9 @@
 import type { AppConfig } from '../config/types.js';
+import { UpdateFailedError, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Fleet } from './fleet.js';
 import type { FleetPausedError, FleetUnavailableError, SlotTimeoutError, VersionQuarantinedError } from './errors.js';
-import type { Slot } from './types.js';
+import type { QuarantineRecord, Slot } from './types.js';
 
 /**
  * The one seam between the update flow and fleet coordination. The pipeline always holds a
@@ -36,6 +37,15 @@ export type Settlement =
   /** Neither: the slot goes back, the host's rollout stays open (a stop during the bake, a full disk). */
   | { ok: null };
 
+/**
+ * How an update that failed after the swap settles: a revert quarantines the version for the
+ * group; any other failure (a full disk while saving) is not the version's fault.
+ */
+export function settlementOfFailure(error: unknown): Settlement {
+  const reverted = error instanceof UpdateFailedError && error.reason === 'reverted';
+  return reverted ? { ok: false, reason: messageOf(error) } : { ok: null };
+}
+
 /** What this agent tells its group after a check (`repo-deploy fleet status`). */
 export interface AgentReport {
   /** Version deployed now, if any. */
@@ -65,6 +75,12 @@ export interface Coordinator {
    */
   screen(version: string): Promise<Admission>;
   /**
+   * The group's quarantine record of `version` (a version this host already runs: the fleet
+   * rollback asks at every check). Null when there is none or etcd cannot say; one read, and
+   * nothing a new version's screening logs.
+   */
+  quarantineOf(version: string): Promise<QuarantineRecord | null>;
+  /**
    * Takes a rollout slot for `version`, after the pre-update hooks and right before the swap,
    * so at most `max-parallel` hosts sit between swap and confirmed success.
    */
@@ -83,6 +99,7 @@ export interface Coordinator {
 /** The coordinator of an app without `etcd`: everything is admitted, nothing is recorded. */
 export const noCoordinator: Coordinator = {
   screen: () => Promise.resolve({ verdict: 'go', slot: null }),
+  quarantineOf: () => Promise.resolve(null),
   admit: () => Promise.resolve({ verdict: 'go', slot: null }),
   settle: () => Promise.resolve(),
   report: () => Promise.resolve(),

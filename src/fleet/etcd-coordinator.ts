@@ -3,7 +3,7 @@ import type { Logger } from '../log.js';
 import type { Admission, AdmitOptions, AgentReport, Coordinator, Settlement } from './coordinator.js';
 import { FleetPausedError, FleetUnavailableError, SlotTimeoutError, VersionQuarantinedError } from './errors.js';
 import type { Fleet } from './fleet.js';
-import type { Slot } from './types.js';
+import type { QuarantineRecord, Slot } from './types.js';
 
 /**
  * Fleet coordination through etcd: turns every fleet error into an `Admission`, and applies
@@ -25,6 +25,17 @@ export class EtcdCoordinator implements Coordinator {
       return record ? this.quarantined(new VersionQuarantinedError(record)) : { verdict: 'go', slot: null };
     } catch (error) {
       return this.unreachable(error, version);
+    }
+  }
+
+  async quarantineOf(version: string): Promise<QuarantineRecord | null> {
+    try {
+      return await this.fleet.quarantined(version);
+    } catch (error) {
+      // The host keeps serving what it has; errors that are not etcd's are bugs.
+      if (!(error instanceof FleetUnavailableError)) throw error;
+      this.logger.debug({ version, err: error.message }, 'etcd unreachable: cannot tell whether the current version is quarantined');
+      return null;
     }
   }
 

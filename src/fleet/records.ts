@@ -1,5 +1,6 @@
 import type { Etcd3 } from 'etcd3';
 import { readRollouts } from './group-status.js';
+import { parseJson } from './rollouts.js';
 import { agentsPrefix, badKey, badPrefix, pausedKey, slotsPrefix } from './keys.js';
 import type { PauseRecord } from './rollout-types.js';
 import type { AgentRecord, FleetStatus, QuarantineRecord, SlotRecord } from './types.js';
@@ -12,7 +13,7 @@ import type { AgentRecord, FleetStatus, QuarantineRecord, SlotRecord } from './t
 /** The quarantine record of `version`, or null. */
 export async function readQuarantine(client: Etcd3, group: string, version: string): Promise<QuarantineRecord | null> {
   const text = await client.get(badKey(group, version)).string();
-  return text === null ? null : (parse<QuarantineRecord>(text) ?? { version, host: 'unknown', time: '', reason: 'unreadable record' });
+  return text === null ? null : (parseJson<QuarantineRecord>(text) ?? { version, host: 'unknown', time: '', reason: 'unreadable record' });
 }
 
 /**
@@ -29,7 +30,7 @@ export async function writeQuarantine(client: Etcd3, group: string, record: Quar
     .commit();
   if (result.succeeded) return record;
   const existing = result.responses[0]?.response_range?.kvs[0]?.value.toString();
-  return (existing && parse<QuarantineRecord>(existing)) || record;
+  return (existing && parseJson<QuarantineRecord>(existing)) || record;
 }
 
 /** Deletes the quarantine of `version`; false if there was none. */
@@ -41,7 +42,7 @@ export async function clearQuarantine(client: Etcd3, group: string, version: str
 /** The group's pause record, or null while it is not paused. */
 export async function readPause(client: Etcd3, group: string): Promise<PauseRecord | null> {
   const text = await client.get(pausedKey(group)).string();
-  return text === null ? null : (parse<PauseRecord>(text) ?? { by: 'unknown', time: '' });
+  return text === null ? null : (parseJson<PauseRecord>(text) ?? { by: 'unknown', time: '' });
 }
 
 /** Pauses the group unless it is paused already; returns the record in effect. */
@@ -50,7 +51,7 @@ export async function writePause(client: Etcd3, group: string, record: PauseReco
   const result = await client.if(key, 'Create', '==', 0).then(client.put(key).value(JSON.stringify(record))).else(client.get(key)).commit();
   if (result.succeeded) return record;
   const existing = result.responses[0]?.response_range?.kvs[0]?.value.toString();
-  return (existing && parse<PauseRecord>(existing)) || record;
+  return (existing && parseJson<PauseRecord>(existing)) || record;
 }
 
 /** Resumes the group; false if it was not paused. */
@@ -78,15 +79,6 @@ export async function readStatus(client: Etcd3, group: string, maxParallel: numb
 
 function values<T>(entries: Record<string, string>): T[] {
   return Object.values(entries)
-    .map((text) => parse<T>(text))
+    .map((text) => parseJson<T>(text))
     .filter((value): value is T => value !== null);
-}
-
-function parse<T>(text: string): T | null {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null ? (value as T) : null;
-  } catch {
-    return null;
-  }
 }

@@ -1,4 +1,4 @@
-import type { Etcd3, Watcher } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import type { Logger } from '../log.js';
 import { slotKey, slotsPrefix } from './keys.js';
 import type { LeaseKeeper } from './lease-keeper.js';
@@ -71,47 +71,6 @@ export function slotHandle(client: Etcd3, taken: TakenSlot, logger: Logger): Slo
           else logger.debug({ slot: taken.index }, 'rollout slot released');
         });
       return released;
-    },
-  };
-}
-
-/**
- * Resolves on the next slot release seen by a watch on the slots prefix, or a lost watch
- * connection (so the caller retries at once and finds out whether etcd is still there).
- * `stop()` cancels the watch.
- */
-export function watchSlotReleases(client: Etcd3, group: string): { next(): Promise<void>; stop(): Promise<void> } {
-  let wake: (() => void) | null = null;
-  let pending = false;
-  const fire = () => {
-    if (wake) {
-      const w = wake;
-      wake = null;
-      w();
-    } else pending = true;
-  };
-  // `watcher()` rather than `create()`: it hands back the Watcher at once, so it can be
-  // cancelled even while etcd is unreachable and the watch never connects; a watcher left
-  // attached would keep the client reconnecting (and the process alive) forever.
-  const watcher: Watcher = client.watch().prefix(slotsPrefix(group)).only('delete').watcher();
-  watcher.on('delete', fire);
-  watcher.on('disconnected', fire);
-  watcher.on('error', fire);
-  return {
-    next() {
-      if (pending) {
-        pending = false;
-        return Promise.resolve();
-      }
-      return new Promise<void>((resolve) => (wake = resolve));
-    },
-    async stop() {
-      wake = null;
-      // Detaching a connected watcher waits for etcd's answer; never wait long for it.
-      let timer: NodeJS.Timeout | undefined;
-      const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, 1_000)));
-      await Promise.race([watcher.cancel().catch(() => {}), bound]);
-      clearTimeout(timer);
     },
   };
 }

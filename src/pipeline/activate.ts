@@ -1,5 +1,5 @@
 import { HookError, UpdateFailedError, messageOf } from '../errors.js';
-import type { Refusal } from '../fleet/coordinator.js';
+import { settlementOfFailure, type Refusal } from '../fleet/coordinator.js';
 import { outputTailOf } from '../hooks/index.js';
 import { linkSharedPaths } from '../shared/link-shared.js';
 import { confirm } from './confirm.js';
@@ -47,10 +47,8 @@ export async function activate(ctx: RunContext, pending: InProgressRecord, optio
     logger.info({ version, release: releaseId, previous }, 'swapped current to release');
     result = await confirm(ctx, ctx.state.inProgress!);
   } catch (error) {
-    // A revert quarantines the version for the whole group before the slot is given back; any
-    // other failure (a full disk while saving) is not the version's fault: the slot just goes.
-    const reverted = error instanceof UpdateFailedError && error.reason === 'reverted';
-    await ctx.coordinator.settle(version, admission.slot, reverted ? { ok: false, reason: messageOf(error) } : { ok: null });
+    // A revert quarantines the version for the whole group before the slot is given back.
+    await ctx.coordinator.settle(version, admission.slot, settlementOfFailure(error));
     throw error;
   }
   // A stop during the bake leaves the release baking: not confirmed, so no wave counts it yet.

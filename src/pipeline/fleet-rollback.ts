@@ -49,10 +49,10 @@ export async function rollbackIfQuarantined(ctx: RunContext, currentId: string, 
   const { state, logger } = ctx;
   const version = state.releases[currentId]?.version;
   if (!ctx.app.rollout || !ctx.app.rollbackOnQuarantine || !version) return null;
-  // The same screening a new version gets: quarantined, or not (etcd unreachable: keep serving).
-  const screened = await ctx.coordinator.screen(version);
-  if (screened.verdict !== 'quarantined') return null;
-  const record = screened.error.record;
+  // Quarantined, or not (etcd unreachable: keep serving). Not the screening of a new version:
+  // a paused group or an unreachable etcd must not be logged at every idle check.
+  const record = await ctx.coordinator.quarantineOf(version);
+  if (!record) return null;
   const previous = state.previous;
   const log = logger.child({ version, release: currentId, quarantinedBy: record.host, reason: record.reason });
   if (!previous || previous === currentId || !previousIntact || state.releases[previous]?.status !== 'good') {

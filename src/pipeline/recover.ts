@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { messageOf } from '../errors.js';
+import { settlementOfFailure } from '../fleet/coordinator.js';
 import type { RunContext } from './context.js';
 import { confirm } from './confirm.js';
 import { ensureMeta, reconcile, removeOrphanRecords } from './releases-on-disk.js';
@@ -41,8 +42,8 @@ async function settleInterrupted(ctx: RunContext): Promise<void> {
       if ((await confirm(ctx, pending)).result === 'deployed') await ctx.coordinator.settle(pending.version, null, { ok: true });
     } catch (error) {
       logger.error({ release: pending.releaseId, err: messageOf(error) }, 'interrupted update reverted');
-      // Reverted here as in any update: the rest of the fleet must not deploy it either.
-      await ctx.coordinator.settle(pending.version, null, { ok: false, reason: messageOf(error) });
+      // Settled as in any update: a revert here keeps the rest of the fleet from deploying it.
+      await ctx.coordinator.settle(pending.version, null, settlementOfFailure(error));
     }
     return;
   }

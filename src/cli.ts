@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { runDemo } from './cli/demo.js';
 import { runFleetCommand } from './cli/fleet.js';
@@ -10,7 +10,8 @@ import { checkLayout } from './pipeline/layout.js';
 import { processAlive } from './util/process-alive.js';
 import { observedResume, observedRollback } from './cli/operator.js';
 import { drainNotifications } from './notify/index.js';
-import { operatorName } from './history/index.js';
+import { formatHistory, operatorName, readHistory } from './history/index.js';
+import { packageVersion } from './util/package-version.js';
 import { formatOutcome, formatReleases, formatStatus } from './cli/format.js';
 import { loadConfig, type LoadedConfig } from './config/load.js';
 import { ExitCode, LockBusyError, UsageError, exitCodeOf, messageOf } from './errors.js';
@@ -107,7 +108,6 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
 
 /** `history`: each app's entries, newest first, as a table or JSON. */
 async function showHistory(args: ParsedArgs, apps: AppConfig[], io: CliIo): Promise<number> {
-  const { readHistory, formatHistory } = await import('./history/index.js');
   const histories = await Promise.all(apps.map(async (a) => ({ app: a.name, entries: await readHistory(a.deployDir) })));
   io.stdout(args.json ? JSON.stringify(histories, null, 2) : formatHistory(histories));
   return ExitCode.ok;
@@ -343,11 +343,6 @@ function stopSignal(logger: Logger): { signal: AbortSignal; dispose(): void } {
       process.off('SIGINT', onSignal);
     },
   };
-}
-
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
 }
 
 /** Entry point of `bin/repo-deploy`. */

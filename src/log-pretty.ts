@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { DestinationStream } from 'pino';
 import type PinoPretty from 'pino-pretty';
+import { shorten } from './cli/format.js';
 
 /**
  * Log lines for people: `[15:04:05] INFO: web 1a2b3c4d5e6f deployed release=… ms=120`, through
@@ -15,7 +16,7 @@ const headKeys = new Set(['app', 'version', 'level', 'time', 'msg', 'pid', 'host
 export function shortVersion(version: string): string {
   const digest = /^"?([a-z0-9]+[-:])?([0-9a-f]{16,})"?$/i.exec(version);
   if (digest) return `${digest[1] ?? ''}${digest[2]!.slice(0, 12)}`;
-  return version.length > 24 ? `${version.slice(0, 23)}…` : version;
+  return shorten(version);
 }
 
 /** One value of `key=value`: strings bare unless they hold spaces, the rest as JSON. */

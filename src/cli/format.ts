@@ -3,7 +3,7 @@ import { describeOutcome } from '../pipeline/results.js';
 import type { AppStatus, ReleaseInfo } from '../status.js';
 import { stripControl } from '../hooks/output.js';
 import { progressiveRows } from '../pipeline/progressive-status.js';
-import { formatDryRun, type DryRunReport } from '../dry-run/dry-run.js';
+import { formatDryRun } from '../dry-run/dry-run.js';
 
 /** Human-readable `status`: a table of all apps, then one block of details per app. */
 export function formatStatus(statuses: readonly AppStatus[]): string {
@@ -27,7 +27,8 @@ function summaryTable(statuses: readonly AppStatus[]): string {
   return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 
-function shorten(version: string): string {
+/** A version cut to 24 characters for a table cell or a log line. */
+export function shorten(version: string): string {
   return version.length > 24 ? `${version.slice(0, 23)}…` : version;
 }
 
@@ -108,7 +109,7 @@ export function formatReleases(statuses: readonly AppStatus[]): string {
 }
 
 /** One line per app after `-f` (the wording is the results table's); a dry run adds its details. */
-export function formatOutcome(o: CheckOutcome & { dryRun?: DryRunReport }): string {
+export function formatOutcome(o: CheckOutcome): string {
   const line = describeOutcome(o);
   return o.dryRun ? [line, ...formatDryRun(o.dryRun)].join('\n') : line;
 }

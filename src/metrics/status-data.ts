@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { AppConfig } from '../config/types.js';
 import { messageOf } from '../errors.js';
@@ -8,6 +7,7 @@ import { openFleet } from '../fleet/coordinator.js';
 import { readStatus } from '../status.js';
 import { readHistory, type HistoryEntry } from '../history/index.js';
 import { renderStatusPage, type AppPageData, type FleetPageData } from './status-page.js';
+import { packageVersion } from '../util/package-version.js';
 
 /** Options for `createStatusPage`. */
 export interface StatusPageOptions {
@@ -109,12 +109,4 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
     timer = setTimeout(() => reject(new Error(message)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
 }

@@ -104,7 +104,7 @@ export function gitVerifyHasSigners({ app }: RuleInput): RuleProblem[] {
 }
 
 /** Every rule of one app, in the order their problems are listed. */
-export const appRules: readonly Rule[] = [
+const appRules: readonly Rule[] = [
   remoteIsValid,
   awsKeysTogether,
   hookDirsExist,

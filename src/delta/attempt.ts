@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { readdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VerifyConfig } from '../config/types.js';
 import type { ArchiveOptions } from '../remotes/options.js';
@@ -8,7 +8,7 @@ import { VerificationError, messageOf } from '../errors.js';
 import { verifyArchive, type ArchiveVerification, type SidecarReader } from '../verify/archive.js';
 import { rebuildArchive, type RebuildOptions, type RebuildResult } from './rebuild.js';
 import { DeltaDoubt, type RangeSource } from './source.js';
-import { processAlive } from '../util/process-alive.js';
+import { removeStaleParts } from '../remotes/archive.js';
 
 /**
  * The delta download as a remote calls it: rebuild the new archive from the cached one plus
@@ -108,22 +108,13 @@ export function downloadDetail(facts: DownloadFacts): Record<string, string> {
   return { download: `${facts.how}: ${facts.bytes} of ${facts.of} bytes${requests}` };
 }
 
-const partPrefix = 'delta.zip.part-';
-
 /**
  * Where this process rebuilds an archive in `cacheDir`. Rebuilds left by runs that died
- * mid-way (their pid is gone) are removed first; a live one may be another app's.
+ * mid-way (their pid is gone) are removed first, as partial downloads are; a live one may be
+ * another app's.
  */
 export async function rebuildPath(cacheDir: string): Promise<string> {
-  let names: string[] = [];
-  try {
-    names = await readdir(cacheDir);
-  } catch {
-    // No cache directory yet: nothing stale either.
-  }
-  for (const name of names) {
-    const pid = Number(name.slice(partPrefix.length));
-    if (name.startsWith(partPrefix) && Number.isInteger(pid) && pid > 0 && !processAlive(pid)) await rm(join(cacheDir, name), { force: true });
-  }
-  return join(cacheDir, `${partPrefix}${process.pid}`);
+  const file = join(cacheDir, 'delta.zip');
+  await removeStaleParts(file);
+  return `${file}.part-${process.pid}`;
 }

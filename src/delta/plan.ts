@@ -30,7 +30,7 @@ export interface DeltaPlan {
  * Two fetched ranges closer than this are fetched as one, the copyable bytes between them
  * included: a request costs a round trip (and, on S3, money), 64 KiB on a LAN much less.
  */
-export const coalesceGap = 64 * 1024;
+const coalesceGap = 64 * 1024;
 
 /**
  * Plans the new archive (`next`, read through `nextFd`) from the previous one. An entry is

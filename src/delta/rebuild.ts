@@ -161,11 +161,12 @@ const wholeEntryLimit = 8 * 1024 * 1024;
 /** Every local header must match the new directory; every fetched entry's data its CRC. */
 async function checkEntries(next: CentralDirectory, file: string, fd: number, fetched: RawEntry[], display: string): Promise<void> {
   const read = (offset: number, length: number) => readAt(fd, offset, length);
-  for (const entry of next.entries) readLocalHeader(entry, read, next.dataEnd, display);
+  const starts = new Map<RawEntry, number>();
+  for (const entry of next.entries) starts.set(entry, readLocalHeader(entry, read, next.dataEnd, display).start);
   for (const entry of fetched) {
     // Encrypted entries and unknown methods: the extractor refuses them with its own message.
     if (entry.flags & 0x41 || (entry.method !== 0 && entry.method !== 8)) continue;
-    const { start } = readLocalHeader(entry, read, next.dataEnd, display);
+    const start = starts.get(entry)!;
     if (entry.uncompressedSize <= wholeEntryLimit) await decodeAsync(entry, readAt(fd, start, entry.compressedSize), display);
     else await checkStreaming(entry, file, start, display);
   }

@@ -176,7 +176,7 @@ export async function unpackArchive(file: string, into: string, options: UnpackO
  * loss): the pid in their name is no longer alive. A live one may be another app's download
  * of the same remote and is left alone.
  */
-async function removeStaleParts(file: string): Promise<void> {
+export async function removeStaleParts(file: string): Promise<void> {
   const prefix = `${basename(file)}.part-`;
   let names: string[];
   try {

@@ -117,7 +117,10 @@ async function writeEntries(git: GitRunner, gitDir: string, tree: string, into: 
   if (only?.length === 0) return;
   // The index is fed as text: a path that is not valid UTF-8 makes it the whole tree again
   // (overwriting the clones with the same content).
-  const lines = only?.map((r) => utf8Of(r.path) !== undefined && `${r.mode} ${r.type} ${r.id}\t${utf8Of(r.path)}\0`);
+  const lines = only?.map((r) => {
+    const path = utf8Of(r.path);
+    return path !== undefined && `${r.mode} ${r.type} ${r.id}\t${path}\0`;
+  });
   const partial = lines && !lines.includes(false) ? lines.join('') : undefined;
   const index = join(scratchDir, `index-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {

@@ -4,6 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EtcdCoordinator, Fleet, noCoordinator, type FleetConfig } from '../../src/fleet/index.js';
+import { settlementOfFailure } from '../../src/fleet/coordinator.js';
+import { UpdateFailedError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { startEtcd } from '../support/etcd.js';
 import { freePort } from '../support/git-daemon.js';
@@ -84,4 +86,21 @@ test('etcd unreachable: wait refuses the update, deploy goes on without a slot',
 test('without etcd everything is admitted', async () => {
   assert.deepEqual(await noCoordinator.screen('v1'), { verdict: 'go', slot: null });
   assert.deepEqual(await noCoordinator.admit('v1'), { verdict: 'go', slot: null });
+});
+
+test('a current version: quarantineOf reads the record, even while the group is paused; an unreachable etcd says null', async () => {
+  const cfg = config();
+  const { fleet, coordinator: c } = await coordinator(cfg);
+  assert.equal(await c.quarantineOf('v3'), null);
+  await fleet.quarantine('v3', 'post-update hook 10-health exited with 3');
+  await fleet.pause();
+  assert.equal((await c.quarantineOf('v3'))?.reason, 'post-update hook 10-health exited with 3', 'a pause does not hide the quarantine');
+  const away = await coordinator(config({ endpoints: [`127.0.0.1:${await freePort()}`] }));
+  assert.equal(await away.coordinator.quarantineOf('v3'), null);
+  assert.equal(await noCoordinator.quarantineOf('v3'), null);
+});
+
+test('a failed update settles as quarantine only when it was reverted', () => {
+  assert.deepEqual(settlementOfFailure(new UpdateFailedError('reverted', 'post-update hook failed')), { ok: false, reason: 'post-update hook failed' });
+  assert.deepEqual(settlementOfFailure(Object.assign(new Error('no space left'), { code: 'ENOSPC' })), { ok: null }, 'a full disk after the swap is not the version\'s fault');
 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { open, rm, type FileHandle } from 'node:fs/promises';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { copyFile, open, rm, type FileHandle } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32, createInflateRaw } from 'node:zlib';
@@ -33,6 +33,12 @@ export interface RebuildOptions {
   /** Range requests in flight at once (default 4). */
   parallel?: number;
   signal?: AbortSignal;
+  /**
+   * Makes `output` a copy of `previous` that shares its blocks, or throws. Default: a reflink
+   * (`COPYFILE_FICLONE_FORCE`), which XFS and btrfs make without writing any data and ext4 and
+   * tmpfs refuse; the archive is then written whole, as before.
+   */
+  cloneArchive?: (previous: string, output: string) => Promise<void>;
 }
 
 /** A rebuilt archive. */
@@ -48,6 +54,8 @@ export interface RebuildResult {
   entries: number;
   /** Entries copied from the previous archive. */
   reusedEntries: number;
+  /** Bytes the archive shares with the previous one through a reflink: not written at all. */
+  reflinkedBytes: number;
 }
 
 /** The directory is usually about as large as last time: fetched with the end record in one range. */
@@ -71,7 +79,9 @@ export async function rebuildArchive(options: RebuildOptions): Promise<RebuildRe
   let out: FileHandle | undefined;
   try {
     previous = await open(options.previous, 'r');
-    out = await open(options.output, 'w+', privateFileMode);
+    const cloned = await cloneOfPrevious(options, previous.fd);
+    out = await open(options.output, cloned ? 'r+' : 'w+', privateFileMode);
+    if (cloned) await out.chmod(privateFileMode);
     await out.truncate(total);
     const fetch = (start: number, end: number) => fetchRange(options, controller.signal, counters, start, end);
     const before = readCentralDirectory(previous.fd, options.previous, options.limits.maxEntries);
@@ -83,9 +93,10 @@ export async function rebuildArchive(options: RebuildOptions): Promise<RebuildRe
     if (next.dataEnd !== cdStart) throw new DeltaDoubt(`the central directory starts at ${next.dataEnd}, not at ${cdStart}`);
     const plan = planDelta(before, previous.fd, next, out.fd);
     await inParallel(plan.fetch, options.parallel ?? 4, (range) => fetch(range.start, range.end), controller);
-    const sha256 = await copyAndHash(previous, out, plan.copy, total, controller.signal);
+    const cloneEnd = cloned ? total - tailLength : 0;
+    const { sha256, inPlace } = await copyAndHash(previous, out, plan.copy, { total, cloneEnd }, controller.signal);
     await checkEntries(next, options.output, out.fd, plan.fetchedEntries, display);
-    return { sha256, bytes: total, fetchedBytes: counters.bytes, requests: counters.requests, entries: next.entries.length, reusedEntries: plan.reusedEntries };
+    return { sha256, bytes: total, fetchedBytes: counters.bytes, requests: counters.requests, entries: next.entries.length, reusedEntries: plan.reusedEntries, reflinkedBytes: inPlace };
   } catch (error) {
     await out?.close().catch(() => undefined);
     out = undefined;
@@ -99,6 +110,25 @@ export async function rebuildArchive(options: RebuildOptions): Promise<RebuildRe
     await out?.close();
   }
 }
+
+/**
+ * Starts `options.output` as a clone of the previous archive when the filesystem can share
+ * blocks: the entries before the first change are then in place already, and only the bytes
+ * from there on are written. The clone is made of the file open as `previousFd` (through
+ * /proc), so the bytes hashed from that descriptor are the ones cloned even if the cache's
+ * file is replaced meanwhile. False (nothing left at `output`) when it cannot.
+ */
+async function cloneOfPrevious(options: RebuildOptions, previousFd: number): Promise<boolean> {
+  try {
+    await (options.cloneArchive ?? reflink)(`/proc/self/fd/${previousFd}`, options.output);
+    return true;
+  } catch {
+    await rm(options.output, { force: true });
+    return false;
+  }
+}
+
+const reflink = (from: string, to: string) => copyFile(from, to, constants.COPYFILE_FICLONE_FORCE);
 
 /** Fetches [start, end) of the new archive into the same bytes of `options.output`. */
 async function fetchRange(options: RebuildOptions, signal: AbortSignal, counters: { bytes: number; requests: number }, start: number, end: number): Promise<void> {
@@ -119,9 +149,13 @@ async function fetchRange(options: RebuildOptions, signal: AbortSignal, counters
 /**
  * Copies the unchanged entries into place and hashes the whole new archive in the same pass,
  * front to back: the fetched bytes between copies are read back from `out`. Two buffers take
- * turns, so the next read runs while the last chunk is written.
+ * turns, so the next read runs while the last chunk is written. When `out` started as a clone
+ * of `previous`, bytes below `cloneEnd` (where only the planned fetches wrote) that a copy
+ * would put back at the same offset are there already: they are read from `previous` for the
+ * hash (its pages are likelier cached than the clone's) and not written (`inPlace` counts them).
  */
-async function copyAndHash(previous: FileHandle, out: FileHandle, copies: CopyPiece[], total: number, signal: AbortSignal): Promise<string> {
+async function copyAndHash(previous: FileHandle, out: FileHandle, copies: CopyPiece[], size: { total: number; cloneEnd: number }, signal: AbortSignal): Promise<{ sha256: string; inPlace: number }> {
+  const { total, cloneEnd } = size;
   const hash = createHash('sha256');
   const buffers = [Buffer.allocUnsafe(4 * 1024 * 1024), Buffer.allocUnsafe(4 * 1024 * 1024)];
   let turn = 0;
@@ -145,14 +179,18 @@ async function copyAndHash(previous: FileHandle, out: FileHandle, copies: CopyPi
     }
   };
   let position = 0;
+  let inPlace = 0;
   for (const copy of [...copies].sort((a, b) => a.to - b.to)) {
     await pass(out, position, position, copy.to - position, false);
-    await pass(previous, copy.from, copy.to, copy.length, true);
+    const kept = copy.from === copy.to ? Math.max(0, Math.min(copy.length, cloneEnd - copy.to)) : 0;
+    await pass(previous, copy.to, copy.to, kept, false);
+    await pass(previous, copy.from + kept, copy.to + kept, copy.length - kept, true);
+    inPlace += kept;
     position = copy.to + copy.length;
   }
   await pass(out, position, position, total - position, false);
   await writing;
-  return hash.digest('hex');
+  return { sha256: hash.digest('hex'), inPlace };
 }
 
 /** Fetched entries larger than this are checked streaming, not inflated whole in memory. */

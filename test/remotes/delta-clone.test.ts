@@ -1,0 +1,126 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { copyFileSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { defaultLimits } from '../../src/config/types.js';
+import { httpRangeSource } from '../../src/delta/http-source.js';
+import { rebuildArchive, type RebuildOptions } from '../../src/delta/rebuild.js';
+import { DeltaDoubt } from '../../src/delta/source.js';
+import { entryLayout } from '../support/zip.js';
+import { withHttpServer, type TestHttpServer } from '../support/http-server.js';
+import { testdir } from '../support/tmp.js';
+import { baseTree, changed, changes, filler, zipOfTree } from './delta-fixtures.js';
+
+// A rebuild that starts from a clone of the previous archive (a reflink on XFS or btrfs): the
+// bytes before the first change are already in place and are not written again. Reflinks are
+// not available on every test machine's filesystem, so a plain copy stands in for the clone
+// here: it leaves the same bytes, and the rebuild treats both alike. The bench's `--reflink`
+// workload runs the real thing on XFS.
+
+/** Serves `next` (ranges cut from `rangeBody` when given) and rebuilds it from `previous`. */
+async function rebuild(server: TestHttpServer, previous: Buffer, next: Buffer, options: { rangeBody?: Buffer; clone?: RebuildOptions['cloneArchive'] } = {}) {
+  const dir = testdir();
+  const old = join(dir, 'previous.zip');
+  writeFileSync(old, previous);
+  server.put('/app.zip', { body: next, ranges: true, ...(options.rangeBody ? { rangeBody: options.rangeBody } : {}) });
+  const head = await fetch(`${server.origin}/app.zip`, { method: 'HEAD' });
+  const etag = head.headers.get('etag') ?? undefined;
+  const url = `${server.origin}/app.zip`;
+  const output = join(dir, 'next.zip');
+  const result = await rebuildArchive({
+    previous: old,
+    output,
+    total: next.length,
+    source: httpRangeSource({ url, display: url, total: next.length, ...(etag ? { etag } : {}), connectTimeoutMs: 5000, readTimeoutMs: 5000 })!,
+    limits: defaultLimits,
+    display: url,
+    cloneArchive: options.clone ?? ((from, to) => copyFile(from, to)),
+  });
+  return { result, output, old };
+}
+
+const sha256 = (body: Buffer) => createHash('sha256').update(body).digest('hex');
+
+for (const [name, change] of changes) {
+  test(`delta clone: ${name}: the archive is the served one, the bytes before the change kept in place`, async () => {
+    await withHttpServer(async (server) => {
+      const previous = await zipOfTree(baseTree());
+      const next = await zipOfTree(changed(baseTree(), change));
+      const { result, output } = await rebuild(server, previous, next);
+      assert.ok(readFileSync(output).equals(next), 'the rebuilt archive differs from the served one');
+      assert.equal(result.sha256, sha256(next));
+      // Only bytes that are the same at the same offset in both archives can be kept in place.
+      let same = 0;
+      for (let i = 0; i < Math.min(previous.length, next.length); i++) if (previous[i] === next[i]) same++;
+      assert.ok(result.reflinkedBytes > 0, 'nothing was kept in place');
+      assert.ok(result.reflinkedBytes <= same, `${result.reflinkedBytes} bytes kept, but only ${same} are the same at the same offset`);
+      assert.equal(statSync(output).mode & 0o777, 0o600);
+    });
+  });
+}
+
+test('delta clone: entries in the end-record range are written from the previous archive, not left as the server sent them', async () => {
+  await withHttpServer(async (server) => {
+    // A mode change moves no entry: every entry is a copy to the same offset. The last entry
+    // lies in the range fetched with the central directory; the server lies in it.
+    const previous = await zipOfTree(baseTree());
+    const next = await zipOfTree(changed(baseTree(), changes.find(([name]) => name === 'a mode change')![1]));
+    const lying = Buffer.from(next);
+    lying[entryLayout(next).get('link')!.data]! ^= 0xff;
+    const { result, output } = await rebuild(server, previous, next, { rangeBody: lying });
+    assert.ok(readFileSync(output).equals(next));
+    assert.equal(result.sha256, sha256(next));
+  });
+});
+
+test('delta clone: a fetched range that lies is caught after a clone as without one', async () => {
+  await withHttpServer(async (server) => {
+    const previous = await zipOfTree(baseTree());
+    const next = await zipOfTree(changed(baseTree(), changes[0]![1]));
+    const lying = Buffer.from(next);
+    lying[entryLayout(next).get('d1/f05.txt')!.data + 10]! ^= 0xff;
+    await assert.rejects(rebuild(server, previous, next, { rangeBody: lying }), (error) => error instanceof DeltaDoubt && /d1\/f05\.txt/.test(error.message));
+  });
+});
+
+test('delta clone: a filesystem without reflinks writes the archive whole, with the same result', async () => {
+  await withHttpServer(async (server) => {
+    const previous = await zipOfTree(baseTree());
+    const next = await zipOfTree({ ...changed(baseTree(), changes[1]![1]), 'z/late.txt': { content: filler('late', 4096) } });
+    const refused = Object.assign(new Error('reflinks are not supported here'), { code: 'EOPNOTSUPP' });
+    const { result, output } = await rebuild(server, previous, next, { clone: () => Promise.reject(refused) });
+    assert.ok(readFileSync(output).equals(next));
+    assert.equal(result.reflinkedBytes, 0);
+  });
+});
+
+test('delta clone: the previous archive is left as it was', async () => {
+  await withHttpServer(async (server) => {
+    const previous = await zipOfTree(baseTree());
+    const next = await zipOfTree(changed(baseTree(), changes[0]![1]));
+    const { old } = await rebuild(server, previous, next, { clone: async (from, to) => copyFileSync(from, to) });
+    assert.ok(readFileSync(old).equals(previous));
+  });
+});
+
+test('delta clone: the clone is of the archive the rebuild reads, even when the cache file is replaced meanwhile', async () => {
+  await withHttpServer(async (server) => {
+    const previous = await zipOfTree(baseTree());
+    const next = await zipOfTree(changed(baseTree(), changes[1]![1]));
+    // Another run sharing the cache renames a different archive over the previous one's path
+    // between the rebuild opening it and cloning it.
+    const clone = async (from: string, to: string) => {
+      const path = join(testdirOf(to), 'previous.zip');
+      writeFileSync(`${path}.other`, await zipOfTree(baseTree(20)));
+      renameSync(`${path}.other`, path);
+      copyFileSync(from, to);
+    };
+    const { result, output } = await rebuild(server, previous, next, { clone });
+    assert.ok(result.reflinkedBytes > 0);
+    assert.ok(readFileSync(output).equals(next), 'the clone was made of the file that replaced the previous archive');
+  });
+});
+
+const testdirOf = (file: string) => join(file, '..');

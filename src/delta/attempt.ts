@@ -70,7 +70,7 @@ export async function attemptDelta(options: DeltaAttemptOptions): Promise<DeltaO
     throw error;
   }
   options.logger.info(
-    { url: options.display, bytesDownloaded: rebuilt.fetchedBytes, archiveBytes: rebuilt.bytes, requests: rebuilt.requests, reusedEntries: rebuilt.reusedEntries, entries: rebuilt.entries, reflinkedBytes: rebuilt.reflinkedBytes },
+    { url: options.display, bytesDownloaded: rebuilt.fetchedBytes, archiveBytes: rebuilt.bytes, requests: rebuilt.requests, reusedEntries: rebuilt.reusedEntries, entries: rebuilt.entries, startedAs: rebuilt.startedAs, bytesInPlace: rebuilt.bytesInPlace },
     'archive rebuilt from a delta download',
   );
   const download: DownloadFacts = { how: 'delta', bytes: rebuilt.fetchedBytes, of: rebuilt.bytes, requests: rebuilt.requests, reported: false };

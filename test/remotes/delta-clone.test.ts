@@ -54,8 +54,9 @@ for (const [name, change] of changes) {
       // Only bytes that are the same at the same offset in both archives can be kept in place.
       let same = 0;
       for (let i = 0; i < Math.min(previous.length, next.length); i++) if (previous[i] === next[i]) same++;
-      assert.ok(result.reflinkedBytes > 0, 'nothing was kept in place');
-      assert.ok(result.reflinkedBytes <= same, `${result.reflinkedBytes} bytes kept, but only ${same} are the same at the same offset`);
+      assert.equal(result.startedAs, 'reflink');
+      assert.ok(result.bytesInPlace > 0, 'nothing was kept in place');
+      assert.ok(result.bytesInPlace <= same, `${result.bytesInPlace} bytes kept, but only ${same} are the same at the same offset`);
       assert.equal(statSync(output).mode & 0o777, 0o600);
     });
   });
@@ -85,14 +86,31 @@ test('delta clone: a fetched range that lies is caught after a clone as without 
   });
 });
 
-test('delta clone: a filesystem without reflinks writes the archive whole, with the same result', async () => {
+const refused = () => Promise.reject(Object.assign(new Error('reflinks are not supported here'), { code: 'EOPNOTSUPP' }));
+
+test('delta clone: without reflinks, an archive mostly in place starts as a kernel copy of the previous one', async () => {
   await withHttpServer(async (server) => {
     const previous = await zipOfTree(baseTree());
     const next = await zipOfTree({ ...changed(baseTree(), changes[1]![1]), 'z/late.txt': { content: filler('late', 4096) } });
-    const refused = Object.assign(new Error('reflinks are not supported here'), { code: 'EOPNOTSUPP' });
-    const { result, output } = await rebuild(server, previous, next, { clone: () => Promise.reject(refused) });
+    const { result, output } = await rebuild(server, previous, next, { clone: refused });
     assert.ok(readFileSync(output).equals(next));
-    assert.equal(result.reflinkedBytes, 0);
+    assert.equal(result.startedAs, 'copy');
+    assert.ok(result.bytesInPlace * 2 >= next.length, `${result.bytesInPlace} of ${next.length} bytes in place`);
+  });
+});
+
+test('delta clone: without reflinks, an archive changed near its start is written whole', async () => {
+  await withHttpServer(async (server) => {
+    const previous = await zipOfTree(baseTree());
+    // `bin/run.sh` is the first entry: one byte more moves every entry after it.
+    const next = await zipOfTree({ ...baseTree(), 'bin/run.sh': { content: '#!/bin/sh\necho run!\n', mode: 0o755 } });
+    const { result, output } = await rebuild(server, previous, next, { clone: refused });
+    assert.ok(readFileSync(output).equals(next));
+    assert.equal(result.startedAs, 'none');
+    assert.equal(result.bytesInPlace, 0);
+    const cloned = await rebuild(server, previous, next);
+    assert.ok(readFileSync(cloned.output).equals(next));
+    assert.equal(cloned.result.startedAs, 'none', 'nothing sits where it was: nothing to clone');
   });
 });
 
@@ -118,7 +136,7 @@ test('delta clone: the clone is of the archive the rebuild reads, even when the 
       copyFileSync(from, to);
     };
     const { result, output } = await rebuild(server, previous, next, { clone });
-    assert.ok(result.reflinkedBytes > 0);
+    assert.ok(result.bytesInPlace > 0);
     assert.ok(readFileSync(output).equals(next), 'the clone was made of the file that replaced the previous archive');
   });
 });

@@ -122,14 +122,35 @@ export function isWindowOpen(window: DeployWindow, at: Date): boolean {
 
 /**
  * The next time the window opens after `at` (to the minute), or null when it never does
- * within eight days (an empty window). Steps a minute at a time so daylight-saving changes
- * need no special case.
+ * within eight days (an empty window). Jumps towards the next range start in local time and
+ * steps the last stretch a minute at a time, so a daylight-saving change (at most an hour)
+ * inside a jump can never carry it past an opening.
  */
 export function nextOpening(window: DeployWindow, at: Date): Date | null {
   const start = Math.floor(at.getTime() / 60_000) * 60_000;
-  for (let t = start + 60_000; t <= start + 8 * 86_400_000; t += 60_000) {
+  const end = start + 8 * 86_400_000;
+  for (let t = start + 60_000; t <= end; ) {
     const when = new Date(t);
     if (isWindowOpen(window, when)) return when;
+    const ahead = minutesToNextStart(window, localTime(when, window.zone));
+    t += Math.max(1, ahead - safetyMinutes) * 60_000;
   }
   return null;
+}
+
+/** Jumps stop this many minutes short of a range start (more than any daylight-saving shift). */
+const safetyMinutes = 90;
+
+/** Local minutes from `now` to the next start of any range (a week when there is none). */
+function minutesToNextStart(window: DeployWindow, now: { day: number; minute: number }): number {
+  const week = 7 * 1440;
+  const nowInWeek = now.day * 1440 + now.minute;
+  let best = week;
+  for (const range of window.ranges) {
+    for (const day of range.days) {
+      const ahead = (((day * 1440 + range.startMinute - nowInWeek) % week) + week) % week;
+      if (ahead > 0 && ahead < best) best = ahead;
+    }
+  }
+  return best;
 }

@@ -62,3 +62,36 @@ test('nextOpening: the next minute the window opens, in its zone', () => {
   assert.equal(nextOpening(parse('Sat 10:00-12:00 Asia/Tokyo'), new Date('2026-11-27T00:00:00Z'))?.toISOString(), '2026-11-28T01:00:00.000Z');
   assert.equal(nextOpening(parse('Mon 10:00-10:00'), new Date('2026-11-27T00:00:00Z'))?.toISOString(), '2026-11-30T10:00:00.000Z', 'a wrapping range opens too');
 });
+
+/** The definition nextOpening must agree with: every minute after `at`, for eight days. */
+function openingByMinutes(window: DeployWindow, at: Date): string | null {
+  const start = Math.floor(at.getTime() / 60_000) * 60_000;
+  for (let t = start + 60_000; t <= start + 8 * 86_400_000; t += 60_000) if (isWindowOpen(window, new Date(t))) return new Date(t).toISOString();
+  return null;
+}
+
+test('nextOpening: the same minute as trying every minute, across daylight-saving changes and in zones with odd offsets', () => {
+  const windows = [
+    'Mon-Fri 09:00-17:00 Europe/Berlin',
+    'Sun 02:30-04:00 Europe/Berlin', // starts in the hour that does not exist on the last Sunday of March
+    'Sun 02:00-02:30 Europe/Berlin', // an hour that happens twice on the last Sunday of October
+    'Sat 23:30-00:15, Tue 13:05-13:06 America/New_York',
+    'Fri 22:00-02:00 Australia/Lord_Howe', // a 30-minute daylight-saving shift
+    'Mon 10:00-10:00',
+    '03:15-03:20 Asia/Kathmandu',
+    'Wed 00:00-24:00 Pacific/Chatham',
+  ].map(parse);
+  // Around the 2027 changes in Europe (Mar 28, Oct 31), the US (Mar 14, Nov 7) and Lord Howe (Apr 4, Oct 3).
+  const starts = ['2027-03-26T12:00:00Z', '2027-03-27T23:59:30Z', '2027-10-29T07:45:00Z', '2027-10-30T23:10:00Z', '2027-03-13T18:00:00Z', '2027-11-06T20:00:00Z', '2027-04-02T09:00:00Z', '2027-10-01T13:00:00Z'];
+  let compared = 0;
+  for (const window of windows) {
+    for (const start of starts) {
+      for (let step = 0; step < 4; step++) {
+        const at = new Date(Date.parse(start) + step * 7_777_000);
+        assert.equal(nextOpening(window, at)?.toISOString() ?? null, openingByMinutes(window, at), `${window.text} after ${at.toISOString()}`);
+        compared++;
+      }
+    }
+  }
+  assert.equal(compared, 8 * 8 * 4);
+});

@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { constants, existsSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ExitCode, RepoDeployError } from '../errors.js';
@@ -78,5 +78,12 @@ function describe(code: string, path: string): string {
   if (code === 'EDQUOT') {
     return `cannot write ${path}: the disk quota of this user on its filesystem is used up (EDQUOT); free space or raise the quota, then run again`;
   }
-  return `cannot write ${path}: the disk holding it is full (ENOSPC); free space there (\`df ${path}\`), e.g. by keeping fewer releases (\`keep\`) or moving the cache, then run again`;
+  return `cannot write ${path}: the disk holding it is full (ENOSPC); free space there (\`df ${existing(path)}\`), e.g. by keeping fewer releases (\`keep\`) or moving the cache, then run again`;
+}
+
+/** `path`, or its nearest parent that exists (a partial file is removed before its error is described). */
+function existing(path: string): string {
+  let at = path;
+  while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
+  return at;
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeLayout, readTree, type Layout } from '../support/cli.js';
 import { startHttpServer } from '../support/http-server.js';
@@ -155,5 +155,37 @@ test('a read-only deploy directory or cache: names the path and says it is read-
     assertV1(layout, first);
   } finally {
     unmountAll(mounted);
+  }
+});
+
+test('cache on a full disk during a delta download: names the cache, suggests df on what is still there, leaves nothing', async () => {
+  const layout = makeLayout();
+  const server = await startHttpServer();
+  const mounted: string[] = [];
+  try {
+    // Room for one 3 MB archive in the cache, not for its rebuilt successor.
+    mountTmpfs(mounted, layout.cache, '4m');
+    const url = `${server.origin}/app.zip`;
+    const blob = randomBytes(3_000_000);
+    const version = async (v: string) => makeZip([{ name: 'blob.bin', content: blob }, { name: 'v.txt', content: v }], { compress: false });
+    server.put('/app.zip', { body: await version('v1'), ranges: true });
+    assert.equal((await layout.fetch(url)).code, 0);
+    const first = layout.currentId()!;
+
+    server.put('/app.zip', { body: await version('v2'), ranges: true });
+    const r = await layout.fetch(url);
+    assert.equal(r.code, 1, r.stderr);
+    const message = messageOf(r.stderr);
+    // The rebuilt archive, as a rule; the cache's state file when the disk fills a moment later.
+    assert.match(message, new RegExp(`cannot write ${escape(join(layout.cache, 'http'))}/[0-9a-f]+(/delta\\.zip\\.part-\\d+)?: the disk holding it is full \\(ENOSPC\\)`));
+    // The command the message suggests works: it names something that is still there.
+    const df = /`df ([^`]+)`/.exec(message)?.[1];
+    assert.ok(df && existsSync(df), `the message suggests df on ${df}, which is gone`);
+    assert.equal(layout.currentId(), first);
+    assert.equal(readTree(layout.link)['v.txt'], 'v1');
+    assert.deepEqual(temporaries(layout.cache), []);
+  } finally {
+    unmountAll(mounted);
+    await server.close();
   }
 });

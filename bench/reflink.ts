@@ -36,7 +36,7 @@ export async function benchReflink(options: { quick?: boolean } = {}): Promise<R
   const archives = await deltaArchives(quick);
   mountReflinkFs();
   try {
-    const http = await withScratchRoot(mountPoint, () => benchDeltaHttp(archives));
+    const http = await withScratchRoot(mountPoint, () => benchDeltaHttp(archives, { rounds: quick ? 1 : 3 }));
     const git = await withScratchRoot(mountPoint, () => benchDeltaGit({ runs: quick ? 2 : 3 }));
     return {
       reflink_fs: 'xfs, reflink=1 (loop device over an image on the machine disk)',

@@ -122,9 +122,11 @@ export function isWindowOpen(window: DeployWindow, at: Date): boolean {
 
 /**
  * The next time the window opens after `at` (to the minute), or null when it never does
- * within eight days (an empty window). Jumps towards the next range start in local time and
- * steps the last stretch a minute at a time, so a daylight-saving change (at most an hour)
- * inside a jump can never carry it past an opening.
+ * within eight days (an empty window). A closed window can open only at a range start, or
+ * where the clocks change (going back repeats an hour that may lie in a range): so it jumps
+ * to the minute before the next range start, as far as the local clock moved by exactly the
+ * minutes jumped (no change of UTC offset in between; else the jump is halved until it does),
+ * at most a day at a time, and checks every minute where a jump cannot be taken.
  */
 export function nextOpening(window: DeployWindow, at: Date): Date | null {
   const start = Math.floor(at.getTime() / 60_000) * 60_000;
@@ -132,23 +134,32 @@ export function nextOpening(window: DeployWindow, at: Date): Date | null {
   for (let t = start + 60_000; t <= end; ) {
     const when = new Date(t);
     if (isWindowOpen(window, when)) return when;
-    const ahead = minutesToNextStart(window, localTime(when, window.zone));
-    t += Math.max(1, ahead - safetyMinutes) * 60_000;
+    const now = weekMinute(localTime(when, window.zone));
+    let jump = Math.min(1440, minutesToNextStart(window, now) - 1);
+    while (jump > 1 && !clockMovedBy(window.zone, t, now, jump)) jump = Math.floor(jump / 2);
+    t += Math.max(1, jump) * 60_000;
   }
   return null;
 }
 
-/** Jumps stop this many minutes short of a range start (more than any daylight-saving shift). */
-const safetyMinutes = 90;
+const minutesInWeek = 7 * 1440;
 
-/** Local minutes from `now` to the next start of any range (a week when there is none). */
-function minutesToNextStart(window: DeployWindow, now: { day: number; minute: number }): number {
-  const week = 7 * 1440;
-  const nowInWeek = now.day * 1440 + now.minute;
-  let best = week;
+function weekMinute(local: { day: number; minute: number }): number {
+  return local.day * 1440 + local.minute;
+}
+
+/** Whether the local clock in `zone` reads `minutes` later at `t` + `minutes` than at `t` (`now`). */
+function clockMovedBy(zone: string, t: number, now: number, minutes: number): boolean {
+  const later = weekMinute(localTime(new Date(t + minutes * 60_000), zone));
+  return (((later - now - minutes) % minutesInWeek) + minutesInWeek) % minutesInWeek === 0;
+}
+
+/** Local minutes from `now` (minute of the week) to the next start of any range (a week when there is none). */
+function minutesToNextStart(window: DeployWindow, now: number): number {
+  let best = minutesInWeek;
   for (const range of window.ranges) {
     for (const day of range.days) {
-      const ahead = (((day * 1440 + range.startMinute - nowInWeek) % week) + week) % week;
+      const ahead = (((day * 1440 + range.startMinute - now) % minutesInWeek) + minutesInWeek) % minutesInWeek;
       if (ahead > 0 && ahead < best) best = ahead;
     }
   }

@@ -39,6 +39,8 @@ export interface RebuildOptions {
    * tmpfs refuse (see `startFromPrevious` for what happens then).
    */
   cloneArchive?: (previous: string, output: string) => Promise<void>;
+  /** Copies `previous` to `output` whole where there is no reflink. Default: `copyFile` (copy_file_range). */
+  copyArchive?: (previous: string, output: string) => Promise<void>;
 }
 
 /** A rebuilt archive. */
@@ -59,7 +61,7 @@ export interface RebuildResult {
    * written); `copy`, a copy of it made by the kernel; `none`, an empty file.
    */
   startedAs: ArchiveStart;
-  /** Bytes the start already held at their place in the new archive: neither read into the agent nor written by it. */
+  /** Bytes the start already held at their place in the new archive: read for the hash, not written. */
   bytesInPlace: number;
 }
 
@@ -103,7 +105,7 @@ export async function rebuildArchive(options: RebuildOptions): Promise<RebuildRe
     let startedAs: ArchiveStart;
     ({ out, startedAs } = await startFromPrevious(options, { previous, out, plan, fetched }));
     await inParallel(plan.fetch, options.parallel ?? 4, (range) => fetch(range.start, range.end), controller);
-    const { sha256, inPlace } = await copyAndHash(previous, out, plan.copy, { total, cloneEnd: startedAs === 'none' ? 0 : fetched }, controller.signal);
+    const { sha256, inPlace } = await copyAndHash(previous, out, plan.copy, { total, startedAs, fetched }, controller.signal);
     await checkEntries(next, options.output, out.fd, plan.fetchedEntries, display);
     return { sha256, bytes: total, fetchedBytes: counters.bytes, requests: counters.requests, entries: next.entries.length, reusedEntries: plan.reusedEntries, startedAs, bytesInPlace: inPlace };
   } catch (error) {
@@ -120,11 +122,9 @@ export async function rebuildArchive(options: RebuildOptions): Promise<RebuildRe
   }
 }
 
-/** Bytes of the new archive below `end` that `copies` put at the same offset they had in the previous one. */
-function sameOffsetBytes(copies: readonly CopyPiece[], end: number): number {
-  let bytes = 0;
-  for (const copy of copies) if (copy.from === copy.to) bytes += Math.max(0, Math.min(copy.length, end - copy.to));
-  return bytes;
+/** The bytes at the start of `copy` that a copy of the previous archive holds in place: below `end`, at the offset they had. */
+function inPlaceLength(copy: CopyPiece, end: number): number {
+  return copy.from === copy.to ? Math.max(0, Math.min(copy.length, end - copy.to)) : 0;
 }
 
 /**
@@ -134,16 +134,18 @@ function sameOffsetBytes(copies: readonly CopyPiece[], end: number): number {
  * A reflink where the filesystem has them (XFS, btrfs) copies no data and is always worth it;
  * otherwise a kernel copy (`copyFile`: copy_file_range, no pass through the agent; 707 MiB in
  * 0.2-0.45 s on ext4 here, where reading and writing them took 1.2-2.5 s) when at least half
- * the archive is in place. The copy is of the file open as `previous` (through /proc), so the
- * bytes later hashed from that descriptor are the ones copied even if the cache's file is
- * replaced meanwhile. Returns the handle to write through from now on.
+ * the archive is in place (it copies the whole previous archive: a disk too full for that
+ * only means the archive is written whole). The copy is of the file open as `previous`
+ * (through /proc), so after a reflink the bytes hashed from that descriptor are the ones
+ * cloned even if the cache's file is replaced meanwhile. Returns the handle to write through
+ * from now on.
  */
 async function startFromPrevious(
   options: RebuildOptions,
   at: { previous: FileHandle; out: FileHandle; plan: DeltaPlan; fetched: number },
 ): Promise<{ out: FileHandle; startedAs: ArchiveStart }> {
   const { total, output } = options;
-  const inPlace = sameOffsetBytes(at.plan.copy, at.fetched);
+  const inPlace = at.plan.copy.reduce((sum, copy) => sum + inPlaceLength(copy, at.fetched), 0);
   if (inPlace === 0) return { out: at.out, startedAs: 'none' };
   const end = readAt(at.out.fd, at.fetched, total - at.fetched);
   await at.out.close();
@@ -154,7 +156,7 @@ async function startFromPrevious(
     startedAs = 'reflink';
   } catch {
     if (inPlace * 2 >= total) {
-      await copyFile(source, output).then(() => (startedAs = 'copy'), () => undefined);
+      await (options.copyArchive ?? copyFile)(source, output).then(() => (startedAs = 'copy'), () => undefined);
     }
   }
   const out = await open(output, startedAs === 'none' ? 'w+' : 'r+', privateFileMode);
@@ -164,7 +166,7 @@ async function startFromPrevious(
     await out.write(end, 0, end.length, at.fetched);
     return { out, startedAs };
   } catch (error) {
-    await out.close();
+    await out.close().catch(() => undefined);
     throw error;
   }
 }
@@ -191,12 +193,23 @@ async function fetchRange(options: RebuildOptions, signal: AbortSignal, counters
  * Copies the unchanged entries into place and hashes the whole new archive in the same pass,
  * front to back: the fetched bytes between copies are read back from `out`. Two buffers take
  * turns, so the next read runs while the last chunk is written. When `out` started as a copy
- * of `previous`, bytes below `cloneEnd` (where only the planned fetches wrote) that a copy
- * would put back at the same offset are there already: they are read from `previous` for the
- * hash (its pages are likelier cached than the copy's) and not written (`inPlace` counts them).
+ * of `previous` (`startedAs`), bytes below `fetched` (where only the planned fetches wrote)
+ * that a copy would put back at the same offset are there already and are not written
+ * (`inPlace` counts them). They are hashed from `previous` after a reflink (one extent shared
+ * by both: its pages are likelier cached under the old file), and from `out` after a kernel
+ * copy, whose bytes are the kernel's work and are hashed as they are, as every byte the
+ * caller verifies by this hash must be.
  */
-async function copyAndHash(previous: FileHandle, out: FileHandle, copies: CopyPiece[], size: { total: number; cloneEnd: number }, signal: AbortSignal): Promise<{ sha256: string; inPlace: number }> {
-  const { total, cloneEnd } = size;
+async function copyAndHash(
+  previous: FileHandle,
+  out: FileHandle,
+  copies: CopyPiece[],
+  layout: { total: number; startedAs: ArchiveStart; fetched: number },
+  signal: AbortSignal,
+): Promise<{ sha256: string; inPlace: number }> {
+  const { total, startedAs } = layout;
+  const inPlaceEnd = startedAs === 'none' ? 0 : layout.fetched;
+  const inPlaceSource = startedAs === 'reflink' ? previous : out;
   const hash = createHash('sha256');
   const buffers = [Buffer.allocUnsafe(4 * 1024 * 1024), Buffer.allocUnsafe(4 * 1024 * 1024)];
   let turn = 0;
@@ -223,8 +236,8 @@ async function copyAndHash(previous: FileHandle, out: FileHandle, copies: CopyPi
   let inPlace = 0;
   for (const copy of [...copies].sort((a, b) => a.to - b.to)) {
     await pass(out, position, position, copy.to - position, false);
-    const kept = copy.from === copy.to ? Math.max(0, Math.min(copy.length, cloneEnd - copy.to)) : 0;
-    await pass(previous, copy.to, copy.to, kept, false);
+    const kept = inPlaceLength(copy, inPlaceEnd);
+    await pass(inPlaceSource, copy.to, copy.to, kept, false);
     await pass(previous, copy.from + kept, copy.to + kept, copy.length - kept, true);
     inPlace += kept;
     position = copy.to + copy.length;

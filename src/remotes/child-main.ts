@@ -8,5 +8,6 @@ serveChildJob(async (job: RemoteJob, { signal, logger }) => {
   const remote = openRemote(job.spec);
   const ctx = { cacheDir: job.cacheDir, logger, signal };
   if (job.op === 'check') return remote.check(ctx);
+  if (job.resolved !== undefined) remote.adoptResolved?.(job.resolved);
   return remote.fetch(job.version, job.into, job.releaseFiles ? { ...ctx, releaseFiles: job.releaseFiles } : ctx);
 });

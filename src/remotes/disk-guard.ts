@@ -20,6 +20,9 @@ export function withDiskErrors(remote: Remote): Remote {
   if (contentIdOf) guarded.contentIdOf = (version: string, ctx: RemoteContext) => guard(() => contentIdOf(version, ctx), [ctx.cacheDir]);
   const probe = remote.probe?.bind(remote);
   if (probe) guarded.probe = (ctx: RemoteContext) => guard(() => probe(ctx), [ctx.cacheDir]);
+  // Memory only: nothing to guard.
+  if (remote.handOverResolved) guarded.handOverResolved = remote.handOverResolved.bind(remote);
+  if (remote.adoptResolved) guarded.adoptResolved = remote.adoptResolved.bind(remote);
   return guarded;
 }
 

@@ -14,7 +14,7 @@ import type { FetchResult, Observation, Remote, RemoteContext, RemoteSpec } from
 /** One remote operation, as the child gets it: the child builds the remote from `spec`. */
 export type RemoteJob =
   | { op: 'check'; spec: RemoteSpec; cacheDir: string }
-  | { op: 'fetch'; spec: RemoteSpec; cacheDir: string; version: string; into: string; releaseFiles?: ReleaseFiles };
+  | { op: 'fetch'; spec: RemoteSpec; cacheDir: string; version: string; into: string; releaseFiles?: ReleaseFiles; resolved?: unknown };
 
 // Under tsx (tests) this module is a .ts file and so is its sibling; built, both are .js.
 const entry = fileURLToPath(new URL(`./child-main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
@@ -39,7 +39,17 @@ export function withFetchInChild(remote: Remote, spec: RemoteSpec): Remote {
     },
     async fetch(version: string, into: string, ctx: RemoteContext): Promise<FetchResult> {
       if (inDaemon(ctx)) return remote.fetch(version, into, ctx);
-      const job: RemoteJob = { op: 'fetch', spec, cacheDir: ctx.cacheDir, version, into, ...(ctx.releaseFiles ? { releaseFiles: ctx.releaseFiles } : {}) };
+      // What this process's `contentIdOf` found for the version: not asked of the remote again.
+      const resolved = remote.handOverResolved?.(version);
+      const job: RemoteJob = {
+        op: 'fetch',
+        spec,
+        cacheDir: ctx.cacheDir,
+        version,
+        into,
+        ...(ctx.releaseFiles ? { releaseFiles: ctx.releaseFiles } : {}),
+        ...(resolved !== undefined ? { resolved } : {}),
+      };
       const done = await run<FetchResult>(job, `fetch of ${remote.display}`, ctx);
       ctx.logger.debug({ files: done.value.files, childPid: done.pid, childPeakRssMiB: Math.round(done.peakRssBytes / 1048576) }, 'fetched in a child process');
       return done.value;

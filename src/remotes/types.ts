@@ -39,6 +39,14 @@ export interface Remote {
    * the pipeline records the version as seen and makes no release (the monorepo no-op).
    */
   contentIdOf?(version: string, ctx: RemoteContext): Promise<string>;
+  /**
+   * Optional, with `contentIdOf`: what it resolved for `version` (git: the mirror checked, the
+   * commit fetched and verified, its tree), handed over (and forgotten here) for a fetch of it
+   * in another process, where `adoptResolved` takes it. Undefined when there is nothing.
+   */
+  handOverResolved?(version: string): unknown;
+  /** Takes what `handOverResolved` gave in another process, for the next `fetch` of that version. */
+  adoptResolved?(resolved: unknown): void;
 }
 
 /** What a check saw. */

@@ -13,7 +13,7 @@ import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { RemoteError, VerificationError } from '../../src/errors.js';
 import { createLogger, type Logger } from '../../src/log.js';
-import { parseRemote } from '../../src/remotes/index.js';
+import { openRemote, parseRemote } from '../../src/remotes/index.js';
 import { withFetchInChild } from '../../src/remotes/isolated.js';
 import type { Remote, RemoteContext } from '../../src/remotes/types.js';
 import { alive } from '../support/cli.js';
@@ -21,6 +21,7 @@ import { startHttpServer } from '../support/http-server.js';
 import { snapshot, testdir } from '../support/tmp.js';
 import { makeZip, type ZipEntry } from '../support/zip.js';
 import { makeTestRemote, testRemoteConfig } from './conformance.js';
+import { TestRepo, git } from '../support/git-repos.js';
 
 /** A debug logger bound to an app, and the JSON lines it wrote. */
 function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
@@ -275,4 +276,29 @@ test('a server that ignores conditional requests costs no child and no download 
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   }
+});
+
+test('git: a fetch in a child takes what contentIdOf resolved here, and does not check the mirror again', async () => {
+  const repo = TestRepo.create();
+  repo.commit('first', { 'web/index.html': 'v1' });
+  const spec = parseRemote(`${repo.url}/web`, testRemoteConfig());
+  /** contentIdOf by one remote, the mirror made to name another origin, then a fetch in a child by `fetcher`. */
+  const run = async (sameRemote: boolean) => {
+    const { logger, lines } = capturingLogger();
+    const ctx = daemonContext(logger);
+    const remote = withFetchInChild(openRemote(spec), spec);
+    const seen = await remote.check(ctx);
+    const contentId = await remote.contentIdOf!(seen.version, ctx);
+    // A mirror check would now rebuild the mirror, and say so; a resolution taken from here skips it.
+    git(ctx.cacheDir, '--git-dir=mirror.git', 'config', 'remote.origin.url', pathToFileURL(join(testdir(), 'elsewhere.git')).href);
+    const fetcher = sameRemote ? remote : withFetchInChild(openRemote(spec), spec);
+    const into = emptyDir();
+    const result = await fetcher.fetch(seen.version, into, ctx);
+    assert.equal(result.contentId, contentId);
+    assert.equal(snapshot(into)['index.html'], 'file 644 v1');
+    assert.ok(lines.some((l) => l.msg === 'fetched in a child process'));
+    return lines.some((l) => /git mirror unusable/.test(String(l.msg)));
+  };
+  assert.equal(await run(true), false, 'the child checked the mirror again');
+  assert.equal(await run(false), true, 'a remote that resolved nothing must check the mirror (the test would prove nothing)');
 });

@@ -77,6 +77,18 @@ export class GitRemote implements Remote {
     return `git-tree:${resolved.tree}`;
   }
 
+  /** What `contentIdOf` resolved for `version`, for a fetch of it in a child process; forgotten here. */
+  handOverResolved(version: string): unknown {
+    const resolved = this.resolved?.version === version ? this.resolved : undefined;
+    this.resolved = undefined;
+    return resolved;
+  }
+
+  /** What `contentIdOf` resolved in the parent process; ignored unless it has the shape it gives. */
+  adoptResolved(resolved: unknown): void {
+    if (isResolvedCommit(resolved)) this.resolved = resolved;
+  }
+
   /** Writes the subdirectory's tree at commit `version` into `into`, submodules included. */
   async fetch(version: string, into: string, ctx: RemoteContext): Promise<FetchResult> {
     const git = this.runner(ctx);
@@ -149,6 +161,15 @@ export class GitRemote implements Remote {
   private mirrorDir(ctx: RemoteContext): string {
     return join(ctx.cacheDir, 'mirror.git');
   }
+}
+
+function isResolvedCommit(value: unknown): value is ResolvedCommit & { version: string; gitDir: string } {
+  const v = value as Partial<ResolvedCommit & { version: string; gitDir: string }> | null;
+  return (
+    typeof v === 'object' && v !== null &&
+    typeof v.version === 'string' && typeof v.gitDir === 'string' && typeof v.tree === 'string' && typeof v.bytes === 'number' &&
+    typeof v.signed === 'object' && v.signed !== null && Object.values(v.signed).every((x) => typeof x === 'string')
+  );
 }
 
 async function emptyDir(dir: string): Promise<void> {

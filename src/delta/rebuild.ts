@@ -163,7 +163,7 @@ async function startFromPrevious(
   try {
     if (startedAs !== 'none') await out.chmod(privateFileMode);
     await out.truncate(total);
-    await out.write(end, 0, end.length, at.fetched);
+    await writeFully(out, end, end.length, at.fetched);
     return { out, startedAs };
   } catch (error) {
     await out.close().catch(() => undefined);
@@ -172,6 +172,19 @@ async function startFromPrevious(
 }
 
 const reflink = (from: string, to: string) => copyFile(from, to, constants.COPYFILE_FICLONE_FORCE);
+
+/**
+ * Writes `length` bytes of `buffer` at `position`. A write that fills the disk writes what
+ * fits and says how much, without an error: the rest is written again, which then fails with
+ * ENOSPC instead of leaving a short archive to be taken for a corrupt download.
+ */
+async function writeFully(handle: FileHandle, buffer: Buffer, length: number, position: number): Promise<void> {
+  for (let done = 0; done < length; ) {
+    const { bytesWritten } = await handle.write(buffer, done, length - done, position + done);
+    if (bytesWritten === 0) throw new Error(`writing at byte ${position + done} wrote nothing`);
+    done += bytesWritten;
+  }
+}
 
 /** Fetches [start, end) of the new archive into the same bytes of `options.output`. */
 async function fetchRange(options: RebuildOptions, signal: AbortSignal, counters: { bytes: number; requests: number }, start: number, end: number): Promise<void> {
@@ -225,7 +238,7 @@ async function copyAndHash(
       await writing;
       hash.update(buffer.subarray(0, want));
       if (write) {
-        writing = out.write(buffer, 0, want, to + done);
+        writing = writeFully(out, buffer, want, to + done);
         // Awaited before the next chunk; a failure meanwhile must not go unhandled.
         writing.catch(() => undefined);
       }

@@ -1,13 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defaultLimits } from '../../src/config/types.js';
 import { httpRangeSource } from '../../src/delta/http-source.js';
 import { rebuildArchive, type RebuildOptions } from '../../src/delta/rebuild.js';
 import { DeltaDoubt } from '../../src/delta/source.js';
+import { DiskError } from '../../src/util/disk-errors.js';
 import { entryLayout } from '../support/zip.js';
 import { withHttpServer, type TestHttpServer } from '../support/http-server.js';
 import { testdir } from '../support/tmp.js';
@@ -157,3 +159,36 @@ test('delta clone: the clone is of the archive the rebuild reads, even when the 
 });
 
 const testdirOf = (file: string) => join(file, '..');
+
+test('delta rebuild on a disk that fills mid-write: a disk error naming the archive, not a doubt about the download', async () => {
+  await withHttpServer(async (server) => {
+    // 3 MB that do not compress, rebuilt onto a 2 MB tmpfs: the first write fills it part-way
+    // (the kernel says how much it wrote, without an error); the rest must fail with ENOSPC.
+    const blob = filler('blob', 3_000_000).replace(/[^\n]/g, (c, i: number) => String.fromCharCode(33 + ((c.charCodeAt(0) * 31 + i * 7) % 90)));
+    const previous = await zipOfTree({ 'blob.txt': { content: blob }, 'v.txt': { content: 'v1' } });
+    const next = await zipOfTree({ 'blob.txt': { content: blob }, 'v.txt': { content: 'v2' } });
+    const dir = testdir();
+    const small = join(dir, 'small');
+    mkdirSync(small);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', small]);
+    try {
+      const old = join(dir, 'previous.zip');
+      writeFileSync(old, previous);
+      server.put('/app.zip', { body: next, ranges: true });
+      const url = `${server.origin}/app.zip`;
+      const output = join(small, 'next.zip.part');
+      const attempt = rebuildArchive({
+        previous: old,
+        output,
+        total: next.length,
+        source: httpRangeSource({ url, display: url, total: next.length, lastModified: new Date().toUTCString(), connectTimeoutMs: 5000, readTimeoutMs: 5000 })!,
+        limits: defaultLimits,
+        display: url,
+      });
+      await assert.rejects(attempt, (error) => error instanceof DiskError && /ENOSPC/.test(error.message) && error.message.includes(output));
+      assert.deepEqual(readdirSync(small), [], 'the partial archive is removed');
+    } finally {
+      execFileSync('umount', ['-l', small]);
+    }
+  });
+});

@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
 import type { DestinationStream } from 'pino';
 import type PinoPretty from 'pino-pretty';
-import { shorten } from './cli/format.js';
 
 /**
  * Log lines for people: `[15:04:05] INFO: web 1a2b3c4d5e6f deployed release=… ms=120`, through
@@ -11,6 +10,11 @@ import { shorten } from './cli/format.js';
 
 /** Keys shown in the line's head (app, version) or left out (pino's own), not as key=value. */
 const headKeys = new Set(['app', 'version', 'level', 'time', 'msg', 'pid', 'hostname', 'name']);
+
+/** A version cut to 24 characters for a table cell or a log line. */
+export function shorten(version: string): string {
+  return version.length > 24 ? `${version.slice(0, 23)}…` : version;
+}
 
 /** A version short enough to read: a commit, digest (`tree-…`) or ETag to 12 hex digits, long others cut. */
 export function shortVersion(version: string): string {

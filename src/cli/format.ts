@@ -4,6 +4,7 @@ import type { AppStatus, ReleaseInfo } from '../status.js';
 import { stripControl } from '../hooks/output.js';
 import { progressiveRows } from '../pipeline/progressive-status.js';
 import { formatDryRun } from '../dry-run/dry-run.js';
+import { shorten } from '../log-pretty.js';
 
 /** Human-readable `status`: a table of all apps, then one block of details per app. */
 export function formatStatus(statuses: readonly AppStatus[]): string {
@@ -25,11 +26,6 @@ function summaryTable(statuses: readonly AppStatus[]): string {
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
-}
-
-/** A version cut to 24 characters for a table cell or a log line. */
-export function shorten(version: string): string {
-  return version.length > 24 ? `${version.slice(0, 23)}…` : version;
 }
 
 function formatApp(s: AppStatus): string {

@@ -37,13 +37,18 @@ export interface ReuseSettings {
   reuseHardlinks: boolean;
 }
 
+/** Where the fetch into `staging` lists the files it writes, until the release's manifest is recorded. */
+function plannedListOf(staging: string): string {
+  return `${staging}.files`;
+}
+
 /**
  * What the fetch into `staging` gets: the current release (when there is one and reuse is on)
  * and where to list the files it writes. The list is made even with reuse off, so the release
  * after the one that turns it back on can reuse.
  */
 export function releaseFilesFor(settings: ReuseSettings, releasesDir: string, staging: string, currentId: string | null | undefined): ReleaseFiles {
-  const files: ReleaseFiles = { record: `${staging}.files` };
+  const files: ReleaseFiles = { record: plannedListOf(staging) };
   if (settings.reuseFiles && currentId) files.current = { dir: join(releasesDir, currentId), manifest: manifestPathOf(releasesDir, currentId) };
   if (settings.reuseHardlinks) files.hardlinks = true;
   return files;
@@ -56,7 +61,7 @@ export function releaseFilesFor(settings: ReuseSettings, releasesDir: string, st
  * next release is then written whole).
  */
 export function statStagedFiles(staging: string): Promise<Manifest | undefined> {
-  return statPlannedFiles(`${staging}.files`, staging).catch(() => undefined);
+  return statPlannedFiles(plannedListOf(staging), staging).catch(() => undefined);
 }
 
 /**
@@ -68,7 +73,7 @@ export function statStagedFiles(staging: string): Promise<Manifest | undefined> 
 export async function recordReleaseFiles(staging: string, releasesDir: string, id: string, logger: Logger, staged?: Promise<Manifest | undefined>): Promise<void> {
   const out = manifestPathOf(releasesDir, id);
   try {
-    const files = await sealManifest(`${staging}.files`, join(releasesDir, id), out, staged);
+    const files = await sealManifest(plannedListOf(staging), join(releasesDir, id), out, staged);
     if (files !== undefined) logger.debug({ release: id, files }, 'recorded the release files');
   } catch (error) {
     await rm(out, { force: true }).catch(() => undefined);
@@ -79,7 +84,7 @@ export async function recordReleaseFiles(staging: string, releasesDir: string, i
 /** Removes a staging directory that will not be published, and the list of its files. */
 export async function removeStaging(staging: string): Promise<void> {
   await rm(staging, { recursive: true, force: true });
-  await rm(`${staging}.files`, { force: true });
+  await rm(plannedListOf(staging), { force: true });
 }
 
 /**

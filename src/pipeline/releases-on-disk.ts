@@ -1,7 +1,6 @@
-import { lstat, rm } from 'node:fs/promises';
-import { metaPathOf, readMeta, scanReleases, topEntries, writeMeta, type ReleaseMeta, type ReleaseSource } from '../release/release-meta.js';
+import { lstat } from 'node:fs/promises';
+import { readMeta, scanReleases, topEntries, writeMeta, type ReleaseMeta, type ReleaseSource } from '../release/release-meta.js';
 import type { ReleaseStore } from '../release/store.js';
-import { manifestPathOf } from '../reuse/manifest.js';
 import type { AppState, ReleaseRecord } from './state.js';
 import type { Reconciliation } from './transitions.js';
 
@@ -18,7 +17,7 @@ export interface Reconciled {
   rebuilt: string[];
   /** Records dropped because their release directory is gone. */
   dropped: string[];
-  /** Release records (`.<id>.json`) whose directory is gone, for `removeOrphanRecords`. */
+  /** Releases whose directory is gone but whose record (`.<id>.json`) or file list (`.<id>.files`) is there, for `removeOrphanRecords`. */
   orphanRecords: string[];
 }
 
@@ -71,10 +70,7 @@ export async function reconcile(store: ReleaseStore, known: Readonly<AppState>):
 
 /** Removes records and file lists whose release directory is gone (left by a crash or a hand deletion). */
 export async function removeOrphanRecords(store: ReleaseStore, ids: readonly string[]): Promise<void> {
-  for (const id of ids) {
-    await rm(manifestPathOf(store.releasesDir, id), { force: true });
-    await rm(metaPathOf(store.releasesDir, id), { force: true });
-  }
+  for (const id of ids) await store.removeRecords(id);
 }
 
 /** Why release `id` cannot be served, or null when it is complete. */

@@ -152,9 +152,14 @@ export class ReleaseStore {
     const state = await this.current();
     if (state.kind === 'release' && state.id === id) throw new Error(`refusing to remove release ${id}: it is current`);
     await rm(this.pathOf(id), { recursive: true, force: true });
-    await rm(manifestPathOf(this.releasesDir, id), { force: true });
-    // The record goes last: a crash in between leaves a record without a directory, which
+    // The records go last: a crash in between leaves records without a directory, which
     // recovery removes, never a directory without its record.
+    await this.removeRecords(id);
+  }
+
+  /** Removes release `id`'s file list, then its record (its directory is gone or going). */
+  async removeRecords(id: string): Promise<void> {
+    await rm(manifestPathOf(this.releasesDir, id), { force: true });
     await rm(metaPathOf(this.releasesDir, id), { force: true });
   }
 

@@ -33,6 +33,9 @@ interface ResolvedCommit {
   tree: string;
 }
 
+/** What `contentIdOf` resolved, kept for the fetch of the same version from the same mirror. */
+type KnownCommit = ResolvedCommit & { version: string; gitDir: string };
+
 /** The git kind, registered in `index.ts`. */
 export const gitKind = defineKind({
   name: 'git',
@@ -49,7 +52,7 @@ export class GitRemote implements Remote {
   readonly location: GitLocation;
   private readonly config: GitOptions;
   /** The last commit `contentIdOf` resolved, for the `fetch` of it that follows. */
-  private resolved: (ResolvedCommit & { version: string; gitDir: string }) | undefined;
+  private resolved: KnownCommit | undefined;
 
   constructor(spec: GitSpec) {
     this.location = spec.location;
@@ -79,9 +82,7 @@ export class GitRemote implements Remote {
 
   /** What `contentIdOf` resolved for `version`, for a fetch of it in a child process; forgotten here. */
   handOverResolved(version: string): unknown {
-    const resolved = this.resolved?.version === version ? this.resolved : undefined;
-    this.resolved = undefined;
-    return resolved;
+    return this.take(version);
   }
 
   /** What `contentIdOf` resolved in the parent process; ignored unless it has the shape it gives. */
@@ -95,8 +96,8 @@ export class GitRemote implements Remote {
     const gitDir = this.mirrorDir(ctx);
     // What `contentIdOf` just found for this version (the deploy asks it first): not asked of
     // git again. Only for the first attempt: a rebuilt mirror starts from nothing.
-    const known = this.resolved?.version === version && this.resolved.gitDir === gitDir ? this.resolved : undefined;
-    this.resolved = undefined;
+    const taken = this.take(version);
+    const known = taken?.gitDir === gitDir ? taken : undefined;
     let attempt = 0;
     return withMirror(git, gitDir, this.location.cleanUrl, ctx.logger, async () => {
       // A retry after rebuilding the mirror starts from an empty directory again.
@@ -132,6 +133,13 @@ export class GitRemote implements Remote {
     }, version, known !== undefined);
   }
 
+  /** What `contentIdOf` resolved for `version`, if that was the last it resolved; forgotten either way. */
+  private take(version: string): KnownCommit | undefined {
+    const resolved = this.resolved?.version === version ? this.resolved : undefined;
+    this.resolved = undefined;
+    return resolved;
+  }
+
   /**
    * Makes sure commit `version` is in the mirror (fetching it), verifies it, and finds the
    * subdirectory's tree: verified before anything is read out of the commit, let alone written.
@@ -163,8 +171,8 @@ export class GitRemote implements Remote {
   }
 }
 
-function isResolvedCommit(value: unknown): value is ResolvedCommit & { version: string; gitDir: string } {
-  const v = value as Partial<ResolvedCommit & { version: string; gitDir: string }> | null;
+function isResolvedCommit(value: unknown): value is KnownCommit {
+  const v = value as Partial<KnownCommit> | null;
   return (
     typeof v === 'object' && v !== null &&
     typeof v.version === 'string' && typeof v.gitDir === 'string' && typeof v.tree === 'string' && typeof v.bytes === 'number' &&

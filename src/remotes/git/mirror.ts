@@ -39,7 +39,7 @@ export async function withMirror<T>(
   logger: Logger,
   action: () => Promise<T>,
   commit?: string,
-  /** The mirror was found usable moments ago in this process: not asked again. */
+  /** The mirror was found usable moments ago (in this process, or the daemon that started this child): not asked again. */
   knownUsable = false,
 ): Promise<T> {
   if (!knownUsable && !(await mirrorUsable(git, dir, url))) {

@@ -18,11 +18,11 @@ export interface CloneJob {
   /** What the current release's manifest says; its mode is the new file's mode too. */
   recorded: RecordedFile;
   /**
-   * The modification time the new file must have (zip), or how to find it, asked when the
-   * file's turn comes (reading it overlaps the clones in flight); undefined: the time of the
-   * copy (git).
+   * How to find the modification time the new file must have (zip), asked when the file's turn
+   * comes (reading it overlaps the clones in flight); none, or undefined from it: the time of
+   * the copy (git).
    */
-  mtime?: Date | undefined | (() => Date | undefined);
+  mtime?: () => Date | undefined;
 }
 
 /** Options for `cloneFiles`. */
@@ -81,7 +81,7 @@ async function cloneOne(job: CloneJob, options: CloneOptions): Promise<boolean> 
   const dst = join(options.into, job.path);
   const hardlinks = options.hardlinks === true;
   const recordedTime = BigInt(job.recorded.mtimeNs);
-  const mtime = typeof job.mtime === 'function' ? job.mtime() : job.mtime;
+  const mtime = job.mtime?.();
   // A hard link shares the inode's times: only when they are already the ones wanted.
   if (hardlinks && (!mtime || BigInt(mtime.getTime()) * 1_000_000n === recordedTime) && (await linked(src, dst))) {
     if (unchangedSince(statOrNone(src), job.recorded, true)) return true;

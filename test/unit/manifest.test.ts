@@ -97,7 +97,7 @@ test('cloning copies with the wanted time and leaves out a source edited since i
   writeFileSync(join(dir, 'old/g.txt'), 'edited');
   const mtime = new Date('2020-01-01T00:00:00Z');
   mkdirSync(join(dir, 'new'));
-  const result = await cloneFiles([{ path: 'f.txt', recorded: record, mtime }, { path: 'g.txt', recorded: g }], { from: join(dir, 'old'), into: join(dir, 'new') });
+  const result = await cloneFiles([{ path: 'f.txt', recorded: record, mtime: () => mtime }, { path: 'g.txt', recorded: g }], { from: join(dir, 'old'), into: join(dir, 'new') });
   assert.deepEqual([...result.cloned], ['f.txt']);
   assert.equal(result.bytes, 7);
   assert.equal(readFileSync(join(dir, 'new/f.txt'), 'utf8'), 'content');

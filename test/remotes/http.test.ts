@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { createHash } from 'node:crypto';
 import { RemoteError, VerificationError } from '../../src/errors.js';
 import { httpKind } from '../../src/remotes/http/http.js';
-import { startHttpServer, withHttpServer, type ServedObject, type TestHttpServer } from '../support/http-server.js';
+import { startHttpServer, withHttpServer, type ServedObject } from '../support/http-server.js';
 import { testdir } from '../support/tmp.js';
 import { makeTestRemote, readTree, testContext, testRemoteConfig, testRemoteConformance, zipOfFiles, type PublishedFile, type RemoteFixture } from './conformance.js';
 

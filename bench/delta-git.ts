@@ -15,8 +15,8 @@ import { startGitDaemon } from './servers.js';
 
 /** Options for `benchDeltaGit`. */
 export interface DeltaGitBenchOptions {
-  /** Timed rounds (one new commit each), alternating which side goes first (default 3). */
-  runs?: number;
+  /** Two timed rounds instead of three (one new commit each, alternating which side goes first). */
+  quick?: boolean;
 }
 
 /** What `benchDeltaGit` measured (best round of each side, seconds). */
@@ -70,7 +70,7 @@ function sidesOf(base: string, url: string, env: NodeJS.ProcessEnv): Sides {
 
 /** Builds the repository and daemon, deploys once untimed, then times the rounds. */
 export async function benchDeltaGit(options: DeltaGitBenchOptions = {}): Promise<DeltaGitBenchResult> {
-  const runs = options.runs ?? 3;
+  const runs = options.quick ? 2 : 3;
   const base = scratch('delta-git');
   const work = join(base, 'work');
   const served = join(base, 'served');

@@ -58,7 +58,7 @@ export async function deltaArchives(quick: boolean): Promise<{ base: string; nex
 export async function benchDelta(options: { quick?: boolean } = {}): Promise<DeltaBenchResult> {
   const quick = options.quick ?? false;
   const archives = await deltaArchives(quick);
-  const http = await benchDeltaHttp(archives, { rounds: quick ? 1 : 3 });
+  const http = await benchDeltaHttp(archives, { quick });
   const s3 = await benchDeltaS3(archives);
   return { ...http, ...s3 };
 }
@@ -69,8 +69,8 @@ export async function benchDelta(options: { quick?: boolean } = {}): Promise<Del
  * move by a factor of two with the writeback the step before left behind. Before each round
  * both sides are put back on the base version (untimed).
  */
-export async function benchDeltaHttp(archives: { base: string; next: string; marker: string }, options: { rounds?: number } = {}) {
-  const rounds = options.rounds ?? 3;
+export async function benchDeltaHttp(archives: { base: string; next: string; marker: string }, options: { quick?: boolean } = {}) {
+  const rounds = options.quick ? 1 : 3;
   const work = scratch('delta-http');
   const site = join(work, 'site');
   mkdirSync(site, { recursive: true });

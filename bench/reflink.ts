@@ -7,12 +7,11 @@
 // Opt-in (`--reflink`): it needs root, loop devices and mkfs.xfs (Debian's xfsprogs). The image
 // lives on the machine's own disk, so flushing it still costs that disk's writes: what a real
 // XFS disk gains is at least this.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchDeltaGit } from './delta-git.js';
 import { benchDeltaHttp, deltaArchives } from './delta.js';
-import { dataDir, progress, round, withScratchRoot } from './lib.js';
+import { dataDir, progress, run, withScratchRoot } from './lib.js';
 
 /** What `benchReflink` measured. */
 export interface ReflinkBenchResult {
@@ -34,58 +33,47 @@ export async function benchReflink(options: { quick?: boolean } = {}): Promise<R
   const quick = options.quick ?? false;
   // Made first, on the machine's own disk: only the deploys are measured on the image.
   const archives = await deltaArchives(quick);
-  mountReflinkFs();
+  await mountReflinkFs();
   try {
-    const http = await withScratchRoot(mountPoint, () => benchDeltaHttp(archives, { rounds: quick ? 1 : 3 }));
-    const git = await withScratchRoot(mountPoint, () => benchDeltaGit({ runs: quick ? 2 : 3 }));
+    const http = await withScratchRoot(mountPoint, () => benchDeltaHttp(archives, { quick }));
+    const git = await withScratchRoot(mountPoint, () => benchDeltaGit({ quick }));
     return {
       reflink_fs: 'xfs, reflink=1 (loop device over an image on the machine disk)',
       delta_http_seconds_reflink: http.delta_http_seconds,
       full_http_seconds_reflink: http.full_http_seconds,
-      delta_http_ratio_reflink: round(http.delta_http_seconds / http.full_http_seconds),
+      delta_http_ratio_reflink: http.delta_http_ratio,
       delta_git_seconds_reflink: git.delta_git_seconds,
       delta_git_cli_seconds_reflink: git.delta_git_cli_seconds,
       delta_git_ratio_vs_git_cli_reflink: git.delta_git_ratio_vs_git_cli,
       delta_git_full_seconds_reflink: git.delta_git_full_seconds,
     };
   } finally {
-    unmountReflinkFs();
+    await unmountReflinkFs();
   }
-}
-
-function sh(command: string, args: string[]): string {
-  return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** Makes and mounts the image; throws with what is missing when this machine cannot. */
-function mountReflinkFs(): void {
+async function mountReflinkFs(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('mounting a loop filesystem needs root');
-  try {
-    sh('mkfs.xfs', ['-V']);
-  } catch {
-    throw new Error('mkfs.xfs is missing (Debian package xfsprogs)');
-  }
-  unmountReflinkFs();
+  if ((await run('mkfs.xfs', ['-V'], { allowFail: true }).catch(() => undefined))?.code !== 0) throw new Error('mkfs.xfs is missing (Debian package xfsprogs)');
+  await unmountReflinkFs();
   progress(`making an XFS image with reflinks at ${image}...`);
-  sh('truncate', ['-s', '16G', image]);
-  sh('mkfs.xfs', ['-q', '-f', '-m', 'reflink=1', image]);
+  await run('truncate', ['-s', '16G', image]);
+  await run('mkfs.xfs', ['-q', '-f', '-m', 'reflink=1', image]);
   mkdirSync(mountPoint, { recursive: true });
-  sh('mount', ['-o', 'loop', image, mountPoint]);
+  await run('mount', ['-o', 'loop', image, mountPoint]);
   // The point of the run: refuse to report figures from a filesystem that does not clone.
   const probe = join(mountPoint, 'probe');
   writeFileSync(probe, 'reflink probe\n');
-  sh('cp', ['--reflink=always', probe, `${probe}.clone`]);
+  await run('cp', ['--reflink=always', probe, `${probe}.clone`]);
   rmSync(probe);
   rmSync(`${probe}.clone`);
 }
 
 /** Unmounts and removes the image (also one a killed run left behind). */
-function unmountReflinkFs(): void {
-  try {
-    if (existsSync(mountPoint)) sh('umount', [mountPoint]);
-  } catch {
-    // Not mounted.
-  }
+async function unmountReflinkFs(): Promise<void> {
+  // Fails when it is not mounted: nothing to do then.
+  if (existsSync(mountPoint)) await run('umount', [mountPoint], { allowFail: true });
   rmSync(mountPoint, { recursive: true, force: true });
   rmSync(image, { force: true });
 }

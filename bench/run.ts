@@ -37,7 +37,7 @@ const workloads: Array<{ name: string; fields: string[]; optIn?: boolean; run: (
   { name: 'http', fields: ['http_deploy_ratio_vs_curl_unzip', 'idle_check_requests_http', 'idle_check_body_bytes_http'], run: () => benchHttp({ quick }) },
   { name: 'delta', fields: ['delta_http_bytes', 'delta_http_seconds', 'full_http_seconds', 'delta_http_ratio', 'delta_s3_bytes', 'delta_s3_requests'], run: () => benchDelta({ quick }) },
   { name: 'git', fields: ['git_deploy_ratio_vs_git_cli', 'idle_check_ms_git'], run: () => benchGit({ quick, runs: quick ? 3 : 5 }) },
-  { name: 'delta-git', fields: ['delta_git_ratio_vs_git_cli', 'delta_git_seconds', 'delta_git_full_seconds'], run: () => benchDeltaGit({ runs: quick ? 2 : 3 }) },
+  { name: 'delta-git', fields: ['delta_git_ratio_vs_git_cli', 'delta_git_seconds', 'delta_git_full_seconds'], run: () => benchDeltaGit({ quick }) },
   {
     // Opt-in (root, loop devices, mkfs.xfs): the delta workloads again on XFS with reflinks.
     name: 'reflink',

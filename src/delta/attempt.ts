@@ -6,9 +6,11 @@ import type { ArchiveOptions } from '../remotes/options.js';
 import type { RemoteContext } from '../remotes/types.js';
 import { VerificationError, messageOf } from '../errors.js';
 import { verifyArchive, type ArchiveVerification, type SidecarReader } from '../verify/archive.js';
-import { rebuildArchive, type RebuildOptions, type RebuildResult } from './rebuild.js';
+import { rebuildArchive, type ArchiveStart, type RebuildOptions, type RebuildResult } from './rebuild.js';
 import { DeltaDoubt, type RangeSource } from './source.js';
-import { removeStaleParts } from '../remotes/archive.js';
+import { extractWhileVerifying, removeStaleParts } from '../remotes/archive.js';
+import type { PreparedExtraction } from '../extract/zip.js';
+import { emptyDir } from '../util/empty-dir.js';
 
 /**
  * The delta download as a remote calls it: rebuild the new archive from the cached one plus
@@ -26,6 +28,21 @@ export interface DeltaAttemptOptions extends Omit<RebuildOptions, 'source'> {
   /** Reads `<remote><suffix>` for verification. */
   readSidecar?: SidecarReader;
   logger: Logger;
+  /** Starts extracting into the release while the rebuilt archive is hashed and verified. */
+  extract?: EarlyExtraction;
+}
+
+/**
+ * The first half of the extraction (`prepareExtraction`: the plan, the directories, the clones
+ * of the current release's unchanged files) started as soon as the rebuilt archive's bytes are
+ * in place, so the clones overlap its hash (after a reflink only: see `earlyExtraction`). It
+ * writes no content of the archive, only names and the current release's own files; when the
+ * rebuild is not used after all, `into` is emptied.
+ */
+export interface EarlyExtraction {
+  /** The staging directory it writes into. */
+  into: string;
+  start(archive: string): Promise<PreparedExtraction>;
 }
 
 /** A rebuilt and verified archive, at `output`. */
@@ -34,16 +51,19 @@ export interface DeltaOutcome extends RebuildResult {
   verification: ArchiveVerification;
   /** How the archive was fetched, for the cache record (not reported yet). */
   download: DownloadFacts;
+  /** The extraction `extract` started; undefined when it failed (it is then done again whole, to fail with its own message). */
+  prepared?: PreparedExtraction;
 }
 
-/** The options of `attemptDelta` a zip remote takes from its settings and the fetch's context, the same for every kind. */
+/** The options of `attemptDelta` a zip remote takes from its settings and the fetch's context (extracting into `into`), the same for every kind. */
 export function deltaSettings(
   config: ArchiveOptions,
   ctx: RemoteContext,
   display: string,
   readSidecar: SidecarReader,
-): Pick<DeltaAttemptOptions, 'limits' | 'display' | 'verify' | 'readSidecar' | 'logger' | 'signal'> {
-  return { limits: config.limits, display, verify: config.verify, readSidecar, logger: ctx.logger, ...(ctx.signal ? { signal: ctx.signal } : {}) };
+  into: string,
+): Pick<DeltaAttemptOptions, 'limits' | 'display' | 'verify' | 'readSidecar' | 'logger' | 'signal' | 'extract'> {
+  return { limits: config.limits, display, verify: config.verify, readSidecar, logger: ctx.logger, ...(ctx.signal ? { signal: ctx.signal } : {}), extract: extractWhileVerifying(config, ctx, into) };
 }
 
 /** Rebuilds and verifies; undefined (after logging why) when the whole archive must be downloaded. */
@@ -54,10 +74,12 @@ export async function attemptDelta(options: DeltaAttemptOptions): Promise<DeltaO
   };
   if (!options.source) return fallBack('the remote sent neither a strong ETag nor Last-Modified to pin ranges to');
   if (options.total > options.limits.maxArchiveBytes) return fallBack('the new archive is larger than the archive size limit');
+  const early = earlyExtraction(options);
   let rebuilt: RebuildResult;
   try {
-    rebuilt = await rebuildArchive({ ...options, source: options.source });
+    rebuilt = await rebuildArchive({ ...options, source: options.source, onPlaced: early.start });
   } catch (error) {
+    await early.drop();
     if (error instanceof DeltaDoubt) return fallBack(error.message);
     throw error;
   }
@@ -65,16 +87,49 @@ export async function attemptDelta(options: DeltaAttemptOptions): Promise<DeltaO
   try {
     verification = await verifyArchive(options.output, options.verify, options.readSidecar, { sha256: rebuilt.sha256, display: options.display });
   } catch (error) {
+    await early.drop();
     await rm(options.output, { force: true });
     if (error instanceof VerificationError) return fallBack(`the rebuilt archive failed verification: ${messageOf(error)}`);
     throw error;
   }
+  const prepared = await early.result();
   options.logger.info(
     { url: options.display, bytesDownloaded: rebuilt.fetchedBytes, archiveBytes: rebuilt.bytes, requests: rebuilt.requests, reusedEntries: rebuilt.reusedEntries, entries: rebuilt.entries, startedAs: rebuilt.startedAs, bytesInPlace: rebuilt.bytesInPlace },
     'archive rebuilt from a delta download',
   );
   const download: DownloadFacts = { how: 'delta', bytes: rebuilt.fetchedBytes, of: rebuilt.bytes, requests: rebuilt.requests, reported: false };
-  return { ...rebuilt, verification, download };
+  return { ...rebuilt, verification, download, ...(prepared ? { prepared } : {}) };
+}
+
+/**
+ * `options.extract` as the rebuild calls it once the archive's bytes are in place, and undone
+ * when the rebuild is not used. It starts only after a reflink of the archive: there the
+ * filesystem clones without copying data and the overlap saved 0.4 s of 3.3 (20,000 files, XFS,
+ * two CPUs). Where clones are copies, they and the hash compete for the same two CPUs and the
+ * memory bus, and overlapping them cost 1.5 s (4.5 s against 3.0 s on ext4).
+ */
+function earlyExtraction(options: DeltaAttemptOptions) {
+  const extract = options.extract;
+  let running: Promise<PreparedExtraction | undefined> | undefined;
+  const result = async () => running && (await running);
+  return {
+    start(startedAs: ArchiveStart): void {
+      if (!extract || startedAs !== 'reflink') return;
+      running = extract.start(options.output).catch(async (error: unknown) => {
+        options.logger.debug({ url: options.display, err: messageOf(error) }, 'extraction during the hash stopped: extracting after it instead');
+        await emptyDir(extract.into);
+        return undefined;
+      });
+    },
+    result,
+    /** Waits for it, closes its archive and empties the release again. */
+    async drop(): Promise<void> {
+      const prepared = await result();
+      if (!prepared || !extract) return;
+      prepared.close();
+      await emptyDir(extract.into);
+    },
+  };
 }
 
 /** How the archive of a release was fetched, as the cache records it until a fetch reports it. */

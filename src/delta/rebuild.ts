@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { constants, createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, open, rm, type FileHandle } from 'node:fs/promises';
 import { Transform } from 'node:stream';
@@ -16,6 +15,7 @@ import { directoryStart } from './layout.js';
 import { planDelta, type CopyPiece, type DeltaPlan } from './plan.js';
 import { DeltaDoubt, type RangeSource } from './source.js';
 import { inParallel } from '../util/in-parallel.js';
+import { hashRanges } from './hash-ranges.js';
 
 /** Options for `rebuildArchive`. */
 export interface RebuildOptions {
@@ -41,6 +41,12 @@ export interface RebuildOptions {
   cloneArchive?: (previous: string, output: string) => Promise<void>;
   /** Copies `previous` to `output` whole where there is no reflink. Default: `copyFile` (copy_file_range). */
   copyArchive?: (previous: string, output: string) => Promise<void>;
+  /**
+   * Called once every byte of `output` is in place and every local header and fetched entry
+   * checked, before the whole archive is hashed (what the caller may overlap with that hash
+   * must not trust the bytes yet: they are verified only after it), with how it started.
+   */
+  onPlaced?: (startedAs: ArchiveStart) => void;
 }
 
 /** A rebuilt archive. */
@@ -105,8 +111,11 @@ export async function rebuildArchive(options: RebuildOptions): Promise<RebuildRe
     let startedAs: ArchiveStart;
     ({ out, startedAs } = await startFromPrevious(options, { previous, out, plan, fetched }));
     await inParallel(plan.fetch, options.parallel ?? 4, (range) => fetch(range.start, range.end), controller);
-    const { sha256, inPlace } = await copyAndHash(previous, out, plan.copy, { total, startedAs, fetched }, controller.signal);
+    const layout = { total, startedAs, fetched };
+    const inPlace = await copyPieces(previous, out, plan.copy, layout, controller.signal);
     await checkEntries(next, options.output, out.fd, plan.fetchedEntries, display);
+    options.onPlaced?.(startedAs);
+    const sha256 = await hashArchive(previous, out, plan.copy, layout, controller.signal);
     return { sha256, bytes: total, fetchedBytes: counters.bytes, requests: counters.requests, entries: next.entries.length, reusedEntries: plan.reusedEntries, startedAs, bytesInPlace: inPlace };
   } catch (error) {
     await out?.close().catch(() => undefined);
@@ -202,62 +211,80 @@ async function fetchRange(options: RebuildOptions, signal: AbortSignal, counters
   if (got !== end - start) throw new DeltaDoubt(`bytes ${start}-${end - 1}: the remote sent ${got} of ${end - start}`);
 }
 
+/** Where the bytes of the new archive are read from for the hash, and which are in place already. */
+interface Layout {
+  total: number;
+  startedAs: ArchiveStart;
+  /** Below this only the planned fetches wrote (see `startFromPrevious`). */
+  fetched: number;
+}
+
+const chunkBytes = 4 * 1024 * 1024;
+
 /**
- * Copies the unchanged entries into place and hashes the whole new archive in the same pass,
- * front to back: the fetched bytes between copies are read back from `out`. Two buffers take
- * turns, so the next read runs while the last chunk is written. When `out` started as a copy
- * of `previous` (`startedAs`), bytes below `fetched` (where only the planned fetches wrote)
- * that a copy would put back at the same offset are there already and are not written
- * (`inPlace` counts them). They are hashed from `previous` after a reflink (one extent shared
- * by both: its pages are likelier cached under the old file), and from `out` after a kernel
- * copy, whose bytes are the kernel's work and are hashed as they are, as every byte the
- * caller verifies by this hash must be.
+ * Copies the unchanged entries into place. When `out` started as a copy of `previous`
+ * (`startedAs`), bytes below `fetched` that a copy would put back at the same offset are there
+ * already and are not written; returns how many. Two buffers take turns, so the next read
+ * runs while the last chunk is written.
  */
-async function copyAndHash(
-  previous: FileHandle,
-  out: FileHandle,
-  copies: CopyPiece[],
-  layout: { total: number; startedAs: ArchiveStart; fetched: number },
-  signal: AbortSignal,
-): Promise<{ sha256: string; inPlace: number }> {
-  const { total, startedAs } = layout;
-  const inPlaceEnd = startedAs === 'none' ? 0 : layout.fetched;
-  const inPlaceSource = startedAs === 'reflink' ? previous : out;
-  const hash = createHash('sha256');
-  const buffers = [Buffer.allocUnsafe(4 * 1024 * 1024), Buffer.allocUnsafe(4 * 1024 * 1024)];
+async function copyPieces(previous: FileHandle, out: FileHandle, copies: CopyPiece[], layout: Layout, signal: AbortSignal): Promise<number> {
+  const inPlaceEnd = layout.startedAs === 'none' ? 0 : layout.fetched;
+  const buffers = [Buffer.allocUnsafe(chunkBytes), Buffer.allocUnsafe(chunkBytes)];
   let turn = 0;
   let writing: Promise<unknown> = Promise.resolve();
-  const pass = async (from: FileHandle, at: number, to: number, length: number, write: boolean): Promise<void> => {
-    for (let done = 0; done < length; ) {
+  let inPlace = 0;
+  for (const copy of copies) {
+    const kept = inPlaceLength(copy, inPlaceEnd);
+    inPlace += kept;
+    for (let done = kept; done < copy.length; ) {
       signal.throwIfAborted();
       const buffer = buffers[(turn ^= 1)]!;
-      const want = Math.min(buffer.length, length - done);
-      const { bytesRead } = await from.read(buffer, 0, want, at + done);
-      if (bytesRead !== want) throw new DeltaDoubt(`the cached archive ended early at ${at + done + bytesRead}`);
+      const want = Math.min(buffer.length, copy.length - done);
+      const { bytesRead } = await previous.read(buffer, 0, want, copy.from + done);
+      if (bytesRead !== want) throw new DeltaDoubt(`the cached archive ended early at ${copy.from + done + bytesRead}`);
       // The other buffer's write must end before this one is handed out again.
       await writing;
-      hash.update(buffer.subarray(0, want));
-      if (write) {
-        writing = writeFully(out, buffer, want, to + done);
-        // Awaited before the next chunk; a failure meanwhile must not go unhandled.
-        writing.catch(() => undefined);
-      }
+      writing = writeFully(out, buffer, want, copy.to + done);
+      // Awaited before the next chunk; a failure meanwhile must not go unhandled.
+      writing.catch(() => undefined);
       done += want;
     }
+  }
+  await writing;
+  return inPlace;
+}
+
+/**
+ * The sha256 of the whole new archive, front to back, reading the next chunk while the last
+ * is hashed. Bytes a reflink kept in place are read from `previous` (one extent shared by
+ * both: its pages are likelier cached under the old file); all others from `out`, including
+ * those a kernel copy put there, whose bytes are the kernel's work and are hashed as they are,
+ * as every byte the caller verifies by this hash must be.
+ */
+async function hashArchive(previous: FileHandle, out: FileHandle, copies: CopyPiece[], layout: Layout, signal: AbortSignal): Promise<string> {
+  const ranges: Array<{ from: FileHandle; at: number; length: number }> = [];
+  const add = (from: FileHandle, at: number, length: number) => {
+    const last = ranges.at(-1);
+    if (last && last.from === from && last.at + last.length === at) last.length += length;
+    else if (length > 0) ranges.push({ from, at, length });
   };
   let position = 0;
-  let inPlace = 0;
-  for (const copy of [...copies].sort((a, b) => a.to - b.to)) {
-    await pass(out, position, position, copy.to - position, false);
-    const kept = inPlaceLength(copy, inPlaceEnd);
-    await pass(inPlaceSource, copy.to, copy.to, kept, false);
-    await pass(previous, copy.from + kept, copy.to + kept, copy.length - kept, true);
-    inPlace += kept;
-    position = copy.to + copy.length;
+  if (layout.startedAs === 'reflink') {
+    for (const copy of [...copies].sort((a, b) => a.to - b.to)) {
+      add(out, position, copy.to - position);
+      const kept = inPlaceLength(copy, layout.fetched);
+      add(previous, copy.to, kept);
+      add(out, copy.to + kept, copy.length - kept);
+      position = copy.to + copy.length;
+    }
   }
-  await pass(out, position, position, total - position, false);
-  await writing;
-  return { sha256: hash.digest('hex'), inPlace };
+  add(out, position, layout.total - position);
+  try {
+    return await hashRanges(ranges.map(({ from, at, length }) => ({ fd: from.fd, at, length })), signal);
+  } catch (error) {
+    if (signal.aborted || diskCodeOf(error)) throw error;
+    throw new DeltaDoubt(`hashing the rebuilt archive: ${messageOf(error)}`, { cause: error });
+  }
 }
 
 /** Fetched entries larger than this are checked streaming, not inflated whole in memory. */

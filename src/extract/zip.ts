@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import type { Limits } from '../config/types.js';
 import { VerificationError } from '../errors.js';
 import { narrowPlan } from './archive-root.js';
-import { readCentralDirectory } from './central-directory.js';
+import { readCentralDirectory, type CentralDirectory } from './central-directory.js';
 import { readAt } from './read-at.js';
 import { readLocalHeader } from './local-header.js';
 import { readLinkTargets } from './links.js';
-import { planExtraction } from './plan.js';
+import { planExtraction, type ExtractPlan } from './plan.js';
 import { writeFiles } from './write-files.js';
-import { cloneUnchangedEntries, listZipFiles } from '../reuse/zip-reuse.js';
+import { cloneUnchangedEntries, listZipFiles, type ZipReuse } from '../reuse/zip-reuse.js';
 import type { ReleaseFiles } from '../reuse/release-files.js';
 
 /** Options for `extractZip`. */
@@ -48,6 +48,70 @@ export interface ExtractResult {
  * directory and the link targets is judged before the first byte is written.
  */
 export async function extractZip(archive: string, dest: string, options: ExtractOptions): Promise<ExtractResult> {
+  const prepared = await prepareExtraction(archive, dest, options);
+  try {
+    return await prepared.finish(options);
+  } finally {
+    prepared.close();
+  }
+}
+
+/**
+ * An extraction halfway: its archive open, judged and planned, the directories made and the
+ * current release's unchanged files cloned (`prepareExtraction`). Nothing of the archive's own
+ * content is written yet, only names, so it can run while the archive is still being verified:
+ * a delta download starts it as soon as the rebuilt archive's bytes are in place.
+ */
+export class PreparedExtraction {
+  private open = true;
+
+  constructor(
+    /** The archive as opened (its file may be renamed meanwhile: the descriptor stays). */
+    readonly archive: string,
+    readonly dest: string,
+    private readonly fd: number,
+    private readonly cd: CentralDirectory,
+    private readonly plan: ExtractPlan,
+    private readonly targets: Map<string, string>,
+    private readonly reuse: ZipReuse,
+  ) {}
+
+  /** The second half of `extractZip`: writes the archive's content. The caller closes. */
+  async finish(options: ExtractOptions): Promise<ExtractResult> {
+    const { limits, signal } = options;
+    const { archive, dest, fd, cd, plan, reuse } = this;
+    const written = await writeFiles(reuse.rest, {
+      fd,
+      archive,
+      dest,
+      dataEnd: cd.dataEnd,
+      maxUnpackedBytes: limits.maxUnpackedBytes,
+      ...(signal ? { signal } : {}),
+    });
+    signal?.throwIfAborted();
+
+    await listZipFiles(plan.files, options.releaseFiles);
+    // Symlinks last: no file is ever written after a link exists, so none can go through one.
+    for (const link of plan.links) symlinkSync(this.targets.get(link.path)!, join(dest, link.path));
+    // Directory times last of all (creating anything inside changes them), deepest first.
+    const read = (offset: number, length: number) => readAt(fd, offset, length);
+    for (const dir of [...plan.dirEntries].sort((a, b) => (a.path < b.path ? 1 : -1))) {
+      const { mtime } = readLocalHeader(dir.entry, read, cd.dataEnd, archive);
+      if (mtime) utimesSync(join(dest, dir.path), mtime, mtime);
+    }
+    const reused = options.releaseFiles ? { reusedFiles: reuse.reusedFiles, reusedBytes: reuse.reusedBytes } : {};
+    return { files: plan.files.length, bytes: written.bytes, ...reused };
+  }
+
+  /** Closes the archive (again is a no-op). */
+  close(): void {
+    if (this.open) closeSync(this.fd);
+    this.open = false;
+  }
+}
+
+/** The first half of `extractZip`: opens, reads and judges the archive, makes the directories, clones unchanged files. */
+export async function prepareExtraction(archive: string, dest: string, options: ExtractOptions): Promise<PreparedExtraction> {
   const { limits, signal } = options;
   signal?.throwIfAborted();
   let fd: number;
@@ -70,28 +134,9 @@ export async function extractZip(archive: string, dest: string, options: Extract
     // A narrow umask (077) would make implied directories unreadable to the app's user.
     if ((0o755 & ~process.umask()) !== 0o755) for (const dir of plan.dirs) chmodSync(join(dest, dir), 0o755);
     const reuse = await cloneUnchangedEntries(plan.files, options.releaseFiles, { fd, archive, dataEnd: cd.dataEnd, dest, ...(signal ? { signal } : {}) });
-    const written = await writeFiles(reuse.rest, {
-      fd,
-      archive,
-      dest,
-      dataEnd: cd.dataEnd,
-      maxUnpackedBytes: limits.maxUnpackedBytes,
-      ...(signal ? { signal } : {}),
-    });
-    signal?.throwIfAborted();
-
-    await listZipFiles(plan.files, options.releaseFiles);
-    // Symlinks last: no file is ever written after a link exists, so none can go through one.
-    for (const link of plan.links) symlinkSync(targets.get(link.path)!, join(dest, link.path));
-    // Directory times last of all (creating anything inside changes them), deepest first.
-    const read = (offset: number, length: number) => readAt(fd, offset, length);
-    for (const dir of [...plan.dirEntries].sort((a, b) => (a.path < b.path ? 1 : -1))) {
-      const { mtime } = readLocalHeader(dir.entry, read, cd.dataEnd, archive);
-      if (mtime) utimesSync(join(dest, dir.path), mtime, mtime);
-    }
-    const reused = options.releaseFiles ? { reusedFiles: reuse.reusedFiles, reusedBytes: reuse.reusedBytes } : {};
-    return { files: plan.files.length, bytes: written.bytes, ...reused };
-  } finally {
+    return new PreparedExtraction(archive, dest, fd, cd, plan, targets, reuse);
+  } catch (error) {
     closeSync(fd);
+    throw error;
   }
 }

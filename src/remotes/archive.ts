@@ -8,7 +8,8 @@ import { pipeline } from 'node:stream/promises';
 import type { Limits, VerifyConfig } from '../config/types.js';
 import { RemoteError, VerificationError } from '../errors.js';
 import { privateFileMode } from '../util/modes.js';
-import { extractZip } from '../extract/zip.js';
+import { extractZip, prepareExtraction, type ExtractOptions, type PreparedExtraction } from '../extract/zip.js';
+import type { EarlyExtraction } from '../delta/attempt.js';
 import { verifyArchive, type ArchiveVerification, type SidecarReader } from '../verify/archive.js';
 import { diskCodeOf, diskError } from '../util/disk-errors.js';
 import { headBytes } from './not-a-zip.js';
@@ -128,6 +129,25 @@ export interface UnpackOptions {
   releaseFiles?: ReleaseFiles;
   /** The verification already done on exactly these bytes (a delta-rebuilt archive): not repeated. */
   verified?: ArchiveVerification;
+  /** The extraction a delta download started on these bytes while it verified them: finished (and closed) here. */
+  prepared?: PreparedExtraction;
+}
+
+/** What the extractor takes of the unpack options. */
+function extractOptionsOf(options: Pick<UnpackOptions, 'limits' | 'signal' | 'archiveRoot' | 'allowExternalLinks' | 'releaseFiles'>): ExtractOptions {
+  return {
+    limits: options.limits,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.archiveRoot ? { root: options.archiveRoot } : {}),
+    ...(options.allowExternalLinks ? { allowExternalLinks: true } : {}),
+    ...(options.releaseFiles ? { releaseFiles: options.releaseFiles } : {}),
+  };
+}
+
+/** The extraction into `into` a zip remote's delta download starts while it hashes the rebuilt archive (see `EarlyExtraction`). */
+export function extractWhileVerifying(config: ArchiveOptions, ctx: RemoteContext, into: string): EarlyExtraction {
+  const options = extractOptionsOf({ ...config, ...(ctx.signal ? { signal: ctx.signal } : {}), ...(ctx.releaseFiles ? { releaseFiles: ctx.releaseFiles } : {}) });
+  return { into, start: (archive) => prepareExtraction(archive, into, options) };
 }
 
 /** The unpack options a zip remote takes from its settings and the fetch's context, the same for every kind. */
@@ -149,20 +169,19 @@ export async function unpackArchive(file: string, into: string, options: UnpackO
     ...(options.display !== undefined ? { display: options.display } : {}),
   });
   let result;
+  // The prepared extraction names the archive where the delta rebuilt it.
+  const opened = options.prepared?.archive ?? file;
   try {
-    result = await extractZip(file, into, {
-      limits: options.limits,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.archiveRoot ? { root: options.archiveRoot } : {}),
-      ...(options.allowExternalLinks ? { allowExternalLinks: true } : {}),
-      ...(options.releaseFiles ? { releaseFiles: options.releaseFiles } : {}),
-    });
+    const extract = extractOptionsOf(options);
+    result = options.prepared ? await options.prepared.finish(extract) : await extractZip(file, into, extract);
   } catch (error) {
     // The reader names the cached copy; the operator knows the archive by its URL.
-    if (error instanceof VerificationError && options.display !== undefined && error.message.includes(file)) {
-      throw new VerificationError(`${error.message.replace(file, `archive from ${options.display}`)} (cached at ${file})`, { cause: error });
+    if (error instanceof VerificationError && options.display !== undefined && error.message.includes(opened)) {
+      throw new VerificationError(`${error.message.replace(opened, `archive from ${options.display}`)} (cached at ${file})`, { cause: error });
     }
     throw error;
+  } finally {
+    options.prepared?.close();
   }
   const detail: Record<string, string> = {};
   if (verified.trustedComment !== undefined) detail.trustedComment = verified.trustedComment;

@@ -3,7 +3,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { writePrivateFileAtomic } from '../util/atomic-write.js';
-import { statOrNone } from './clone.js';
+import { statOrNone } from './clone-sync.js';
 
 /**
  * The list of a release's regular files, kept beside it (`releases/.<id>.files`, private to

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { lstatSync, readdirSync, readFileSync, readlinkSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -195,6 +196,81 @@ test('zip over HTTP: unchanged files are cloned and the release equals a full de
     server.put('/app.zip', { body: readFileSync(file) });
     const r = await layout.fetch(remote);
     assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(fullSnapshot(layout.link + '/'), expected);
+    assert.deepEqual(await reuseOf(layout, remote), { filesReused: '2/7', bytesReused: reusedBytes });
+  } finally {
+    await server.close();
+  }
+});
+
+test('zip over HTTP: no file of a delta-rebuilt archive is written before the archive is verified', async () => {
+  const config = 'verify-sha256 = true\n';
+  const expected = await fullDeployOfV2();
+  const layout = makeLayout();
+  writeFileSync(layout.config, config);
+  const file = join(layout.root, 'served.zip');
+  const server = await startHttpServer();
+  const remote = `${server.origin}/app.zip`;
+  // The digest answers 400 ms late: verification (which reads it after hashing the rebuilt
+  // archive) ends at least that long after the archive's bytes were in place. (Where the cache
+  // has reflinks, unchanged files are cloned meanwhile: test/remotes/delta-early.test.ts.)
+  const serve = async (files: Record<string, Entry>, mtime: Date) => {
+    await writeZip(file, files, mtime);
+    const body = readFileSync(file);
+    server.put('/app.zip', { body, ranges: true });
+    server.put('/app.zip.sha256', { body: Buffer.from(`${createHash('sha256').update(body).digest('hex')}  app.zip\n`), delayMs: 400 });
+  };
+  try {
+    await serve(v1, t1);
+    assert.equal((await layout.fetch(remote)).code, 0);
+    await serve(v2, t2);
+    server.resetCounters();
+    const r = await layout.fetch(remote);
+    assert.equal(r.code, 0, r.stderr);
+    const status = (await layout.status(remote)) as { current?: { detail?: Record<string, string> } };
+    assert.match(status.current?.detail?.download ?? '', /^delta: /);
+    assert.equal(status.current?.detail?.verified, 'sha256');
+    const verified = server.log().filter((seen) => seen.path === '/app.zip.sha256').at(-1)?.answeredAt;
+    assert.ok(verified, 'the digest was not read');
+    const born = (path: string) => {
+      const { birthtimeMs } = lstatSync(join(layout.link, path));
+      assert.ok(birthtimeMs > 0, 'this filesystem does not record birth times');
+      return birthtimeMs;
+    };
+    for (const written of ['changed.txt', 'added/new.txt', 'dir/new-name.txt']) assert.ok(born(written) >= verified - 1, `${written} (the archive's content) was written ${verified - born(written)} ms before verification`);
+    assert.deepEqual(fullSnapshot(layout.link + '/'), expected);
+    assert.deepEqual(await reuseOf(layout, remote), { filesReused: '2/7', bytesReused: reusedBytes });
+  } finally {
+    await server.close();
+  }
+});
+
+test('zip over HTTP: a rebuilt archive that fails verification is downloaded whole; the release equals a full deploy, unchanged files still cloned', async () => {
+  const expected = await fullDeployOfV2();
+  const layout = makeLayout();
+  writeFileSync(layout.config, 'verify-sha256 = true\n');
+  const file = join(layout.root, 'served.zip');
+  const server = await startHttpServer();
+  const remote = `${server.origin}/app.zip`;
+  const digest = (body: Buffer) => server.put('/app.zip.sha256', { body: Buffer.from(`${createHash('sha256').update(body).digest('hex')}  app.zip\n`) });
+  try {
+    await writeZip(file, v1, t1);
+    server.put('/app.zip', { body: readFileSync(file), ranges: true });
+    digest(readFileSync(file));
+    assert.equal((await layout.fetch(remote)).code, 0);
+    await writeZip(file, v2, t2);
+    const body = readFileSync(file);
+    // Ranges cut from other bytes: a changed entry's local header has another DOS time, which
+    // no CRC covers; only the digest over the whole rebuilt archive shows it.
+    const lying = Buffer.from(body);
+    lying[lying.indexOf(Buffer.from('changed.txt')) - 20]! ^= 0x01;
+    server.put('/app.zip', { body, ranges: true, rangeBody: lying });
+    digest(body);
+    const r = await layout.fetch(remote);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr + r.stdout, /rebuilt archive failed verification/);
+    const status = (await layout.status(remote)) as { current?: { detail?: Record<string, string> } };
+    assert.match(status.current?.detail?.download ?? '', /^full: /);
     assert.deepEqual(fullSnapshot(layout.link + '/'), expected);
     assert.deepEqual(await reuseOf(layout, remote), { filesReused: '2/7', bytesReused: reusedBytes });
   } finally {

@@ -24,6 +24,8 @@ export interface ServedObject {
   ranges?: boolean;
   /** Cut ranges from these bytes instead of `body`: a server whose ranges lie about the body. */
   rangeBody?: Buffer;
+  /** Answer this many milliseconds after the request arrived (a slow server). */
+  delayMs?: number;
 }
 
 /** One request as the server saw it. */
@@ -31,6 +33,8 @@ export interface SeenRequest {
   path: string;
   headers: IncomingMessage['headers'];
   status: number;
+  /** When the status line was sent (Date.now()); 0 until then. */
+  answeredAt: number;
 }
 
 /** A running test server. */
@@ -79,8 +83,14 @@ export async function startHttpServer(): Promise<TestHttpServer> {
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const seen: SeenRequest = { path, headers: req.headers, status: 0 };
+    const seen: SeenRequest = { path, headers: req.headers, status: 0, answeredAt: 0 };
     log.push(seen);
+    const delay = objects.get(path)?.delayMs;
+    if (delay) setTimeout(() => respond(req, res, path, seen), delay);
+    else respond(req, res, path, seen);
+  };
+
+  const respond = (req: IncomingMessage, res: ServerResponse, path: string, seen: SeenRequest): void => {
     const replacement = replacements.get(path);
     if (replacement && replacement.left-- <= 0) {
       replacements.delete(path);
@@ -88,6 +98,7 @@ export async function startHttpServer(): Promise<TestHttpServer> {
     }
     const answer = (status: number, headers: Record<string, string | number> = {}): void => {
       seen.status = status;
+      seen.answeredAt = Date.now();
       res.writeHead(status, headers);
     };
     if (auth && req.headers.authorization !== auth) {

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { cloneFiles, unchangedSince } from '../../src/reuse/clone.js';
+import { cloneFiles } from '../../src/reuse/clone.js';
+import { unchangedSince } from '../../src/reuse/clone-sync.js';
 import { decodeManifest, encodeManifest, readManifest, sealManifest, statOf, writeManifest, type PlannedFile, type RecordedFile } from '../../src/reuse/manifest.js';
 import { testdir } from '../support/tmp.js';
 
@@ -104,4 +105,47 @@ test('cloning copies with the wanted time and leaves out a source edited since i
   assert.equal(statSync(join(dir, 'new/f.txt')).mtimeMs, mtime.getTime());
   assert.notEqual(statSync(join(dir, 'new/f.txt')).ino, statSync(join(dir, 'old/f.txt')).ino);
   assert.equal(existsSync(join(dir, 'new/g.txt')), false, 'nothing left where a clone was refused');
+});
+
+/** `count` files recorded in `dir/old`, and an empty `dir/new`: enough for `cloneFiles` to use its threads. */
+function manyRecorded(count: number): { dir: string; records: RecordedFile[] } {
+  const dir = testdir();
+  mkdirSync(join(dir, 'old'));
+  mkdirSync(join(dir, 'new'));
+  const records = Array.from({ length: count }, (_, i) => {
+    const path = `f${i}.txt`;
+    writeFileSync(join(dir, 'old', path), `file ${i}\n`);
+    return { path, hash: 'x', mode: 0o644, ...statOf(join(dir, 'old', path))! };
+  });
+  return { dir, records };
+}
+
+test('cloning on threads (thousands of files): each file checked as on one thread, times set, edited and removed sources left out', async () => {
+  const { dir, records } = manyRecorded(1500);
+  writeFileSync(join(dir, 'old/f7.txt'), 'edited in place\n');
+  rmSync(join(dir, 'old/f1400.txt'));
+  const mtime = new Date('2021-02-03T04:05:06Z');
+  const result = await cloneFiles(records.map((recorded) => ({ path: recorded.path, recorded, mtime: () => mtime })), { from: join(dir, 'old'), into: join(dir, 'new') });
+  assert.equal(result.cloned.size, 1498);
+  assert.equal(result.cloned.has('f7.txt') || result.cloned.has('f1400.txt'), false);
+  assert.equal(result.bytes, records.filter((r) => result.cloned.has(r.path)).reduce((sum, r) => sum + Number(r.size), 0));
+  assert.equal(existsSync(join(dir, 'new/f7.txt')), false, 'nothing left where a clone was refused');
+  for (const i of [0, 8, 1023, 1499]) {
+    assert.equal(readFileSync(join(dir, `new/f${i}.txt`), 'utf8'), `file ${i}\n`);
+    assert.equal(statSync(join(dir, `new/f${i}.txt`)).mtimeMs, mtime.getTime());
+  }
+});
+
+test('cloning on threads: an error keeps its code (for the disk messages) and an abort ends it with its reason', async () => {
+  const { dir, records } = manyRecorded(1200);
+  // A destination that exists already: the copy refuses it (EEXIST), on whichever thread.
+  writeFileSync(join(dir, 'new/f1100.txt'), 'in the way');
+  const jobs = records.map((recorded) => ({ path: recorded.path, recorded }));
+  await assert.rejects(cloneFiles(jobs, { from: join(dir, 'old'), into: join(dir, 'new') }), (error: NodeJS.ErrnoException) => error.code === 'EEXIST' && error.message.includes('f1100.txt'));
+  rmSync(join(dir, 'new'), { recursive: true });
+  mkdirSync(join(dir, 'new'));
+  const controller = new AbortController();
+  const reason = new Error('stopped by the test');
+  const cloning = cloneFiles(jobs.map((job) => ({ ...job, mtime: () => (job.path === 'f600.txt' && controller.abort(reason), undefined) })), { from: join(dir, 'old'), into: join(dir, 'new'), signal: controller.signal });
+  await assert.rejects(cloning, (error) => error === reason);
 });

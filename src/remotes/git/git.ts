@@ -1,5 +1,5 @@
 import { chmodSync, mkdirSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { emptyDir } from '../../util/empty-dir.js';
 import { join } from 'node:path';
 import { normaliseReleaseModes, privateDirMode } from '../../util/modes.js';
 import { fetchCommit, withMirror } from './mirror.js';
@@ -180,6 +180,3 @@ function isResolvedCommit(value: unknown): value is KnownCommit {
   );
 }
 
-async function emptyDir(dir: string): Promise<void> {
-  for (const name of await readdir(dir)) await rm(join(dir, name), { recursive: true, force: true });
-}

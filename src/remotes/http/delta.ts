@@ -1,7 +1,7 @@
 import { rename } from 'node:fs/promises';
-import { attemptDelta, deltaSettings, rebuildPath } from '../../delta/attempt.js';
+import { attemptDelta, deltaSettings, rebuildPath, type DeltaOutcome } from '../../delta/attempt.js';
 import { httpRangeSource } from '../../delta/http-source.js';
-import type { ArchiveVerification, SidecarReader } from '../../verify/archive.js';
+import type { SidecarReader } from '../../verify/archive.js';
 import { onDisk } from '../../util/disk-errors.js';
 import type { RemoteContext } from '../types.js';
 import type { HttpOptions } from './options.js';
@@ -23,12 +23,13 @@ export interface HttpDeltaInput {
   pending: PendingVersion;
   ctx: RemoteContext;
   readSidecar: SidecarReader;
+  /** The staging directory the release is extracted into. */
+  into: string;
 }
 
 /** A delta download that worked: the new state is saved and its archive in place. */
-export interface HttpDelta {
+export interface HttpDelta extends Pick<DeltaOutcome, 'verification' | 'prepared'> {
   state: HttpCacheState;
-  verification: ArchiveVerification;
 }
 
 /** Rebuilds `pending` in the cache; undefined (logged) when the whole archive must be downloaded. */
@@ -48,7 +49,7 @@ export async function fetchHttpDelta(input: HttpDeltaInput): Promise<HttpDelta |
       connectTimeoutMs: config.connectTimeoutMs,
       readTimeoutMs: config.readTimeoutMs,
     }),
-    ...deltaSettings(config, ctx, input.display, input.readSidecar),
+    ...deltaSettings(config, ctx, input.display, input.readSidecar, input.into),
   });
   if (!outcome) return undefined;
   const { download } = outcome;
@@ -65,7 +66,10 @@ export async function fetchHttpDelta(input: HttpDeltaInput): Promise<HttpDelta |
   await onDisk(ctx.cacheDir, async () => {
     await rename(output, archivePath(ctx.cacheDir, outcome.sha256));
     await saveState(ctx.cacheDir, state);
+  }).catch((error: unknown) => {
+    outcome.prepared?.close();
+    throw error;
   });
-  return { state, verification: outcome.verification };
+  return { state, verification: outcome.verification, ...(outcome.prepared ? { prepared: outcome.prepared } : {}) };
 }
 

@@ -13,6 +13,7 @@ import { archivePath, loadState, saveState, urlKeyOf, type HttpCacheState, type 
 import { parseHttpSpec, type HttpOptions, type HttpSpec } from './options.js';
 import { unpackFetched } from '../../delta/unpack.js';
 import { totalOfContentRange } from '../../delta/source.js';
+import type { PreparedExtraction } from '../../extract/zip.js';
 import type { ArchiveVerification } from '../../verify/archive.js';
 import { fetchHttpDelta } from './delta.js';
 import { reportOnce } from '../../delta/attempt.js';
@@ -88,28 +89,35 @@ export class HttpRemote implements Remote {
   async fetch(version: string, into: string, ctx: RemoteContext): Promise<FetchResult> {
     let state = await this.cachedState(ctx);
     let verified: ArchiveVerification | undefined;
+    let prepared: PreparedExtraction | undefined;
     if (state && state.version !== version && state.pending?.version === version) {
-      const delta = await fetchHttpDelta({ url: this.url, display: this.display, config: this.config, state, pending: state.pending, ctx, readSidecar: (suffix) => this.fetchSidecar(suffix, ctx) });
-      if (delta) ({ state, verification: verified } = delta);
+      const delta = await fetchHttpDelta({ url: this.url, display: this.display, config: this.config, state, pending: state.pending, ctx, readSidecar: (suffix) => this.fetchSidecar(suffix, ctx), into });
+      if (delta) ({ state, verification: verified, prepared } = delta);
     }
-    // An archive left by an earlier run is trusted only if it still hashes to what was
-    // recorded: a disk error or a stray edit must not become a release. One this run's check
-    // just downloaded (or the delta just rebuilt) was hashed as it was written.
-    if (!state || state.version !== version || (state.sha256 !== this.storedNow && !verified && !(await hashesTo(archivePath(ctx.cacheDir, state.sha256), state.sha256)))) {
-      state = await this.store(await this.get(this.url, {}, ctx), ctx);
-      if (state.version !== version) {
-        throw new RemoteError(this.display, `changed between check and fetch (now ${state.version}); the next check will see the new version`);
+    try {
+      // An archive left by an earlier run is trusted only if it still hashes to what was
+      // recorded: a disk error or a stray edit must not become a release. One this run's check
+      // just downloaded (or the delta just rebuilt) was hashed as it was written.
+      if (!state || state.version !== version || (state.sha256 !== this.storedNow && !verified && !(await hashesTo(archivePath(ctx.cacheDir, state.sha256), state.sha256)))) {
+        state = await this.store(await this.get(this.url, {}, ctx), ctx);
+        if (state.version !== version) {
+          throw new RemoteError(this.display, `changed between check and fetch (now ${state.version}); the next check will see the new version`);
+        }
       }
+      const facts = await reportOnce(state, (marked) => onDisk(ctx.cacheDir, () => saveState(ctx.cacheDir, marked)));
+      const cached = state.sha256;
+      return await unpackFetched(archivePath(ctx.cacheDir, cached), into, {
+        ...unpackSettings(this.config, ctx, (suffix) => this.fetchSidecar(suffix, ctx)),
+        sha256: cached,
+        display: this.display,
+        facts,
+        verified,
+        ...(prepared ? { prepared } : {}),
+        dropCache: () => rm(archivePath(ctx.cacheDir, cached), { force: true }),
+      });
+    } finally {
+      prepared?.close();
     }
-    const facts = await reportOnce(state, (marked) => onDisk(ctx.cacheDir, () => saveState(ctx.cacheDir, marked)));
-    return unpackFetched(archivePath(ctx.cacheDir, state.sha256), into, {
-      ...unpackSettings(this.config, ctx, (suffix) => this.fetchSidecar(suffix, ctx)),
-      sha256: state.sha256,
-      display: this.display,
-      facts,
-      verified,
-      dropCache: () => rm(archivePath(ctx.cacheDir, state.sha256), { force: true }),
-    });
   }
 
   /** A ranged check's new version, kept next to the cached archive for `fetch` to download by delta. */

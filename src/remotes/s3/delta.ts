@@ -1,11 +1,11 @@
 import type { GetObjectCommandInput, GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { rename } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { attemptDelta, deltaSettings, rebuildPath } from '../../delta/attempt.js';
+import { attemptDelta, deltaSettings, rebuildPath, type DeltaOutcome } from '../../delta/attempt.js';
 import { s3RangeSource } from '../../delta/s3-source.js';
 import { totalOfContentRange } from '../../delta/source.js';
 import { onDisk } from '../../util/disk-errors.js';
-import type { ArchiveVerification, SidecarReader } from '../../verify/archive.js';
+import type { SidecarReader } from '../../verify/archive.js';
 import type { RemoteContext } from '../types.js';
 import type { S3Options } from './options.js';
 import { cachePaths, dropCacheEntry, writeCacheEntry, type S3CacheEntry, type S3Pending } from './cache.js';
@@ -53,12 +53,14 @@ export interface S3DeltaInput {
   pending: S3Pending;
   ctx: RemoteContext;
   readSidecar: SidecarReader;
+  /** The staging directory the release is extracted into. */
+  into: string;
   /** Sends one GetObject with the remote's client. */
   get(input: GetObjectCommandInput, signal: AbortSignal): Promise<GetObjectCommandOutput>;
 }
 
 /** Rebuilds `pending` as the cached archive; undefined (logged) when the whole object must be downloaded. */
-export async function fetchS3Delta(input: S3DeltaInput): Promise<{ entry: S3CacheEntry; verification: ArchiveVerification } | undefined> {
+export async function fetchS3Delta(input: S3DeltaInput): Promise<(Pick<DeltaOutcome, 'verification' | 'prepared'> & { entry: S3CacheEntry }) | undefined> {
   const { ctx, pending, config } = input;
   const output = await rebuildPath(ctx.cacheDir);
   const outcome = await attemptDelta({
@@ -73,7 +75,7 @@ export async function fetchS3Delta(input: S3DeltaInput): Promise<{ entry: S3Cach
       total: pending.bytes,
       get: input.get,
     }),
-    ...deltaSettings(config, ctx, input.display, input.readSidecar),
+    ...deltaSettings(config, ctx, input.display, input.readSidecar, input.into),
   });
   if (!outcome) return undefined;
   const { download } = outcome;
@@ -84,7 +86,10 @@ export async function fetchS3Delta(input: S3DeltaInput): Promise<{ entry: S3Cach
     await dropCacheEntry(ctx.cacheDir);
     await rename(output, cachePaths(ctx.cacheDir).archive);
     await writeCacheEntry(ctx.cacheDir, entry);
+  }).catch((error: unknown) => {
+    outcome.prepared?.close();
+    throw error;
   });
-  return { entry, verification: outcome.verification };
+  return { entry, verification: outcome.verification, ...(outcome.prepared ? { prepared: outcome.prepared } : {}) };
 }
 

@@ -7,6 +7,7 @@ import { downloadTo, unpackSettings } from '../archive.js';
 import { peekedObservation } from './peek.js';
 import { cachePaths, dropCacheEntry, readCacheEntry, versionOf, writeCacheEntry, type S3CacheEntry, type S3Pending } from './cache.js';
 import { unpackFetched } from '../../delta/unpack.js';
+import type { PreparedExtraction } from '../../extract/zip.js';
 import type { ArchiveVerification } from '../../verify/archive.js';
 import { fetchS3Delta, notePending } from './delta.js';
 import { reportOnce } from '../../delta/attempt.js';
@@ -91,32 +92,38 @@ export class S3Remote implements Remote {
   async fetch(version: string, into: string, ctx: RemoteContext): Promise<FetchResult> {
     let entry = await readCacheEntry(ctx.cacheDir);
     let verified: ArchiveVerification | undefined;
+    let prepared: PreparedExtraction | undefined;
     if (entry?.pending?.version === version && entry.version !== version) {
       const session = await this.session(ctx);
-      const delta = await fetchS3Delta({ location: this.location, display: this.display, config: this.config, entry, pending: entry.pending, ctx, readSidecar: (suffix) => this.fetchSidecar(suffix, ctx), get: (input, signal) => this.get(session, input, { ...ctx, signal }) });
-      if (delta) ({ entry, verification: verified } = delta);
+      const delta = await fetchS3Delta({ location: this.location, display: this.display, config: this.config, entry, pending: entry.pending, ctx, readSidecar: (suffix) => this.fetchSidecar(suffix, ctx), get: (input, signal) => this.get(session, input, { ...ctx, signal }), into });
+      if (delta) ({ entry, verification: verified, prepared } = delta);
     }
-    if (entry?.version !== version) {
-      // Not the body the check left (cache lost, or an older version asked for): get exactly
-      // `version`, by VersionId, or by ETag with If-Match (S3 ETags are always quoted).
-      const session = await this.session(ctx);
-      const input: GetObjectCommandInput = { Bucket: this.location.bucket, Key: this.location.key };
-      if (version.startsWith('"')) input.IfMatch = version;
-      else input.VersionId = version;
-      try {
-        entry = await this.store(await this.get(session, input, ctx), ctx, version);
-      } catch (error) {
-        if (statusOf(error) === 412) throw this.changed(version, error);
-        throw s3RemoteError(error, this.errorContext(session, this.location.key));
+    try {
+      if (entry?.version !== version) {
+        // Not the body the check left (cache lost, or an older version asked for): get exactly
+        // `version`, by VersionId, or by ETag with If-Match (S3 ETags are always quoted).
+        const session = await this.session(ctx);
+        const input: GetObjectCommandInput = { Bucket: this.location.bucket, Key: this.location.key };
+        if (version.startsWith('"')) input.IfMatch = version;
+        else input.VersionId = version;
+        try {
+          entry = await this.store(await this.get(session, input, ctx), ctx, version);
+        } catch (error) {
+          if (statusOf(error) === 412) throw this.changed(version, error);
+          throw s3RemoteError(error, this.errorContext(session, this.location.key));
+        }
       }
+      return await unpackFetched(cachePaths(ctx.cacheDir).archive, into, {
+        ...unpackSettings(this.config, ctx, (suffix) => this.fetchSidecar(suffix, ctx)),
+        sha256: entry.sha256,
+        facts: await reportOnce(entry, (marked) => onDisk(ctx.cacheDir, () => writeCacheEntry(ctx.cacheDir, marked))),
+        verified,
+        ...(prepared ? { prepared } : {}),
+        dropCache: () => dropCacheEntry(ctx.cacheDir),
+      });
+    } finally {
+      prepared?.close();
     }
-    return unpackFetched(cachePaths(ctx.cacheDir).archive, into, {
-      ...unpackSettings(this.config, ctx, (suffix) => this.fetchSidecar(suffix, ctx)),
-      sha256: entry.sha256,
-      facts: await reportOnce(entry, (marked) => onDisk(ctx.cacheDir, () => writeCacheEntry(ctx.cacheDir, marked))),
-      verified,
-      dropCache: () => dropCacheEntry(ctx.cacheDir),
-    });
   }
 
   /** The bytes of the object `<key><suffix>` (`.minisig`, `.sha256`); a RemoteError when it is missing. */

@@ -87,8 +87,8 @@ export async function attemptDelta(options: DeltaAttemptOptions): Promise<DeltaO
   try {
     verification = await verifyArchive(options.output, options.verify, options.readSidecar, { sha256: rebuilt.sha256, display: options.display });
   } catch (error) {
-    await early.drop();
     await rm(options.output, { force: true });
+    await early.drop();
     if (error instanceof VerificationError) return fallBack(`the rebuilt archive failed verification: ${messageOf(error)}`);
     throw error;
   }
@@ -110,24 +110,27 @@ export async function attemptDelta(options: DeltaAttemptOptions): Promise<DeltaO
  */
 function earlyExtraction(options: DeltaAttemptOptions) {
   const extract = options.extract;
-  let running: Promise<PreparedExtraction | undefined> | undefined;
-  const result = async () => running && (await running);
+  // Settles either way: a failure is dealt with when the rebuild's outcome is known.
+  let running: Promise<{ prepared: PreparedExtraction } | { failed: unknown }> | undefined;
   return {
     start(startedAs: ArchiveStart): void {
       if (!extract || startedAs !== 'reflink') return;
-      running = extract.start(options.output).catch(async (error: unknown) => {
-        options.logger.debug({ url: options.display, err: messageOf(error) }, 'extraction during the hash stopped: extracting after it instead');
-        await emptyDir(extract.into);
-        return undefined;
-      });
+      running = extract.start(options.output).then((prepared) => ({ prepared }), (failed: unknown) => ({ failed }));
     },
-    result,
+    /** The prepared extraction; undefined (the release emptied again) when there is none. */
+    async result(): Promise<PreparedExtraction | undefined> {
+      const outcome = await running;
+      if (!outcome || 'prepared' in outcome) return outcome?.prepared;
+      options.logger.debug({ url: options.display, err: messageOf(outcome.failed) }, 'extraction during the hash stopped: extracting after it instead');
+      await emptyDir(extract!.into);
+      return undefined;
+    },
     /** Waits for it, closes its archive and empties the release again. */
     async drop(): Promise<void> {
-      const prepared = await result();
-      if (!prepared || !extract) return;
-      prepared.close();
-      await emptyDir(extract.into);
+      const outcome = await running;
+      if (!outcome) return;
+      if ('prepared' in outcome) outcome.prepared.close();
+      await emptyDir(extract!.into);
     },
   };
 }

@@ -255,8 +255,7 @@ async function copyPieces(previous: FileHandle, out: FileHandle, copies: CopyPie
 }
 
 /**
- * The sha256 of the whole new archive, front to back, reading the next chunk while the last
- * is hashed. Bytes a reflink kept in place are read from `previous` (one extent shared by
+ * The sha256 of the whole new archive, front to back, on a worker thread. Bytes a reflink kept in place are read from `previous` (one extent shared by
  * both: its pages are likelier cached under the old file); all others from `out`, including
  * those a kernel copy put there, whose bytes are the kernel's work and are hashed as they are,
  * as every byte the caller verifies by this hash must be.

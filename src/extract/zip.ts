@@ -11,6 +11,7 @@ import { planExtraction, type ExtractPlan } from './plan.js';
 import { writeFiles } from './write-files.js';
 import { cloneUnchangedEntries, listZipFiles, type ZipReuse } from '../reuse/zip-reuse.js';
 import type { ReleaseFiles } from '../reuse/release-files.js';
+import { emptyDir } from '../util/empty-dir.js';
 
 /** Options for `extractZip`. */
 export interface ExtractOptions {
@@ -78,6 +79,7 @@ export class PreparedExtraction {
 
   /** The second half of `extractZip`: writes the archive's content. The caller closes. */
   async finish(options: ExtractOptions): Promise<ExtractResult> {
+    if (!this.open) throw new Error(`the extraction of ${this.archive} was closed before it was finished`);
     const { limits, signal } = options;
     const { archive, dest, fd, cd, plan, reuse } = this;
     const written = await writeFiles(reuse.rest, {
@@ -108,6 +110,14 @@ export class PreparedExtraction {
     if (this.open) closeSync(this.fd);
     this.open = false;
   }
+}
+
+/** Closes `prepared` and empties its release directory (another archive is extracted there instead); undefined, to assign. */
+export async function discardPrepared(prepared: PreparedExtraction | undefined, dest: string): Promise<undefined> {
+  if (!prepared) return undefined;
+  prepared.close();
+  await emptyDir(dest);
+  return undefined;
 }
 
 /** The first half of `extractZip`: opens, reads and judges the archive, makes the directories, clones unchanged files. */

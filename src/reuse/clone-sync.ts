@@ -52,7 +52,8 @@ function cloneOne(task: CloneTask, where: CloneWhere): boolean {
     throw error;
   }
   // The copy has the source's mode already (copyFile sets it whatever the umask).
-  if (mtime !== undefined) utimesSync(dst, mtime / 1000, mtime / 1000);
+  // As a Date: a number before 1970 would be taken for "now".
+  if (mtime !== undefined) utimesSync(dst, new Date(mtime), new Date(mtime));
   if (unchangedSince(statOrNone(src), task.recorded, hardlinks)) return true;
   unlinkSync(dst);
   return false;

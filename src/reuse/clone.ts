@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { startWorker } from '../util/start-worker.js';
+import { receivedError, startWorker, workersUsable } from '../util/start-worker.js';
 import type { RecordedFile } from './manifest.js';
 import { cloneBatch, type CloneTask, type CloneWhere } from './clone-sync.js';
 import type { CloneAnswer, CloneRequest } from './clone-worker.js';
@@ -46,14 +46,16 @@ export interface CloneResult {
   bytes: number;
 }
 
-/** Files handed out at a time. */
+/** Files a thread is handed at a time. */
 const batchSize = 256;
+/** Files cloned on the calling thread between two turns of its event loop (they may be copies of large files). */
+const hereBatchSize = 32;
 /**
  * From this many files on, the clones run on worker threads (at most `maxThreads`, one per
- * CPU), in synchronous calls. 20,000 files on XFS here: 1.04 s as 16 clones in flight on the
- * thread pool, 0.81 s in synchronous calls on one thread, 0.65 s on two worker threads (the
- * machine has two CPUs); the event loop stays free for what runs meanwhile (the hash of a
- * delta's archive). Fewer files clone here, a batch between turns of the event loop.
+ * CPU), in synchronous calls. 20,000 files on XFS here: 0.83-1.06 s on two worker threads
+ * (the machine has two CPUs), 1.10-1.26 s in synchronous calls on one thread, 1.33 s as 16
+ * clones in flight on the thread pool; the event loop stays free for what runs meanwhile
+ * (the hash of a delta's archive). Fewer files clone here.
  */
 const threadsFrom = 1024;
 const maxThreads = 4;
@@ -72,17 +74,17 @@ export async function cloneFiles(jobs: readonly CloneJob[], options: CloneOption
       result.bytes += sizes.get(path)!;
     }
   };
-  const batches = Array.from({ length: Math.ceil(jobs.length / batchSize) }, (_, i) => () => jobs.slice(i * batchSize, (i + 1) * batchSize).map(taskOf));
-  if (jobs.length < threadsFrom) {
-    for (const batch of batches) {
-      options.signal?.throwIfAborted();
-      record(cloneBatch(batch(), where));
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    options.signal?.throwIfAborted();
-  } else {
-    await onThreads(batches, where, record, options.signal);
+  const batchesOf = (size: number) => Array.from({ length: Math.ceil(jobs.length / size) }, (_, i) => () => jobs.slice(i * size, (i + 1) * size).map(taskOf));
+  if (jobs.length >= threadsFrom && workersUsable()) {
+    await onThreads(batchesOf(batchSize), where, record, options.signal);
+    return result;
   }
+  for (const batch of batchesOf(hereBatchSize)) {
+    options.signal?.throwIfAborted();
+    record(cloneBatch(batch(), where));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  options.signal?.throwIfAborted();
   return result;
 }
 
@@ -93,54 +95,48 @@ function taskOf(job: CloneJob): CloneTask {
 
 /**
  * Hands the batches to worker threads, two at a time each (one cloning, one waiting), and
- * records each answer. The first failure (or the abort) ends every thread and is what it
- * rejects with; an error keeps its code, so disk errors read as they do on this thread.
+ * records each answer. The first failure (or the abort) stops every thread and is what it
+ * rejects with once they have all stopped (none copies anything after that); an error keeps
+ * its code, so disk errors read as they do on this thread.
  */
-function onThreads(batches: Array<() => CloneTask[]>, where: CloneWhere, record: (paths: string[]) => void, signal: AbortSignal | undefined): Promise<void> {
+async function onThreads(batches: Array<() => CloneTask[]>, where: CloneWhere, record: (paths: string[]) => void, signal: AbortSignal | undefined): Promise<void> {
   signal?.throwIfAborted();
   const threads = Math.max(1, Math.min(maxThreads, availableParallelism(), Math.ceil(batches.length / 2)));
   const workers: Worker[] = [];
-  return new Promise<void>((resolve, reject) => {
-    let next = 0;
-    let answered = 0;
-    let ended = false;
-    const end = (error?: unknown) => {
-      if (ended) return;
-      ended = true;
-      signal?.removeEventListener('abort', stop);
-      for (const worker of workers) void worker.terminate();
-      if (error === undefined) resolve();
-      else reject(error);
-    };
-    const stop = () => end(signal!.reason);
-    signal?.addEventListener('abort', stop, { once: true });
-    const send = (worker: Worker) => {
-      if (next >= batches.length || ended) return;
-      const id = next++;
-      let tasks: CloneTask[];
-      try {
-        tasks = batches[id]!();
-      } catch (error) {
-        return end(error);
-      }
-      const request: CloneRequest = { id, tasks, where };
-      worker.postMessage(request);
-    };
-    for (let i = 0; i < threads; i++) {
-      const worker = startWorker('clone-worker', import.meta.url);
-      workers.push(worker);
-      worker.on('message', (answer: CloneAnswer) => {
-        if ('error' in answer) {
-          const { error, id: _id, ...fields } = answer;
-          return end(Object.assign(new Error(error), fields));
+  let stop: (() => void) | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      stop = () => reject(signal!.reason);
+      signal?.addEventListener('abort', stop, { once: true });
+      let next = 0;
+      let answered = 0;
+      const send = (worker: Worker) => {
+        if (next >= batches.length) return;
+        let tasks: CloneTask[];
+        try {
+          tasks = batches[next++]!();
+        } catch (error) {
+          return reject(error);
         }
-        record(answer.cloned);
-        if (++answered === batches.length) return end();
-        send(worker);
-      });
-      worker.on('error', end);
-      worker.on('exit', (code) => end(new Error(`a cloning thread exited (${code}) before its batches were done`)));
-    }
-    for (let round = 0; round < 2; round++) for (const worker of workers) send(worker);
-  });
+        const request: CloneRequest = { tasks, where };
+        worker.postMessage(request);
+      };
+      for (let i = 0; i < threads; i++) {
+        const worker = startWorker('clone-worker', import.meta.url);
+        workers.push(worker);
+        worker.on('message', (answer: CloneAnswer) => {
+          if (!('cloned' in answer)) return reject(receivedError(answer));
+          record(answer.cloned);
+          if (++answered === batches.length) return resolve();
+          send(worker);
+        });
+        worker.on('error', reject);
+        worker.on('exit', (code) => reject(new Error(`a cloning thread exited (${code}) before its batches were done`)));
+      }
+      for (let round = 0; round < 2; round++) for (const worker of workers) send(worker);
+    });
+  } finally {
+    if (stop) signal?.removeEventListener('abort', stop);
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
 }

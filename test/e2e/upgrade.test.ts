@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import yazl from 'yazl';
 import { makeLayout, parseLogs, readTree, runCli, waitFor, type LogLine } from '../support/cli.js';
 import { testdir, writeTree } from '../support/tmp.js';
 
@@ -85,4 +86,43 @@ test('a daemon whose installed files were replaced keeps deploying without child
   assert.equal(await exited, 0, stderr.slice(-2000));
   // A daemon gone needs no restart.
   assert.equal((await layout.status(remote)).restartNeeded, undefined);
+});
+
+/** A zip of `count` small files, one of them reading `version`, every entry dated `mtime`. */
+async function manyFileZip(path: string, count: number, version: string, mtime: Date): Promise<void> {
+  const zip = new yazl.ZipFile();
+  zip.addBuffer(Buffer.from(version), 'version.txt', { mtime, mode: 0o100644 });
+  for (let i = 1; i < count; i++) zip.addBuffer(Buffer.from(`file ${i}\n`), `d${i % 7}/f${i}.txt`, { mtime, mode: 0o100644 });
+  zip.end();
+  const chunks: Buffer[] = [];
+  for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
+  writeFileSync(path, Buffer.concat(chunks));
+}
+
+test('after an upgrade in place the daemon clones a release of thousands of files without threads from the new files', async () => {
+  const installed = installCopy();
+  const layout = makeLayout();
+  const remote = join(layout.root, 'app.zip');
+  const mtime = new Date('2024-03-04T05:06:08Z');
+  await manyFileZip(remote, 1500, 'v1', mtime);
+  writeFileSync(layout.config, 'schedule = */1 * * * * *\n');
+  const daemon = spawn(process.execPath, [join(installed, 'bin', 'repo-deploy'), ...layout.args(remote), '-v'], { cwd: layout.root, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  daemon.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => daemon.on('close', (code) => resolve(code)));
+  const deployed = () => parseLogs(stderr).filter((l) => l.msg === 'deployed').length;
+  try {
+    await waitFor(() => `the first deploy; stderr: ${stderr.slice(-2000)}`, () => deployed() >= 1, 30_000);
+    assert.ok(upgradeInPlace(installed) > 50);
+    await manyFileZip(`${remote}.new`, 1500, 'v2', mtime);
+    renameSync(`${remote}.new`, remote);
+    await waitFor(() => `the deploy after the upgrade; stderr: ${stderr.slice(-3000)}`, () => deployed() >= 2, 30_000);
+    assert.equal(readFileSync(join(layout.link, 'version.txt'), 'utf8'), 'v2');
+    assert.ok(!stderr.includes('new repo-deploy files loaded'), 'a thread loaded the new files');
+    const status = (await layout.status(remote)) as { current?: { detail?: Record<string, string> } };
+    assert.equal(status.current?.detail?.filesReused, '1499/1500');
+  } finally {
+    daemon.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0, stderr.slice(-2000));
 });

@@ -13,7 +13,7 @@ import { archivePath, loadState, saveState, urlKeyOf, type HttpCacheState, type 
 import { parseHttpSpec, type HttpOptions, type HttpSpec } from './options.js';
 import { unpackFetched } from '../../delta/unpack.js';
 import { totalOfContentRange } from '../../delta/source.js';
-import type { PreparedExtraction } from '../../extract/zip.js';
+import { discardPrepared, type PreparedExtraction } from '../../extract/zip.js';
 import type { ArchiveVerification } from '../../verify/archive.js';
 import { fetchHttpDelta } from './delta.js';
 import { reportOnce } from '../../delta/attempt.js';
@@ -99,6 +99,7 @@ export class HttpRemote implements Remote {
       // recorded: a disk error or a stray edit must not become a release. One this run's check
       // just downloaded (or the delta just rebuilt) was hashed as it was written.
       if (!state || state.version !== version || (state.sha256 !== this.storedNow && !verified && !(await hashesTo(archivePath(ctx.cacheDir, state.sha256), state.sha256)))) {
+        prepared = await discardPrepared(prepared, into);
         state = await this.store(await this.get(this.url, {}, ctx), ctx);
         if (state.version !== version) {
           throw new RemoteError(this.display, `changed between check and fetch (now ${state.version}); the next check will see the new version`);

@@ -7,7 +7,7 @@ import { downloadTo, unpackSettings } from '../archive.js';
 import { peekedObservation } from './peek.js';
 import { cachePaths, dropCacheEntry, readCacheEntry, versionOf, writeCacheEntry, type S3CacheEntry, type S3Pending } from './cache.js';
 import { unpackFetched } from '../../delta/unpack.js';
-import type { PreparedExtraction } from '../../extract/zip.js';
+import { discardPrepared, type PreparedExtraction } from '../../extract/zip.js';
 import type { ArchiveVerification } from '../../verify/archive.js';
 import { fetchS3Delta, notePending } from './delta.js';
 import { reportOnce } from '../../delta/attempt.js';
@@ -100,6 +100,7 @@ export class S3Remote implements Remote {
     }
     try {
       if (entry?.version !== version) {
+        prepared = await discardPrepared(prepared, into);
         // Not the body the check left (cache lost, or an older version asked for): get exactly
         // `version`, by VersionId, or by ETag with If-Match (S3 ETags are always quoted).
         const session = await this.session(ctx);

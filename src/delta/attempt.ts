@@ -9,7 +9,7 @@ import { verifyArchive, type ArchiveVerification, type SidecarReader } from '../
 import { rebuildArchive, type ArchiveStart, type RebuildOptions, type RebuildResult } from './rebuild.js';
 import { DeltaDoubt, type RangeSource } from './source.js';
 import { extractWhileVerifying, removeStaleParts } from '../remotes/archive.js';
-import type { PreparedExtraction } from '../extract/zip.js';
+import { discardPrepared, type PreparedExtraction } from '../extract/zip.js';
 import { emptyDir } from '../util/empty-dir.js';
 
 /**
@@ -129,8 +129,8 @@ function earlyExtraction(options: DeltaAttemptOptions) {
     async drop(): Promise<void> {
       const outcome = await running;
       if (!outcome) return;
-      if ('prepared' in outcome) outcome.prepared.close();
-      await emptyDir(extract!.into);
+      if ('prepared' in outcome) await discardPrepared(outcome.prepared);
+      else await emptyDir(extract!.into);
     },
   };
 }

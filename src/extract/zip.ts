@@ -113,10 +113,10 @@ export class PreparedExtraction {
 }
 
 /** Closes `prepared` and empties its release directory (another archive is extracted there instead); undefined, to assign. */
-export async function discardPrepared(prepared: PreparedExtraction | undefined, dest: string): Promise<undefined> {
+export async function discardPrepared(prepared: PreparedExtraction | undefined): Promise<undefined> {
   if (!prepared) return undefined;
   prepared.close();
-  await emptyDir(dest);
+  await emptyDir(prepared.dest);
   return undefined;
 }
 

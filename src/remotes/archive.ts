@@ -146,7 +146,7 @@ function extractOptionsOf(options: Pick<UnpackOptions, 'limits' | 'signal' | 'ar
 
 /** The extraction into `into` a zip remote's delta download starts while it hashes the rebuilt archive (see `EarlyExtraction`). */
 export function extractWhileVerifying(config: ArchiveOptions, ctx: RemoteContext, into: string): EarlyExtraction {
-  const options = extractOptionsOf({ ...config, ...(ctx.signal ? { signal: ctx.signal } : {}), ...(ctx.releaseFiles ? { releaseFiles: ctx.releaseFiles } : {}) });
+  const options = extractOptionsOf({ ...config, ...contextOptions(ctx) });
   return { into, start: (archive) => prepareExtraction(archive, into, options) };
 }
 
@@ -155,9 +155,13 @@ export function unpackSettings(config: ArchiveOptions, ctx: RemoteContext, readS
   return {
     ...archiveOptionsOf(config),
     readSidecar,
-    ...(ctx.signal ? { signal: ctx.signal } : {}),
-    ...(ctx.releaseFiles ? { releaseFiles: ctx.releaseFiles } : {}),
+    ...contextOptions(ctx),
   };
+}
+
+/** What a fetch's context adds to the unpack (and extract) options. */
+function contextOptions(ctx: RemoteContext): Pick<UnpackOptions, 'signal' | 'releaseFiles'> {
+  return { ...(ctx.signal ? { signal: ctx.signal } : {}), ...(ctx.releaseFiles ? { releaseFiles: ctx.releaseFiles } : {}) };
 }
 
 /** Verifies (when configured) and extracts the archive `file` into `into`. */

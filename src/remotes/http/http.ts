@@ -99,7 +99,7 @@ export class HttpRemote implements Remote {
       // recorded: a disk error or a stray edit must not become a release. One this run's check
       // just downloaded (or the delta just rebuilt) was hashed as it was written.
       if (!state || state.version !== version || (state.sha256 !== this.storedNow && !verified && !(await hashesTo(archivePath(ctx.cacheDir, state.sha256), state.sha256)))) {
-        prepared = await discardPrepared(prepared, into);
+        prepared = await discardPrepared(prepared);
         state = await this.store(await this.get(this.url, {}, ctx), ctx);
         if (state.version !== version) {
           throw new RemoteError(this.display, `changed between check and fetch (now ${state.version}); the next check will see the new version`);

@@ -100,7 +100,7 @@ export class S3Remote implements Remote {
     }
     try {
       if (entry?.version !== version) {
-        prepared = await discardPrepared(prepared, into);
+        prepared = await discardPrepared(prepared);
         // Not the body the check left (cache lost, or an older version asked for): get exactly
         // `version`, by VersionId, or by ETag with If-Match (S3 ETags are always quoted).
         const session = await this.session(ctx);

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { tryCacheLock } from '../pipeline/lock.js';
 import type { VerifyConfig } from '../config/types.js';
 import type { ArchiveOptions } from '../remotes/options.js';
 import type { RemoteContext } from '../remotes/types.js';
@@ -20,7 +21,9 @@ import { emptyDir } from '../util/empty-dir.js';
  */
 
 /** Options for `attemptDelta`. */
-export interface DeltaAttemptOptions extends Omit<RebuildOptions, 'source'> {
+export interface DeltaAttemptOptions extends Omit<RebuildOptions, 'source' | 'consumePrevious'> {
+  /** Where the bytes an in-place rebuild moves are kept meanwhile (see `rebuildPaths`). */
+  moved: string;
   /** Ranges of the new version; undefined when the remote gave nothing to pin them to. */
   source: RangeSource | undefined;
   /** What to verify (as for a full download). */
@@ -74,14 +77,19 @@ export async function attemptDelta(options: DeltaAttemptOptions): Promise<DeltaO
   };
   if (!options.source) return fallBack('the remote sent neither a strong ETag nor Last-Modified to pin ranges to');
   if (options.total > options.limits.maxArchiveBytes) return fallBack('the new archive is larger than the archive size limit');
+  // Another app with the same remote and cache may be rebuilding from the same archive.
+  const lock = await tryCacheLock(dirname(options.previous));
+  if (!lock) return fallBack('another run is rebuilding from the same cached archive (an app with the same remote and cache)');
   const early = earlyExtraction(options);
   let rebuilt: RebuildResult;
   try {
-    rebuilt = await rebuildArchive({ ...options, source: options.source, onPlaced: early.start });
+    rebuilt = await rebuildArchive({ ...options, source: options.source, onPlaced: early.start, consumePrevious: { moved: options.moved } });
   } catch (error) {
     await early.drop();
     if (error instanceof DeltaDoubt) return fallBack(error.message);
     throw error;
+  } finally {
+    await lock.release();
   }
   let verification: ArchiveVerification;
   try {
@@ -167,12 +175,12 @@ export function downloadDetail(facts: DownloadFacts): Record<string, string> {
 }
 
 /**
- * Where this process rebuilds an archive in `cacheDir`. Rebuilds left by runs that died
+ * Where this process rebuilds an archive in `cacheDir`, and keeps what an in-place rebuild moves. Rebuilds left by runs that died
  * mid-way (their pid is gone) are removed first, as partial downloads are; a live one may be
  * another app's.
  */
-export async function rebuildPath(cacheDir: string): Promise<string> {
-  const file = join(cacheDir, 'delta.zip');
-  await removeStaleParts(file);
-  return `${file}.part-${process.pid}`;
+export async function rebuildPaths(cacheDir: string): Promise<{ output: string; moved: string }> {
+  const [output, moved] = [join(cacheDir, 'delta.zip'), join(cacheDir, 'delta-moved.bin')];
+  await removeStaleParts(output);
+  return { output: `${output}.part-${process.pid}`, moved: `${moved}.part-${process.pid}` };
 }

@@ -1,5 +1,5 @@
 import { constants, createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, open, rm, type FileHandle } from 'node:fs/promises';
+import { copyFile, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32, createInflateRaw } from 'node:zlib';
@@ -42,6 +42,16 @@ export interface RebuildOptions {
   /** Copies `previous` to `output` whole where there is no reflink. Default: `copyFile` (copy_file_range). */
   copyArchive?: (previous: string, output: string) => Promise<void>;
   /**
+   * Where there is no reflink, the previous archive may become the new one (renamed to
+   * `output` and rewritten from its first change on) instead of being copied: the bytes it
+   * holds in place are then neither copied nor flushed again. The bytes it must give up that
+   * the new archive still needs (entries that moved) are first saved in this file, removed
+   * afterwards. Unset: the previous archive is never changed. The caller must be the only one
+   * using it (see `attemptDelta`); a failure after the rename leaves no cached archive, which
+   * only means the next version is downloaded whole.
+   */
+  consumePrevious?: { moved: string };
+  /**
    * Called once every byte of `output` is in place and every local header and fetched entry
    * checked, before the whole archive is hashed (what the caller may overlap with that hash
    * must not trust the bytes yet: they are verified only after it), with how it started.
@@ -64,7 +74,8 @@ export interface RebuildResult {
   reusedEntries: number;
   /**
    * How the new archive was started: `reflink`, a clone of the previous one (no data
-   * written); `copy`, a copy of it made by the kernel; `none`, an empty file.
+   * written); `copy`, a copy of it made by the kernel; `in-place`, the previous archive itself
+   * (see `consumePrevious`); `none`, an empty file.
    */
   startedAs: ArchiveStart;
   /** Bytes the start already held at their place in the new archive: read for the hash, not written. */
@@ -72,7 +83,7 @@ export interface RebuildResult {
 }
 
 /** See `RebuildResult.startedAs`. */
-export type ArchiveStart = 'reflink' | 'copy' | 'none';
+export type ArchiveStart = 'reflink' | 'copy' | 'in-place' | 'none';
 
 /** The directory is usually about as large as last time: fetched with the end record in one range. */
 const minTail = 0xffff + 22 + 76;
@@ -93,6 +104,7 @@ export async function rebuildArchive(options: RebuildOptions): Promise<RebuildRe
   const counters = { bytes: 0, requests: 0 };
   let previous: FileHandle | undefined;
   let out: FileHandle | undefined;
+  let moved: Moved | undefined;
   try {
     previous = await open(options.previous, 'r');
     out = await open(options.output, 'w+', privateFileMode);
@@ -109,10 +121,13 @@ export async function rebuildArchive(options: RebuildOptions): Promise<RebuildRe
     // Only the end of the file (from `fetched` on) is written yet.
     const fetched = Math.min(cdStart, total - tailLength);
     let startedAs: ArchiveStart;
-    ({ out, startedAs } = await startFromPrevious(options, { previous, out, plan, fetched }));
+    ({ out, startedAs, moved } = await startFromPrevious(options, { previous, out, plan, fetched, signal: controller.signal }));
     await inParallel(plan.fetch, options.parallel ?? 4, (range) => fetch(range.start, range.end), controller);
     const layout = { total, startedAs, fetched };
-    const inPlace = await copyPieces(previous, out, plan.copy, layout, controller.signal);
+    const inPlace = moved
+      ? await copyPieces(moved.handle, out, moved.pieces, { total, startedAs: 'none', fetched }, controller.signal).then(() => moved!.inPlace)
+      : await copyPieces(previous, out, plan.copy, layout, controller.signal);
+    await moved?.drop();
     await checkEntries(next, options.output, out.fd, plan.fetchedEntries, display);
     options.onPlaced?.(startedAs);
     const sha256 = await hashArchive(previous, out, plan.copy, layout, controller.signal);
@@ -126,6 +141,7 @@ export async function rebuildArchive(options: RebuildOptions): Promise<RebuildRe
     throw error instanceof DeltaDoubt ? error : new DeltaDoubt(messageOf(error), { cause: error });
   } finally {
     options.signal?.removeEventListener('abort', stop);
+    await moved?.drop();
     await previous?.close();
     await out?.close();
   }
@@ -144,15 +160,17 @@ function inPlaceLength(copy: CopyPiece, end: number): number {
  * otherwise a kernel copy (`copyFile`: copy_file_range, no pass through the agent; 707 MiB in
  * 0.2-0.45 s on ext4 here, where reading and writing them took 1.2-2.5 s) when at least half
  * the archive is in place (it copies the whole previous archive: a disk too full for that
- * only means the archive is written whole). The copy is of the file open as `previous`
+ * only means the archive is written whole). With `consumePrevious`, instead of that copy the
+ * previous archive itself is renamed to `output` once what moves is set aside (`saveMoved`):
+ * neither copied nor flushed again. The copy is of the file open as `previous`
  * (through /proc), so after a reflink the bytes hashed from that descriptor are the ones
  * cloned even if the cache's file is replaced meanwhile. Returns the handle to write through
  * from now on.
  */
 async function startFromPrevious(
   options: RebuildOptions,
-  at: { previous: FileHandle; out: FileHandle; plan: DeltaPlan; fetched: number },
-): Promise<{ out: FileHandle; startedAs: ArchiveStart }> {
+  at: { previous: FileHandle; out: FileHandle; plan: DeltaPlan; fetched: number; signal: AbortSignal },
+): Promise<{ out: FileHandle; startedAs: ArchiveStart; moved?: Moved }> {
   const { total, output } = options;
   const inPlace = at.plan.copy.reduce((sum, copy) => sum + inPlaceLength(copy, at.fetched), 0);
   if (inPlace === 0) return { out: at.out, startedAs: 'none' };
@@ -160,11 +178,21 @@ async function startFromPrevious(
   await at.out.close();
   const source = `/proc/self/fd/${at.previous.fd}`;
   let startedAs: ArchiveStart = 'none';
+  let moved: Moved | undefined;
   try {
     await (options.cloneArchive ?? reflink)(source, output);
     startedAs = 'reflink';
   } catch {
-    if (inPlace * 2 >= total) {
+    if (inPlace * 2 >= total && options.consumePrevious) {
+      moved = await saveMoved(at.previous, at.plan.copy, at.fetched, options.consumePrevious.moved, inPlace, at.signal);
+      // From here on the cached archive is no longer the previous version's: it no longer has
+      // its name (its record names a file that is gone: the next fetch downloads whole).
+      await rename(options.previous, output).catch(async (error: unknown) => {
+        await moved?.drop();
+        throw error;
+      });
+      startedAs = 'in-place';
+    } else if (inPlace * 2 >= total) {
       await (options.copyArchive ?? copyFile)(source, output).then(() => (startedAs = 'copy'), () => undefined);
     }
   }
@@ -173,9 +201,49 @@ async function startFromPrevious(
     if (startedAs !== 'none') await out.chmod(privateFileMode);
     await out.truncate(total);
     await writeFully(out, end, end.length, at.fetched);
-    return { out, startedAs };
+    return { out, startedAs, ...(moved ? { moved } : {}) };
   } catch (error) {
     await out.close().catch(() => undefined);
+    await moved?.drop();
+    throw error;
+  }
+}
+
+/**
+ * The bytes of the previous archive an in-place rebuild overwrites or cuts off while the new
+ * archive still needs them (entries that moved, and copies that reach past `fetched`), saved
+ * in a side file, with the pieces that put them back.
+ */
+interface Moved {
+  handle: FileHandle;
+  /** Copies from the side file into the new archive. */
+  pieces: CopyPiece[];
+  /** Bytes left where they were. */
+  inPlace: number;
+  /** Closes and removes the side file. */
+  drop(): Promise<void>;
+}
+
+/** Saves what `copies` need beyond the bytes they keep in place (below `fetched`) into `path`. */
+async function saveMoved(previous: FileHandle, copies: CopyPiece[], fetched: number, path: string, inPlace: number, signal: AbortSignal): Promise<Moved> {
+  const toSide: CopyPiece[] = [];
+  const pieces: CopyPiece[] = [];
+  let size = 0;
+  for (const copy of copies) {
+    const kept = inPlaceLength(copy, fetched);
+    if (kept === copy.length) continue;
+    toSide.push({ from: copy.from + kept, to: size, length: copy.length - kept });
+    pieces.push({ from: size, to: copy.to + kept, length: copy.length - kept });
+    size += copy.length - kept;
+  }
+  const handle = await open(path, 'w+', privateFileMode);
+  let dropped: Promise<void> | undefined;
+  const drop = () => (dropped ??= handle.close().catch(() => undefined).then(() => rm(path, { force: true })));
+  try {
+    await copyPieces(previous, handle, toSide, { total: size, startedAs: 'none', fetched: 0 }, signal);
+    return { handle, pieces, inPlace, drop };
+  } catch (error) {
+    await drop();
     throw error;
   }
 }

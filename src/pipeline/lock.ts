@@ -30,6 +30,19 @@ export async function acquireDaemonLock(deployDir: string, busy: () => Error): P
   return listenExclusive(lockName(deployDir, 'daemon'), busy);
 }
 
+/**
+ * Takes the lock of one remote's cache directory if it is free; undefined when another process
+ * holds it. Held by a delta rebuild, which may turn the cached archive into the new one: two
+ * apps with the same remote and cache share that directory, and must not both use the archive
+ * while one of them changes it.
+ */
+export async function tryCacheLock(cacheDir: string): Promise<Lock | undefined> {
+  return listenExclusive(lockName(cacheDir, 'cache'), () => new LockBusyError(`cache ${cacheDir} is in use`)).catch((error: unknown) => {
+    if (error instanceof LockBusyError) return undefined;
+    throw error;
+  });
+}
+
 async function listenExclusive(name: string, busy: () => Error): Promise<Lock> {
   const server: Server = createServer();
   await new Promise<void>((resolve, reject) => {

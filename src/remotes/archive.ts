@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { readdir, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
@@ -195,12 +195,12 @@ export async function unpackArchive(file: string, into: string, options: UnpackO
 }
 
 /**
- * Removes partial downloads of `file` left by runs that died mid-transfer (`kill -9`, power
- * loss): the pid in their name is no longer alive. A live one may be another app's download
- * of the same remote and is left alone.
+ * Removes partial files (`<name>.part-<pid>`) next to `file` left by runs that died mid-way
+ * (`kill -9`, power loss): downloads, delta rebuilds and what those set aside, whatever the
+ * name: the pid in their name is no longer alive. A live one may be another app's work on the
+ * same remote's cache and is left alone.
  */
 export async function removeStaleParts(file: string): Promise<void> {
-  const prefix = `${basename(file)}.part-`;
   let names: string[];
   try {
     names = await readdir(dirname(file));
@@ -208,8 +208,8 @@ export async function removeStaleParts(file: string): Promise<void> {
     return;
   }
   for (const name of names) {
-    const pid = Number(name.slice(prefix.length));
-    if (!name.startsWith(prefix) || !Number.isInteger(pid) || pid <= 0 || processAlive(pid)) continue;
+    const pid = Number(/\.part-(\d+)$/.exec(name)?.[1]);
+    if (!Number.isInteger(pid) || pid <= 0 || processAlive(pid)) continue;
     await rm(join(dirname(file), name), { force: true });
   }
 }

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeLayout, runCli } from '../support/cli.js';
+import { makeLayout, runCli, spawnCli } from '../support/cli.js';
 import { startHttpServer, type ServedObject, type TestHttpServer } from '../support/http-server.js';
 import { s3rverKeys, startS3rver } from '../support/s3rver.js';
 import { baseTree, changed, changes, describeTree, zipOfTree } from '../remotes/delta-fixtures.js';
@@ -111,4 +111,71 @@ test('cli, s3: an update of an object is fetched by ranged GetObjects and deploy
   assert.equal((await deploy(fresh, config(fresh.root))).code, 0);
   assert.deepEqual(describeTree(layout.link), describeTree(fresh.link));
   assert.equal(readFileSync(join(layout.link, 'moved/f08.txt'), 'utf8').length, 16 * 1024);
+});
+
+/** The files of the HTTP remote's cache directory under `cache`, sorted. */
+function cacheFiles(cache: string): string[] {
+  const root = join(cache, 'http');
+  if (!existsSync(root)) return [];
+  return readdirSync(root).flatMap((dir) => readdirSync(join(root, dir))).sort();
+}
+
+test('cli, http: an agent killed while it rebuilds the cached archive leaves the release alone, and the next run deploys the new version', async (t) => {
+  const server = await startHttpServer();
+  t.after(() => server.close());
+  const remote = `${server.origin}/app.zip`;
+  const layout = makeLayout();
+  publish(server, await zipOfTree(baseTree()), { ranges: true });
+  assert.equal((await layout.fetch(remote)).code, 0);
+  const first = layout.currentId();
+  const before = describeTree(layout.link);
+  const next = await zipOfTree(changed(baseTree(), changes[0]![1]));
+  // Slow answers hold the rebuild between its steps; it is killed once it has started.
+  publish(server, next, { ranges: true, delayMs: 700 });
+  const child = spawnCli([...layout.args(remote), '-f'], { cwd: layout.root });
+  const exited = new Promise((resolve) => child.on('close', resolve));
+  const deadline = Date.now() + 20_000;
+  // Without reflinks (ext4, tmpfs) the cached archive is renamed to the rebuild's name: kill
+  // after that; with reflinks it never is: kill once the rebuild has its file.
+  let sawPart = 0;
+  while (Date.now() < deadline) {
+    const files = cacheFiles(layout.cache);
+    if (files.some((f) => f.startsWith('delta.zip.part-'))) sawPart ||= Date.now();
+    if (sawPart && (!files.some((f) => f.startsWith('sha256-')) || Date.now() - sawPart > 1500)) break;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.ok(sawPart, 'the rebuild never started');
+  child.kill('SIGKILL');
+  await exited;
+  assert.equal(layout.currentId(), first, 'current moved though the run was killed');
+  assert.deepEqual(describeTree(layout.link), before);
+  publish(server, next, { ranges: true });
+  const r = await layout.fetch(remote);
+  assert.equal(r.code, 0, r.stderr);
+  assert.notEqual(layout.currentId(), first);
+  assert.deepEqual(describeTree(layout.link), await fullDeploy(remote));
+  assert.deepEqual(cacheFiles(layout.cache).filter((f) => !f.endsWith('.json')), [`sha256-${createHash('sha256').update(next).digest('hex')}.zip`], 'the killed rebuild left files behind');
+});
+
+test('cli, http: two apps with the same remote and cache update at once; one rebuilds the cached archive, both deploy the served version', async (t) => {
+  const server = await startHttpServer();
+  t.after(() => server.close());
+  const remote = `${server.origin}/app.zip`;
+  const [a, b] = [makeLayout(), makeLayout()];
+  b.cache = a.cache;
+  publish(server, await zipOfTree(baseTree()), { ranges: true });
+  for (const layout of [a, b]) assert.equal((await layout.fetch(remote)).code, 0);
+  const next = await zipOfTree(changed(baseTree(), changes[1]![1]));
+  publish(server, next, { ranges: true, delayMs: 300 });
+  const results = await Promise.all([a.fetch(remote), b.fetch(remote)]);
+  for (const r of results) assert.equal(r.code, 0, r.stderr);
+  const full = await fullDeploy(remote);
+  for (const layout of [a, b]) assert.deepEqual(describeTree(layout.link), full);
+  const downloads = await Promise.all([a, b].map((layout) => downloadOf(layout, remote)));
+  assert.ok(downloads.some((d) => d?.startsWith('delta: ')), `neither used the delta: ${downloads.join(', ')}`);
+  // Both ran the check and the fetch at the same time: the second found the cache in use.
+  const waited = results.filter((r) => /another run is rebuilding from the same cached archive/.test(r.stderr)).length;
+  const bothDelta = downloads.every((d) => d?.startsWith('delta: '));
+  assert.ok(waited === 1 || bothDelta, `one run should have found the cache in use: ${downloads.join(', ')}`);
+  assert.deepEqual(cacheFiles(a.cache).filter((f) => f.endsWith('.zip') || f.includes('.part-')), [`sha256-${createHash('sha256').update(next).digest('hex')}.zip`]);
 });

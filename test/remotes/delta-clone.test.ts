@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defaultLimits } from '../../src/config/types.js';
@@ -13,7 +13,7 @@ import { DiskError } from '../../src/util/disk-errors.js';
 import { entryLayout } from '../support/zip.js';
 import { withHttpServer, type TestHttpServer } from '../support/http-server.js';
 import { testdir } from '../support/tmp.js';
-import { baseTree, changed, changes, filler, zipOfTree } from './delta-fixtures.js';
+import { baseTree, changed, changes, filler, zipOfTree, type Tree } from './delta-fixtures.js';
 
 // A rebuild that starts from a clone of the previous archive (a reflink on XFS or btrfs): the
 // bytes before the first change are already in place and are not written again. Reflinks are
@@ -22,7 +22,7 @@ import { baseTree, changed, changes, filler, zipOfTree } from './delta-fixtures.
 // workload runs the real thing on XFS.
 
 /** Serves `next` (ranges cut from `rangeBody` when given) and rebuilds it from `previous`. */
-async function rebuild(server: TestHttpServer, previous: Buffer, next: Buffer, options: { rangeBody?: Buffer; clone?: RebuildOptions['cloneArchive']; copy?: RebuildOptions['copyArchive'] } = {}) {
+async function rebuild(server: TestHttpServer, previous: Buffer, next: Buffer, options: { rangeBody?: Buffer; clone?: RebuildOptions['cloneArchive']; copy?: RebuildOptions['copyArchive']; inPlace?: boolean } = {}) {
   const dir = testdir();
   const old = join(dir, 'previous.zip');
   writeFileSync(old, previous);
@@ -40,6 +40,7 @@ async function rebuild(server: TestHttpServer, previous: Buffer, next: Buffer, o
     display: url,
     cloneArchive: options.clone ?? ((from, to) => copyFile(from, to)),
     ...(options.copy ? { copyArchive: options.copy } : {}),
+    ...(options.inPlace ? { consumePrevious: { moved: join(dir, 'moved.bin') } } : {}),
   });
   return { result, output, old };
 }
@@ -93,6 +94,17 @@ test('delta clone: a fetched range that lies is caught after a clone as without 
     assert.equal(cloned, 1, 'the rebuild started from a clone');
   });
 });
+
+/** Rebuilds in place (no reflinks), expecting a failure; returns the files left in its directory. */
+async function failInPlace(server: TestHttpServer, previous: Buffer, next: Buffer, rangeBody: Buffer): Promise<string[]> {
+  let dir = '';
+  const clone = (from: string, to: string) => {
+    dir = testdirOf(to);
+    return refused();
+  };
+  await assert.rejects(rebuild(server, previous, next, { rangeBody, clone, inPlace: true }), (error) => error instanceof DeltaDoubt);
+  return readdirSync(dir).sort();
+}
 
 const refused = () => Promise.reject(Object.assign(new Error('reflinks are not supported here'), { code: 'EOPNOTSUPP' }));
 
@@ -190,5 +202,51 @@ test('delta rebuild on a disk that fills mid-write: a disk error naming the arch
     } finally {
       execFileSync('umount', ['-l', small]);
     }
+  });
+});
+
+// Without reflinks (ext4), the previous archive itself becomes the new one: the bytes before
+// the first change are neither copied nor written, and those that move are saved first.
+for (const [name, change] of [...changes, ['a file grown in the middle (every later entry moves)', (t: Tree) => void (t['d1/f05.txt'] = { content: filler('grown', 40 * 1024) })] as const]) {
+  test(`delta in place: ${name}: the previous archive becomes the served one`, async () => {
+    await withHttpServer(async (server) => {
+      const previous = await zipOfTree(baseTree());
+      const next = await zipOfTree(changed(baseTree(), change));
+      const { result, output, old } = await rebuild(server, previous, next, { clone: refused, inPlace: true });
+      assert.ok(readFileSync(output).equals(next), 'the rebuilt archive differs from the served one');
+      assert.equal(result.sha256, sha256(next));
+      const dir = testdirOf(output);
+      if (result.startedAs === 'in-place') {
+        assert.ok(result.bytesInPlace * 2 >= next.length);
+        assert.equal(existsSync(old), false, 'the previous archive is still there: it was copied, not reused');
+      } else {
+        assert.equal(result.startedAs, 'none');
+        assert.ok(readFileSync(old).equals(previous), 'the previous archive was changed though not reused');
+      }
+      assert.deepEqual(readdirSync(dir).sort(), ['next.zip', ...(result.startedAs === 'in-place' ? [] : ['previous.zip'])], 'the side file was left behind');
+      assert.equal(statSync(output).mode & 0o777, 0o600);
+    });
+  });
+}
+
+test('delta in place: entries that move are put back from the side file', async () => {
+  await withHttpServer(async (server) => {
+    const previous = await zipOfTree(baseTree());
+    const next = await zipOfTree(changed(baseTree(), (t) => void (t['d3/f59.txt'] = { content: filler('grown', 40 * 1024) })));
+    const { result, output } = await rebuild(server, previous, next, { clone: refused, inPlace: true });
+    assert.equal(result.startedAs, 'in-place');
+    assert.ok(result.bytesInPlace < next.length - 40 * 1024);
+    assert.ok(readFileSync(output).equals(next));
+  });
+});
+
+test('delta in place: a lying range is caught, and the rebuild leaves nothing behind', async () => {
+  await withHttpServer(async (server) => {
+    const previous = await zipOfTree(baseTree());
+    const next = await zipOfTree(changed(baseTree(), changes[0]![1]));
+    const lying = Buffer.from(next);
+    lying[entryLayout(next).get('d1/f05.txt')!.data + 10]! ^= 0xff;
+    // The previous archive was consumed: the next version is downloaded whole.
+    assert.deepEqual(await failInPlace(server, previous, next, lying), []);
   });
 });

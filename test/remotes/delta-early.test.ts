@@ -34,6 +34,7 @@ async function attempt(server: TestHttpServer, previous: Buffer, next: Buffer, o
   const outcome: DeltaOutcome | undefined = await attemptDelta({
     previous: old,
     output: join(dir, 'next.zip'),
+    moved: join(dir, 'moved.bin'),
     total: next.length,
     source: httpRangeSource({ url, display: url, total: next.length, ...(etag ? { etag } : {}), connectTimeoutMs: 5000, readTimeoutMs: 5000 }),
     limits: defaultLimits,

@@ -1,5 +1,5 @@
 import { rename } from 'node:fs/promises';
-import { attemptDelta, deltaSettings, rebuildPath, type DeltaOutcome } from '../../delta/attempt.js';
+import { attemptDelta, deltaSettings, rebuildPaths, type DeltaOutcome } from '../../delta/attempt.js';
 import { httpRangeSource } from '../../delta/http-source.js';
 import type { SidecarReader } from '../../verify/archive.js';
 import { onDisk } from '../../util/disk-errors.js';
@@ -35,10 +35,11 @@ export interface HttpDelta extends Pick<DeltaOutcome, 'verification' | 'prepared
 /** Rebuilds `pending` in the cache; undefined (logged) when the whole archive must be downloaded. */
 export async function fetchHttpDelta(input: HttpDeltaInput): Promise<HttpDelta | undefined> {
   const { ctx, pending, config } = input;
-  const output = await rebuildPath(ctx.cacheDir);
+  const { output, moved } = await rebuildPaths(ctx.cacheDir);
   const outcome = await attemptDelta({
     previous: archivePath(ctx.cacheDir, input.state.sha256),
     output,
+    moved,
     total: pending.bytes,
     source: httpRangeSource({
       url: input.url,

@@ -1,7 +1,7 @@
 import type { GetObjectCommandInput, GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { rename } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { attemptDelta, deltaSettings, rebuildPath, type DeltaOutcome } from '../../delta/attempt.js';
+import { attemptDelta, deltaSettings, rebuildPaths, type DeltaOutcome } from '../../delta/attempt.js';
 import { s3RangeSource } from '../../delta/s3-source.js';
 import { totalOfContentRange } from '../../delta/source.js';
 import { onDisk } from '../../util/disk-errors.js';
@@ -62,10 +62,11 @@ export interface S3DeltaInput {
 /** Rebuilds `pending` as the cached archive; undefined (logged) when the whole object must be downloaded. */
 export async function fetchS3Delta(input: S3DeltaInput): Promise<(Pick<DeltaOutcome, 'verification' | 'prepared'> & { entry: S3CacheEntry }) | undefined> {
   const { ctx, pending, config } = input;
-  const output = await rebuildPath(ctx.cacheDir);
+  const { output, moved } = await rebuildPaths(ctx.cacheDir);
   const outcome = await attemptDelta({
     previous: cachePaths(ctx.cacheDir).archive,
     output,
+    moved,
     total: pending.bytes,
     source: s3RangeSource({
       bucket: input.location.bucket,

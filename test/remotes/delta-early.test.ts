@@ -83,12 +83,12 @@ test('delta early extraction: after a reflink it starts before verification and 
   });
 });
 
-test('delta early extraction: without a reflink (clones would be copies) it does not start', async () => {
+test('delta early extraction: without a reflink (clones would be copies) it does not start, the archive rebuilt in place', async () => {
   await withHttpServer(async (server) => {
     const previous = await zipOfTree(baseTree());
     const next = await zipOfTree(changed(baseTree(), changes[0]![1]));
     const { outcome, atVerification } = await attempt(server, previous, next, { reflink: false });
-    assert.equal(outcome?.startedAs, 'copy');
+    assert.equal(outcome?.startedAs, 'in-place');
     assert.deepEqual(atVerification, []);
     assert.equal(outcome?.prepared, undefined);
   });

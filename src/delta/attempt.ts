@@ -175,9 +175,9 @@ export function downloadDetail(facts: DownloadFacts): Record<string, string> {
 }
 
 /**
- * Where this process rebuilds an archive in `cacheDir`, and keeps what an in-place rebuild moves. Rebuilds left by runs that died
- * mid-way (their pid is gone) are removed first, as partial downloads are; a live one may be
- * another app's.
+ * Where this process rebuilds an archive in `cacheDir`, and keeps what an in-place rebuild
+ * moves. Partial files left by runs that died mid-way (their pid is gone) are removed first; a
+ * live one may be another app's.
  */
 export async function rebuildPaths(cacheDir: string): Promise<{ output: string; moved: string }> {
   const [output, moved] = [join(cacheDir, 'delta.zip'), join(cacheDir, 'delta-moved.bin')];

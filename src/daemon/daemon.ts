@@ -101,7 +101,9 @@ export function startDaemon(options: DaemonOptions): Daemon {
 async function checkApp(app: AppConfig, reason: string, options: DaemonOptions, coordinators: Coordinators): Promise<void> {
   const { logger, signal } = options;
   if (app.splayMs > 0 && reason === 'schedule') {
-    await sleep(Math.floor(Math.random() * app.splayMs), signal);
+    const delayMs = Math.floor(Math.random() * app.splayMs);
+    logger.debug({ app: app.name, delayMs }, 'scheduled check delayed by the splay');
+    await sleep(delayMs, signal);
     if (signal.aborted) return;
   }
   try {

@@ -8,7 +8,7 @@ import { messageOf } from '../errors.js';
 import { readCentralDirectory, type CentralDirectory, type RawEntry } from '../extract/central-directory.js';
 import { checkContent, decodeAsync } from '../extract/entry-data.js';
 import { readLocalHeader } from '../extract/local-header.js';
-import { readAt } from '../extract/read-at.js';
+import { readAt, scratchReader } from '../extract/read-at.js';
 import { diskCodeOf, diskError } from '../util/disk-errors.js';
 import { privateFileMode } from '../util/modes.js';
 import { directoryStart } from './layout.js';
@@ -128,9 +128,17 @@ export async function rebuildArchive(options: RebuildOptions): Promise<RebuildRe
       ? await copyPieces(moved.handle, out, moved.pieces, { total, startedAs: 'none', fetched }, controller.signal).then(() => moved!.inPlace)
       : await copyPieces(previous, out, plan.copy, layout, controller.signal);
     await moved?.drop();
-    await checkEntries(next, options.output, out.fd, plan.fetchedEntries, display);
+    // The hash (on a worker thread) reads while this thread checks the headers: both only read.
+    const hashing = hashArchive(previous, out, plan.copy, layout, controller.signal);
+    const checked = checkEntries(next, options.output, out.fd, plan.fetchedEntries, display);
+    // Whichever fails first is the failure; the other must not go unhandled meanwhile.
+    await Promise.all([hashing, checked]).catch((error: unknown) => {
+      controller.abort(error);
+      throw error;
+    });
+    await checked;
     options.onPlaced?.(startedAs);
-    const sha256 = await hashArchive(previous, out, plan.copy, layout, controller.signal);
+    const sha256 = await hashing;
     return { sha256, bytes: total, fetchedBytes: counters.bytes, requests: counters.requests, entries: next.entries.length, reusedEntries: plan.reusedEntries, startedAs, bytesInPlace: inPlace };
   } catch (error) {
     await out?.close().catch(() => undefined);
@@ -359,7 +367,8 @@ const wholeEntryLimit = 8 * 1024 * 1024;
 
 /** Every local header must match the new directory; every fetched entry's data its CRC. */
 async function checkEntries(next: CentralDirectory, file: string, fd: number, fetched: RawEntry[], display: string): Promise<void> {
-  const read = (offset: number, length: number) => readAt(fd, offset, length);
+  // Only each header's start is kept.
+  const read = scratchReader(fd);
   const starts = new Map<RawEntry, number>();
   for (const entry of next.entries) starts.set(entry, readLocalHeader(entry, read, next.dataEnd, display).start);
   for (const entry of fetched) {

@@ -8,7 +8,7 @@ import { messageOf } from '../errors.js';
 import { readCentralDirectory, type CentralDirectory, type RawEntry } from '../extract/central-directory.js';
 import { checkContent, decodeAsync } from '../extract/entry-data.js';
 import { readLocalHeader } from '../extract/local-header.js';
-import { readAt, scratchReader } from '../extract/read-at.js';
+import { readAt } from '../extract/read-at.js';
 import { diskCodeOf, diskError } from '../util/disk-errors.js';
 import { privateFileMode } from '../util/modes.js';
 import { directoryStart } from './layout.js';
@@ -367,8 +367,7 @@ const wholeEntryLimit = 8 * 1024 * 1024;
 
 /** Every local header must match the new directory; every fetched entry's data its CRC. */
 async function checkEntries(next: CentralDirectory, file: string, fd: number, fetched: RawEntry[], display: string): Promise<void> {
-  // Only each header's start is kept.
-  const read = scratchReader(fd);
+  const read = (offset: number, length: number) => readAt(fd, offset, length);
   const starts = new Map<RawEntry, number>();
   for (const entry of next.entries) starts.set(entry, readLocalHeader(entry, read, next.dataEnd, display).start);
   for (const entry of fetched) {

@@ -11,14 +11,3 @@ export function readAt(fd: number, position: number, length: number, into?: Buff
   }
   return buffer.subarray(0, done);
 }
-
-/**
- * `readAt` on `fd` into one reused buffer: each result is valid only until the next read.
- * For callers that read thousands of small headers and keep only values taken from them
- * (a fresh buffer each was a good part of checking 20,000 headers, in allocation and garbage
- * collection).
- */
-export function scratchReader(fd: number, size = 64 * 1024): (position: number, length: number) => Buffer {
-  const scratch = Buffer.allocUnsafe(size);
-  return (position, length) => readAt(fd, position, length, length <= size ? scratch : undefined);
-}

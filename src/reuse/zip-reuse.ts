@@ -1,5 +1,5 @@
 import type { PlannedEntry } from '../extract/plan.js';
-import { scratchReader } from '../extract/read-at.js';
+import { readAt } from '../extract/read-at.js';
 import { readLocalHeader } from '../extract/local-header.js';
 import { cloneFiles, type CloneJob } from './clone.js';
 import { listReleaseFiles, reusableFiles, type ReleaseFiles } from './release-files.js';
@@ -36,9 +36,8 @@ export async function cloneUnchangedEntries(files: readonly PlannedEntry[], reus
   if (!reuse) return { rest: [...files], reusedFiles: 0, reusedBytes: 0 };
   const previous = await reusableFiles(reuse, 'zip');
   if (!previous || !reuse.current) return { rest: [...files], reusedFiles: 0, reusedBytes: 0 };
-  // Straight reads, not the extractor's window: only the few bytes of each header are wanted,
-  // and only the time taken from them is kept.
-  const read = scratchReader(ctx.fd);
+  // Straight reads, not the extractor's window: only the few bytes of each header are wanted.
+  const read = (offset: number, length: number) => readAt(ctx.fd, offset, length);
   const jobs: CloneJob[] = [];
   for (const file of files) {
     const recorded = previous.get(file.path);

@@ -1,4 +1,4 @@
-import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { constants, createReadStream, createWriteStream, type Stats } from 'node:fs';
 import { copyFile, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -129,14 +129,17 @@ export async function rebuildArchive(options: RebuildOptions): Promise<RebuildRe
       : await copyPieces(previous, out, plan.copy, layout, controller.signal);
     await moved?.drop();
     // The hash (on a worker thread) reads while this thread checks the headers: both only read.
+    // A failure of either stops the other, which is awaited before the descriptors close; the
+    // extraction may start once the headers are checked, without waiting for the hash.
     const hashing = hashArchive(previous, out, plan.copy, layout, controller.signal);
-    const checked = checkEntries(next, options.output, out.fd, plan.fetchedEntries, display);
-    // Whichever fails first is the failure; the other must not go unhandled meanwhile.
-    await Promise.all([hashing, checked]).catch((error: unknown) => {
+    hashing.catch((error: unknown) => controller.abort(error));
+    try {
+      await checkEntries(next, options.output, out.fd, plan.fetchedEntries, display, controller.signal);
+    } catch (error) {
       controller.abort(error);
-      throw error;
-    });
-    await checked;
+      await hashing.catch(() => undefined);
+      throw controller.signal.reason ?? error;
+    }
     options.onPlaced?.(startedAs);
     const sha256 = await hashing;
     return { sha256, bytes: total, fetchedBytes: counters.bytes, requests: counters.requests, entries: next.entries.length, reusedEntries: plan.reusedEntries, startedAs, bytesInPlace: inPlace };
@@ -204,18 +207,27 @@ async function startFromPrevious(
       await (options.copyArchive ?? copyFile)(source, output).then(() => (startedAs = 'copy'), () => undefined);
     }
   }
-  const out = await open(output, startedAs === 'none' ? 'w+' : 'r+', privateFileMode);
+  let out: FileHandle | undefined;
   try {
+    out = await open(output, startedAs === 'none' ? 'w+' : 'r+', privateFileMode);
+    // The rename moved the file by its name: it must be the one read as `previous` (a full
+    // download of another app sharing the cache may have replaced it meanwhile).
+    if (startedAs === 'in-place' && !sameFile(await out.stat(), await at.previous.stat())) {
+      await rename(output, options.previous).catch(() => undefined);
+      throw new DeltaDoubt('the cached archive was replaced while it was being rebuilt');
+    }
     if (startedAs !== 'none') await out.chmod(privateFileMode);
     await out.truncate(total);
     await writeFully(out, end, end.length, at.fetched);
     return { out, startedAs, ...(moved ? { moved } : {}) };
   } catch (error) {
-    await out.close().catch(() => undefined);
+    await out?.close().catch(() => undefined);
     await moved?.drop();
     throw error;
   }
 }
+
+const sameFile = (a: Stats, b: Stats) => a.dev === b.dev && a.ino === b.ino;
 
 /**
  * The bytes of the previous archive an in-place rebuild overwrites or cuts off while the new
@@ -331,10 +343,11 @@ async function copyPieces(previous: FileHandle, out: FileHandle, copies: CopyPie
 }
 
 /**
- * The sha256 of the whole new archive, front to back, on a worker thread. Bytes a reflink kept in place are read from `previous` (one extent shared by
- * both: its pages are likelier cached under the old file); all others from `out`, including
- * those a kernel copy put there, whose bytes are the kernel's work and are hashed as they are,
- * as every byte the caller verifies by this hash must be.
+ * The sha256 of the whole new archive, front to back, on a worker thread. Bytes a reflink kept
+ * in place are read from `previous` (one extent shared by both: its pages are likelier cached
+ * under the old file); all others from `out`, including those a kernel copy put there (the
+ * kernel's work, hashed as it is, as every byte the caller verifies by this hash must be) and
+ * those an in-place start left (`out` is then the previous archive itself).
  */
 async function hashArchive(previous: FileHandle, out: FileHandle, copies: CopyPiece[], layout: Layout, signal: AbortSignal): Promise<string> {
   const ranges: Array<{ from: FileHandle; at: number; length: number }> = [];
@@ -366,21 +379,22 @@ async function hashArchive(previous: FileHandle, out: FileHandle, copies: CopyPi
 const wholeEntryLimit = 8 * 1024 * 1024;
 
 /** Every local header must match the new directory; every fetched entry's data its CRC. */
-async function checkEntries(next: CentralDirectory, file: string, fd: number, fetched: RawEntry[], display: string): Promise<void> {
+async function checkEntries(next: CentralDirectory, file: string, fd: number, fetched: RawEntry[], display: string, signal: AbortSignal): Promise<void> {
   const read = (offset: number, length: number) => readAt(fd, offset, length);
   const starts = new Map<RawEntry, number>();
   for (const entry of next.entries) starts.set(entry, readLocalHeader(entry, read, next.dataEnd, display).start);
   for (const entry of fetched) {
+    signal.throwIfAborted();
     // Encrypted entries and unknown methods: the extractor refuses them with its own message.
     if (entry.flags & 0x41 || (entry.method !== 0 && entry.method !== 8)) continue;
     const start = starts.get(entry)!;
     if (entry.uncompressedSize <= wholeEntryLimit) await decodeAsync(entry, readAt(fd, start, entry.compressedSize), display);
-    else await checkStreaming(entry, file, start, display);
+    else await checkStreaming(entry, file, start, display, signal);
   }
 }
 
 /** Inflates (or reads) a large entry chunk by chunk, checking its size and CRC-32. */
-async function checkStreaming(entry: RawEntry, file: string, start: number, display: string): Promise<void> {
+async function checkStreaming(entry: RawEntry, file: string, start: number, display: string, signal: AbortSignal): Promise<void> {
   let crc = 0;
   let length = 0;
   const consume = async (chunks: AsyncIterable<Buffer>): Promise<void> => {
@@ -391,7 +405,7 @@ async function checkStreaming(entry: RawEntry, file: string, start: number, disp
     }
   };
   const source = createReadStream(file, { start, end: start + entry.compressedSize - 1 });
-  if (entry.method === 8) await pipeline(source, createInflateRaw(), consume);
-  else await pipeline(source, consume);
+  if (entry.method === 8) await pipeline(source, createInflateRaw(), consume, { signal });
+  else await pipeline(source, consume, { signal });
   checkContent(entry, length, crc, display);
 }

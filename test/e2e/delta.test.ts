@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeLayout, runCli, spawnCli } from '../support/cli.js';
 import { startHttpServer, type ServedObject, type TestHttpServer } from '../support/http-server.js';
@@ -84,7 +84,8 @@ test('cli, http: a rebuilt archive that fails sha256 verification is downloaded 
   assert.deepEqual(describeTree(layout.link), await fullDeploy(remote));
 });
 
-test('cli, s3: an update of an object is fetched by ranged GetObjects and deploys what a full deploy deploys', async (t) => {
+/** An s3rver bucket `releases` with a config file per layout, and a deploy of `s3://releases/app.zip`. */
+async function s3Setup(t: { after(fn: () => unknown): void }) {
   const server = await startS3rver(['releases']);
   t.after(() => server.close());
   const config = (dir: string) => {
@@ -94,10 +95,15 @@ test('cli, s3: an update of an object is fetched by ranged GetObjects and deploy
     return file;
   };
   const remote = 's3://releases/app.zip';
+  const deploy = (l: ReturnType<typeof makeLayout>, file: string) => runCli(['-c', file, '--cache', l.cache, '--pre-hooks', l.pre, '--post-hooks', l.post, remote, l.link, '-f'], { cwd: l.root });
+  return { server, config, deploy };
+}
+
+test('cli, s3: an update of an object is fetched by ranged GetObjects and deploys what a full deploy deploys', async (t) => {
+  const { server, config, deploy } = await s3Setup(t);
   const layout = makeLayout();
   await server.put('releases', 'app.zip', await zipOfTree(baseTree()));
   const cfg = config(layout.root);
-  const deploy = (l: ReturnType<typeof makeLayout>, file: string) => runCli(['-c', file, '--cache', l.cache, '--pre-hooks', l.pre, '--post-hooks', l.post, remote, l.link, '-f'], { cwd: l.root });
   assert.equal((await deploy(layout, cfg)).code, 0);
   const next = await zipOfTree(changed(baseTree(), changes[3]![1]));
   await server.put('releases', 'app.zip', next);
@@ -173,9 +179,44 @@ test('cli, http: two apps with the same remote and cache update at once; one reb
   for (const layout of [a, b]) assert.deepEqual(describeTree(layout.link), full);
   const downloads = await Promise.all([a, b].map((layout) => downloadOf(layout, remote)));
   assert.ok(downloads.some((d) => d?.startsWith('delta: ')), `neither used the delta: ${downloads.join(', ')}`);
-  // Both ran the check and the fetch at the same time: the second found the cache in use.
-  const waited = results.filter((r) => /another run is rebuilding from the same cached archive/.test(r.stderr)).length;
-  const bothDelta = downloads.every((d) => d?.startsWith('delta: '));
-  assert.ok(waited === 1 || bothDelta, `one run should have found the cache in use: ${downloads.join(', ')}`);
+  // The run that did not rebuild says why it downloaded whole: it found the cache in use, or
+  // (when it came later) the previous archive already gone, rebuilt in place by the other.
+  const whole = results.filter((_, i) => downloads[i]?.startsWith('full: '));
+  assert.ok(whole.length <= 1, `both downloaded whole: ${downloads.join(', ')}`);
+  for (const r of whole) {
+    assert.match(r.stderr, /another run is rebuilding from the same cached archive|the cached archive of the previous version is gone/, `the whole download gave no reason: ${downloads.join(', ')}`);
+  }
   assert.deepEqual(cacheFiles(a.cache).filter((f) => f.endsWith('.zip') || f.includes('.part-')), [`sha256-${createHash('sha256').update(next).digest('hex')}.zip`]);
+});
+
+test('cli, http: a cached archive deleted by hand means a whole download that says why, and the served version deployed', async (t) => {
+  const server = await startHttpServer();
+  t.after(() => server.close());
+  const remote = `${server.origin}/app.zip`;
+  const layout = makeLayout();
+  publish(server, await zipOfTree(baseTree()), { ranges: true });
+  assert.equal((await layout.fetch(remote)).code, 0);
+  const root = join(layout.cache, 'http');
+  for (const dir of readdirSync(root)) for (const f of readdirSync(join(root, dir))) if (f.endsWith('.zip')) rmSync(join(root, dir, f));
+  publish(server, await zipOfTree(changed(baseTree(), changes[0]![1])), { ranges: true });
+  const r = await layout.fetch(remote);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /the cached archive of the previous version is gone/);
+  assert.match((await downloadOf(layout, remote)) ?? '', /^full: /);
+  assert.deepEqual(describeTree(layout.link), await fullDeploy(remote));
+});
+
+test('cli, s3: a cached archive deleted by hand means a whole download that says why, and the served version deployed', async (t) => {
+  const { server, config, deploy } = await s3Setup(t);
+  const [layout, fresh] = [makeLayout(), makeLayout()];
+  await server.put('releases', 'app.zip', await zipOfTree(baseTree()));
+  assert.equal((await deploy(layout, config(layout.root))).code, 0);
+  const root = join(layout.cache, 's3');
+  for (const dir of readdirSync(root)) rmSync(join(root, dir, 'archive.zip'));
+  await server.put('releases', 'app.zip', await zipOfTree(changed(baseTree(), changes[0]![1])));
+  const r = await deploy(layout, config(layout.root));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /the cached archive of the previous version is gone/);
+  assert.equal((await deploy(fresh, config(fresh.root))).code, 0);
+  assert.deepEqual(describeTree(layout.link), describeTree(fresh.link));
 });

@@ -250,3 +250,24 @@ test('delta in place: a lying range is caught, and the rebuild leaves nothing be
     assert.deepEqual(await failInPlace(server, previous, next, lying), []);
   });
 });
+
+test('delta in place: a cache file replaced before the rename is not rebuilt on: a doubt, and that file is put back', async () => {
+  await withHttpServer(async (server) => {
+    const previous = await zipOfTree(baseTree());
+    const next = await zipOfTree(changed(baseTree(), changes[0]![1]));
+    const other = await zipOfTree(baseTree(20));
+    // Another app sharing the cache renames its download over the previous archive's name
+    // after the rebuild opened it: renaming that name would move the other app's file.
+    let dir = '';
+    const clone = async (_from: string, to: string) => {
+      dir = testdirOf(to);
+      writeFileSync(join(dir, 'other.zip'), other);
+      renameSync(join(dir, 'other.zip'), join(dir, 'previous.zip'));
+      return refused();
+    };
+    const attempt = rebuild(server, previous, next, { clone, inPlace: true });
+    await assert.rejects(attempt, (error) => error instanceof DeltaDoubt && /replaced while it was being rebuilt/.test(error.message));
+    assert.deepEqual(readdirSync(dir), ['previous.zip'], 'the rebuild left files behind');
+    assert.ok(readFileSync(join(dir, 'previous.zip')).equals(other), 'the other app\'s archive was not put back');
+  });
+});

@@ -16,7 +16,7 @@ import { totalOfContentRange } from '../../delta/source.js';
 import { discardPrepared, type PreparedExtraction } from '../../extract/zip.js';
 import type { ArchiveVerification } from '../../verify/archive.js';
 import { fetchHttpDelta } from './delta.js';
-import { reportOnce } from '../../delta/attempt.js';
+import { lostArchive, reportOnce } from '../../delta/attempt.js';
 import { httpGet, readSmallBody, type HttpResponse } from './request.js';
 import { defineKind, type FetchResult, type Observation, type Remote, type RemoteContext } from '../types.js';
 
@@ -171,7 +171,10 @@ export class HttpRemote implements Remote {
   /** The cached state, when its archive is still there. */
   private async cachedState(ctx: RemoteContext): Promise<HttpCacheState | undefined> {
     const state = await loadState(ctx.cacheDir, this.urlKey);
-    return state && existsSync(archivePath(ctx.cacheDir, state.sha256)) ? state : undefined;
+    if (!state) return undefined;
+    if (existsSync(archivePath(ctx.cacheDir, state.sha256))) return state;
+    ctx.logger.info({ url: this.display, reason: lostArchive }, 'delta download not possible, downloading the whole archive');
+    return undefined;
   }
 
   /** GETs `url` and turns every status but 200 (and 304 on conditional requests) into a RemoteError. */

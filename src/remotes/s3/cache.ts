@@ -1,9 +1,10 @@
 import type { GetObjectCommandOutput } from '@aws-sdk/client-s3';
+import type { Logger } from 'pino';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makePrivateDir } from '../../util/modes.js';
 import { writePrivateFileAtomic } from '../../util/atomic-write.js';
-import type { DownloadFacts } from '../../delta/attempt.js';
+import { lostArchive, type DownloadFacts } from '../../delta/attempt.js';
 
 /**
  * What an S3 remote keeps in its cache directory between runs: the last archive it downloaded
@@ -41,18 +42,25 @@ export function cachePaths(cacheDir: string): { archive: string; meta: string } 
   return { archive: join(cacheDir, 'archive.zip'), meta: join(cacheDir, 'object.json') };
 }
 
-/** The cached entry, or undefined when there is none (or it is unreadable, or its archive is gone). */
-export async function readCacheEntry(cacheDir: string): Promise<S3CacheEntry | undefined> {
+/**
+ * The cached entry, or undefined when there is none (or it is unreadable, or its archive is
+ * gone). An entry whose archive is gone or replaced is said to `logger`: the next download is
+ * whole, and an operator watching for deltas should see why.
+ */
+export async function readCacheEntry(cacheDir: string, logger: Logger): Promise<S3CacheEntry | undefined> {
   const paths = cachePaths(cacheDir);
+  let entry: S3CacheEntry;
   try {
-    const entry = JSON.parse(await readFile(paths.meta, 'utf8')) as S3CacheEntry;
+    entry = JSON.parse(await readFile(paths.meta, 'utf8')) as S3CacheEntry;
     if (typeof entry.version !== 'string' || typeof entry.etag !== 'string' || typeof entry.sha256 !== 'string') return undefined;
-    const archive = await stat(paths.archive);
-    // A size mismatch means the archive was replaced without its meta: do not trust either.
-    return archive.size === entry.bytes ? entry : undefined;
   } catch {
     return undefined;
   }
+  const size = await stat(paths.archive).then((archive) => archive.size, () => undefined);
+  // A size mismatch means the archive was replaced without its meta: do not trust either.
+  if (size === entry.bytes) return entry;
+  logger.info({ archive: paths.archive, reason: size === undefined ? lostArchive : 'the cached archive no longer matches its record' }, 'delta download not possible, downloading the whole archive');
+  return undefined;
 }
 
 /**

@@ -90,7 +90,7 @@ export class S3Remote implements Remote {
   }
 
   async fetch(version: string, into: string, ctx: RemoteContext): Promise<FetchResult> {
-    let entry = await readCacheEntry(ctx.cacheDir);
+    let entry = await readCacheEntry(ctx.cacheDir, ctx.logger);
     let verified: ArchiveVerification | undefined;
     let prepared: PreparedExtraction | undefined;
     if (entry?.pending?.version === version && entry.version !== version) {
@@ -152,7 +152,7 @@ export class S3Remote implements Remote {
   /** The conditional GetObject of a check: what it saw when no body came, else the answer to store. */
   private async ask(ctx: RemoteContext): Promise<{ seen: Observation } | { response: GetObjectCommandOutput; cached: S3CacheEntry | undefined; session: Session }> {
     const session = await this.session(ctx);
-    const cached = await readCacheEntry(ctx.cacheDir);
+    const cached = await readCacheEntry(ctx.cacheDir, ctx.logger);
     // A version a ranged check already saw is the one asked about: unchanged since, it is a 304.
     const known = cached?.pending ?? cached;
     const input: GetObjectCommandInput = { Bucket: this.location.bucket, Key: this.location.key };

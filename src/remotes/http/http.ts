@@ -173,7 +173,7 @@ export class HttpRemote implements Remote {
     const state = await loadState(ctx.cacheDir, this.urlKey);
     if (!state) return undefined;
     if (existsSync(archivePath(ctx.cacheDir, state.sha256))) return state;
-    ctx.logger.info({ url: this.display, reason: lostArchive }, 'delta download not possible, downloading the whole archive');
+    ctx.logger.info({ url: this.display, reason: lostArchive }, 'no cached archive to build on: the archive is downloaded whole');
     return undefined;
   }
 

@@ -59,7 +59,7 @@ export async function readCacheEntry(cacheDir: string, logger: Logger): Promise<
   const size = await stat(paths.archive).then((archive) => archive.size, () => undefined);
   // A size mismatch means the archive was replaced without its meta: do not trust either.
   if (size === entry.bytes) return entry;
-  logger.info({ archive: paths.archive, reason: size === undefined ? lostArchive : 'the cached archive no longer matches its record' }, 'delta download not possible, downloading the whole archive');
+  logger.info({ archive: paths.archive, reason: size === undefined ? lostArchive : 'the cached archive no longer matches its record' }, 'no cached archive to build on: the archive is downloaded whole');
   return undefined;
 }
 

@@ -141,13 +141,19 @@ function cacheFiles(cache: string): string[] {
   return readdirSync(root).flatMap((dir) => readdirSync(join(root, dir))).sort();
 }
 
-test('cli, http: an agent killed while it rebuilds the cached archive leaves the release alone, and the next run deploys the new version', async (t) => {
+/** A server with ranges publishing the base tree, and a layout that deployed it. */
+async function deployedBase(t: { after(fn: () => unknown): void }) {
   const server = await startHttpServer();
   t.after(() => server.close());
   const remote = `${server.origin}/app.zip`;
   const layout = makeLayout();
   publish(server, await zipOfTree(baseTree()), { ranges: true });
   assert.equal((await layout.fetch(remote)).code, 0);
+  return { server, remote, layout };
+}
+
+test('cli, http: an agent killed while it rebuilds the cached archive leaves the release alone, and the next run deploys the new version', async (t) => {
+  const { server, remote, layout } = await deployedBase(t);
   const first = layout.currentId();
   const before = describeTree(layout.link);
   const next = await zipOfTree(changed(baseTree(), changes[0]![1]));
@@ -209,12 +215,7 @@ test('cli, http: two apps with the same remote and cache update at once; one reb
 });
 
 test('cli, http: a cached archive deleted by hand means a whole download that says why, and the served version deployed', async (t) => {
-  const server = await startHttpServer();
-  t.after(() => server.close());
-  const remote = `${server.origin}/app.zip`;
-  const layout = makeLayout();
-  publish(server, await zipOfTree(baseTree()), { ranges: true });
-  assert.equal((await layout.fetch(remote)).code, 0);
+  const { server, remote, layout } = await deployedBase(t);
   const root = join(layout.cache, 'http');
   for (const dir of readdirSync(root)) for (const f of readdirSync(join(root, dir))) if (f.endsWith('.zip')) rmSync(join(root, dir, f));
   publish(server, await zipOfTree(changed(baseTree(), changes[0]![1])), { ranges: true });

@@ -129,19 +129,7 @@ export async function rebuildArchive(options: RebuildOptions): Promise<RebuildRe
       : await copyPieces(previous, out, plan.copy, layout, controller.signal);
     await moved?.drop();
     // The hash (on a worker thread) reads while this thread checks the headers: both only read.
-    // A failure of either stops the other, which is awaited before the descriptors close; the
-    // extraction may start once the headers are checked, without waiting for the hash.
-    const hashing = hashArchive(previous, out, plan.copy, layout, controller.signal);
-    hashing.catch((error: unknown) => controller.abort(error));
-    try {
-      await checkEntries(next, options.output, out.fd, plan.fetchedEntries, display, controller.signal);
-    } catch (error) {
-      controller.abort(error);
-      await hashing.catch(() => undefined);
-      throw controller.signal.reason ?? error;
-    }
-    options.onPlaced?.(startedAs);
-    const sha256 = await hashing;
+    const sha256 = await hashWhileChecking(options, { previous, out, next, plan, layout }, controller);
     return { sha256, bytes: total, fetchedBytes: counters.bytes, requests: counters.requests, entries: next.entries.length, reusedEntries: plan.reusedEntries, startedAs, bytesInPlace: inPlace };
   } catch (error) {
     await out?.close().catch(() => undefined);
@@ -156,6 +144,30 @@ export async function rebuildArchive(options: RebuildOptions): Promise<RebuildRe
     await previous?.close();
     await out?.close();
   }
+}
+
+/**
+ * The archive's hash (on a worker thread) while this thread checks the local headers and the
+ * fetched entries: both only read. A failure of either stops the other, which is awaited
+ * before the caller closes the descriptors; `onPlaced` is called once the headers are
+ * checked, without waiting for the hash.
+ */
+async function hashWhileChecking(
+  options: RebuildOptions,
+  at: { previous: FileHandle; out: FileHandle; next: CentralDirectory; plan: DeltaPlan; layout: Layout },
+  controller: AbortController,
+): Promise<string> {
+  const hashing = hashArchive(at.previous, at.out, at.plan.copy, at.layout, controller.signal);
+  hashing.catch((error: unknown) => controller.abort(error));
+  try {
+    await checkEntries(at.next, options.output, at.out.fd, at.plan.fetchedEntries, options.display, controller.signal);
+  } catch (error) {
+    controller.abort(error);
+    await hashing.catch(() => undefined);
+    throw controller.signal.reason ?? error;
+  }
+  options.onPlaced?.(at.layout.startedAs);
+  return await hashing;
 }
 
 /** The bytes at the start of `copy` that a copy of the previous archive holds in place: below `end`, at the offset they had. */

@@ -69,9 +69,6 @@ export function deltaSettings(
   return { limits: config.limits, display, verify: config.verify, readSidecar, logger: ctx.logger, ...(ctx.signal ? { signal: ctx.signal } : {}), extract: extractWhileVerifying(config, ctx, into) };
 }
 
-/** Why a remote whose record names a cached archive that is gone downloads whole. */
-export const lostArchive = 'the cached archive of the previous version is gone (removed, or rebuilt in place by an app sharing the cache)';
-
 /** Rebuilds and verifies; undefined (after logging why) when the whole archive must be downloaded. */
 export async function attemptDelta(options: DeltaAttemptOptions): Promise<DeltaOutcome | undefined> {
   const fallBack = (reason: string): undefined => {

@@ -13,7 +13,7 @@ import { diskCodeOf, diskError } from '../util/disk-errors.js';
 import { privateFileMode } from '../util/modes.js';
 import { directoryStart } from './layout.js';
 import { planDelta, type CopyPiece, type DeltaPlan } from './plan.js';
-import { DeltaDoubt, type RangeSource } from './source.js';
+import { DeltaDoubt, lostArchive, type RangeSource } from './source.js';
 import { inParallel } from '../util/in-parallel.js';
 import { hashRanges } from './hash-ranges.js';
 
@@ -106,7 +106,7 @@ export async function rebuildArchive(options: RebuildOptions): Promise<RebuildRe
   let out: FileHandle | undefined;
   let moved: Moved | undefined;
   try {
-    previous = await open(options.previous, 'r');
+    previous = await open(options.previous, 'r').catch(lost);
     out = await open(options.output, 'w+', privateFileMode);
     await out.truncate(total);
     const fetch = (start: number, end: number) => fetchRange(options, controller.signal, counters, start, end);
@@ -212,7 +212,7 @@ async function startFromPrevious(
       // its name (its record names a file that is gone: the next fetch downloads whole).
       await rename(options.previous, output).catch(async (error: unknown) => {
         await moved?.drop();
-        throw error;
+        return lost(error);
       });
       startedAs = 'in-place';
     } else if (inPlace * 2 >= total) {
@@ -240,6 +240,11 @@ async function startFromPrevious(
 }
 
 const sameFile = (a: Stats, b: Stats) => a.dev === b.dev && a.ino === b.ino;
+
+/** A previous archive gone from the cache (another app's download pruned it) is a doubt, not a failure. */
+function lost(error: unknown): never {
+  throw (error as NodeJS.ErrnoException).code === 'ENOENT' ? new DeltaDoubt(lostArchive, { cause: error }) : error;
+}
 
 /**
  * The bytes of the previous archive an in-place rebuild overwrites or cuts off while the new

@@ -11,6 +11,9 @@ export class DeltaDoubt extends Error {
   override name = 'DeltaDoubt';
 }
 
+/** Why a remote whose record names a cached archive that is gone downloads whole. */
+export const lostArchive = 'the cached archive of the previous version is gone (removed, or rebuilt in place by an app sharing the cache)';
+
 /** Byte ranges of one remote object, pinned to the version the check saw. */
 export interface RangeSource {
   /**

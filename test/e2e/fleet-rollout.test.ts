@@ -34,8 +34,16 @@ test('five agents with max-parallel 2: all deploy, never more than 2 between swa
   assert.equal(peak, 2, 'two agents rolled out at the same time');
   // Three rounds of 1 s hooks at least; and the waiting agents said why they waited.
   assert.ok(elapsed >= 3_000, `5 hosts, 2 at a time, 1 s hooks: at least 3 s (took ${elapsed} ms)`);
-  const waited = results.filter((r) => r.logs.some((l) => l.msg === 'waiting for a rollout slot'));
-  assert.ok(waited.length >= 3, `at least 3 agents waited for a slot (saw ${waited.length})`);
+  // How many arrive while both slots are taken depends on how fast five processes start on a
+  // busy machine; one at least does, and each that says it waited started after a slot was
+  // given back.
+  const waited = fleet.agents.filter((_, i) => results[i]!.logs.some((l) => l.msg === 'waiting for a rollout slot'));
+  assert.ok(waited.length >= 1, 'no agent said it waited for a slot');
+  const firstEnd = Math.min(...events.filter((e) => e.kind === 'end').map((e) => e.ms));
+  for (const agent of waited) {
+    const start = events.find((e) => e.id === agent.id && e.kind === 'start')!.ms;
+    assert.ok(start >= firstEnd, `${agent.id} said it waited, yet its post hook started before any slot was given back`);
+  }
 
   // Each agent registered itself with its version; no slot is left held.
   const status = await fleet.agents[0]!.run(['fleet', 'status', '--json']);

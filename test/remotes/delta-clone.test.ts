@@ -2,13 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defaultLimits } from '../../src/config/types.js';
 import { httpRangeSource } from '../../src/delta/http-source.js';
 import { rebuildArchive, type RebuildOptions } from '../../src/delta/rebuild.js';
-import { DeltaDoubt } from '../../src/delta/source.js';
+import { DeltaDoubt, lostArchive } from '../../src/delta/source.js';
+import { tryCacheLock } from '../../src/pipeline/lock.js';
+import { saveState, type HttpCacheState } from '../../src/remotes/http/cache.js';
 import { DiskError } from '../../src/util/disk-errors.js';
 import { entryLayout } from '../support/zip.js';
 import { withHttpServer, type TestHttpServer } from '../support/http-server.js';
@@ -270,4 +272,32 @@ test('delta in place: a cache file replaced before the rename is not rebuilt on:
     assert.deepEqual(readdirSync(dir), ['previous.zip'], 'the rebuild left files behind');
     assert.ok(readFileSync(join(dir, 'previous.zip')).equals(other), 'the other app\'s archive was not put back');
   });
+});
+
+test('delta in place: a cached archive removed before the rename is a doubt that says the archive is gone', async () => {
+  await withHttpServer(async (server) => {
+    const previous = await zipOfTree(baseTree());
+    const next = await zipOfTree(changed(baseTree(), changes[0]![1]));
+    let dir = '';
+    // Another app's download pruned it after the rebuild opened it.
+    const clone = async (_from: string, to: string) => {
+      dir = testdirOf(to);
+      rmSync(join(dir, 'previous.zip'));
+      return refused();
+    };
+    await assert.rejects(rebuild(server, previous, next, { clone, inPlace: true }), (error) => error instanceof DeltaDoubt && error.message === lostArchive);
+    assert.deepEqual(readdirSync(dir), [], 'the rebuild left files behind');
+  });
+});
+
+test('http cache: a save leaves older archives while another run holds the cache lock, and removes them once it is free', async () => {
+  const dir = testdir();
+  const state = { urlKey: 'k', version: 'v2', sha256: 'b'.repeat(64), bytes: 1 } as HttpCacheState;
+  for (const sha of ['a', 'b']) writeFileSync(join(dir, `sha256-${sha.repeat(64)}.zip`), sha);
+  const lock = (await tryCacheLock(dir))!;
+  await saveState(dir, state);
+  assert.equal(readdirSync(dir).filter((f) => f.endsWith('.zip')).length, 2, 'an archive a rebuild may be reading was removed');
+  await lock.release();
+  await saveState(dir, state);
+  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.zip')), [`sha256-${'b'.repeat(64)}.zip`]);
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { makePrivateDir } from '../../util/modes.js';
 import { writePrivateFileAtomic } from '../../util/atomic-write.js';
 import type { DownloadFacts } from '../../delta/attempt.js';
+import { tryCacheLock } from '../../pipeline/lock.js';
 
 /**
  * What an HTTP remote keeps in its cache directory between runs: the validators of the last
@@ -69,8 +70,16 @@ export async function loadState(cacheDir: string, urlKey: string): Promise<HttpC
 export async function saveState(cacheDir: string, state: HttpCacheState): Promise<void> {
   await makePrivateDir(cacheDir);
   await writePrivateFileAtomic(join(cacheDir, stateName), JSON.stringify(state));
-  const keep = `sha256-${state.sha256}.zip`;
-  for (const name of await readdir(cacheDir)) {
-    if (name.startsWith('sha256-') && name.endsWith('.zip') && name !== keep) await rm(join(cacheDir, name), { force: true });
+  // A delta of another app sharing the cache may be rebuilding from an older archive: they are
+  // left to the next save then.
+  const lock = await tryCacheLock(cacheDir);
+  if (!lock) return;
+  try {
+    const keep = `sha256-${state.sha256}.zip`;
+    for (const name of await readdir(cacheDir)) {
+      if (name.startsWith('sha256-') && name.endsWith('.zip') && name !== keep) await rm(join(cacheDir, name), { force: true });
+    }
+  } finally {
+    await lock.release();
   }
 }

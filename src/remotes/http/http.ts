@@ -12,11 +12,11 @@ import { digestFile } from '../../verify/digest-file.js';
 import { archivePath, loadState, saveState, urlKeyOf, type HttpCacheState, type PendingVersion } from './cache.js';
 import { parseHttpSpec, type HttpOptions, type HttpSpec } from './options.js';
 import { unpackFetched } from '../../delta/unpack.js';
-import { totalOfContentRange } from '../../delta/source.js';
+import { lostArchive, totalOfContentRange } from '../../delta/source.js';
 import { discardPrepared, type PreparedExtraction } from '../../extract/zip.js';
 import type { ArchiveVerification } from '../../verify/archive.js';
 import { fetchHttpDelta } from './delta.js';
-import { lostArchive, reportOnce } from '../../delta/attempt.js';
+import { reportOnce } from '../../delta/attempt.js';
 import { httpGet, readSmallBody, type HttpResponse } from './request.js';
 import { defineKind, type FetchResult, type Observation, type Remote, type RemoteContext } from '../types.js';
 

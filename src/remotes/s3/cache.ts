@@ -4,7 +4,8 @@ import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makePrivateDir } from '../../util/modes.js';
 import { writePrivateFileAtomic } from '../../util/atomic-write.js';
-import { lostArchive, type DownloadFacts } from '../../delta/attempt.js';
+import type { DownloadFacts } from '../../delta/attempt.js';
+import { lostArchive } from '../../delta/source.js';
 
 /**
  * What an S3 remote keeps in its cache directory between runs: the last archive it downloaded

@@ -52,9 +52,10 @@ export interface RebuildOptions {
    */
   consumePrevious?: { moved: string };
   /**
-   * Called once every byte of `output` is in place and every local header and fetched entry
-   * checked, before the whole archive is hashed (what the caller may overlap with that hash
-   * must not trust the bytes yet: they are verified only after it), with how it started.
+   * Called once every byte of `output` is in place, before the local headers and fetched
+   * entries are checked and the whole archive is hashed: what the caller overlaps with those
+   * must not trust the bytes yet (a failed check or hash ends the rebuild, and they are
+   * verified only after it). With how the archive started.
    */
   onPlaced?: (startedAs: ArchiveStart) => void;
 }
@@ -128,7 +129,8 @@ export async function rebuildArchive(options: RebuildOptions): Promise<RebuildRe
       ? await copyPieces(moved.handle, out, moved.pieces, { total, startedAs: 'none', fetched }, controller.signal).then(() => moved!.inPlace)
       : await copyPieces(previous, out, plan.copy, layout, controller.signal);
     await moved?.drop();
-    // The hash (on a worker thread) reads while this thread checks the headers: both only read.
+    // Every byte is in place: the extraction may clone the unchanged files meanwhile.
+    options.onPlaced?.(startedAs);
     const sha256 = await hashWhileChecking(options, { previous, out, next, plan, layout }, controller);
     return { sha256, bytes: total, fetchedBytes: counters.bytes, requests: counters.requests, entries: next.entries.length, reusedEntries: plan.reusedEntries, startedAs, bytesInPlace: inPlace };
   } catch (error) {
@@ -149,8 +151,7 @@ export async function rebuildArchive(options: RebuildOptions): Promise<RebuildRe
 /**
  * The archive's hash (on a worker thread) while this thread checks the local headers and the
  * fetched entries: both only read. A failure of either stops the other, which is awaited
- * before the caller closes the descriptors; `onPlaced` is called once the headers are
- * checked, without waiting for the hash.
+ * before the caller closes the descriptors.
  */
 async function hashWhileChecking(
   options: RebuildOptions,
@@ -166,7 +167,6 @@ async function hashWhileChecking(
     await hashing.catch(() => undefined);
     throw controller.signal.reason ?? error;
   }
-  options.onPlaced?.(at.layout.startedAs);
   return await hashing;
 }
 

@@ -21,16 +21,17 @@ import { baseTree, changed, changes, describeTree, zipOfTree } from './delta-fix
 const sha256 = (body: Buffer) => createHash('sha256').update(body).digest('hex');
 
 /** Rebuilds `next` from `previous` with `verify-sha256` against `digest`; lists the release directory when the digest is read. */
-async function attempt(server: TestHttpServer, previous: Buffer, next: Buffer, options: { reflink: boolean; digest?: string }) {
+async function attempt(server: TestHttpServer, previous: Buffer, next: Buffer, options: { reflink: boolean; digest?: string; rangeBody?: Buffer }) {
   const dir = testdir();
   const old = join(dir, 'previous.zip');
   writeFileSync(old, previous);
   const into = join(dir, 'release');
   mkdirSync(into);
-  server.put('/app.zip', { body: next, ranges: true });
+  server.put('/app.zip', { body: next, ranges: true, ...(options.rangeBody ? { rangeBody: options.rangeBody } : {}) });
   const etag = (await fetch(`${server.origin}/app.zip`, { method: 'HEAD' })).headers.get('etag') ?? undefined;
   const url = `${server.origin}/app.zip`;
   let atVerification: string[] | undefined;
+  let started = false;
   const outcome: DeltaOutcome | undefined = await attemptDelta({
     previous: old,
     output: join(dir, 'next.zip'),
@@ -50,9 +51,15 @@ async function attempt(server: TestHttpServer, previous: Buffer, next: Buffer, o
     logger: silentLogger(),
     cloneArchive: options.reflink ? (from, to) => copyFile(from, to) : () => Promise.reject(new Error('no reflinks here')),
     copyArchive: (from, to) => copyFile(from, to),
-    extract: { into, start: (archive) => prepareExtraction(archive, into, { limits: defaultLimits }) },
+    extract: {
+      into,
+      start: (archive) => {
+        started = true;
+        return prepareExtraction(archive, into, { limits: defaultLimits });
+      },
+    },
   });
-  return { outcome, into, atVerification };
+  return { outcome, into, atVerification, started };
 }
 
 /** What a whole extraction of `body` writes. */
@@ -101,6 +108,21 @@ test('delta early extraction: a rebuilt archive that fails verification leaves t
     const { outcome, into, atVerification } = await attempt(server, previous, next, { reflink: true, digest: sha256(previous) });
     assert.equal(outcome, undefined, 'a digest mismatch must mean a full download');
     assert.ok(atVerification?.length, 'the extraction had not started: this test would prove nothing');
+    assert.deepEqual(readdirSync(into), []);
+  });
+});
+
+test('delta early extraction: it starts before the local headers are checked, and a header that fails the check leaves the release directory empty', async () => {
+  await withHttpServer(async (server) => {
+    const previous = await zipOfTree(baseTree());
+    const next = await zipOfTree(changed(baseTree(), changes[0]![1]));
+    // The changed entry's local header names another file: the check, not the hash, finds it.
+    const lying = Buffer.from(next);
+    lying[lying.indexOf(Buffer.from('d1/f05.txt'))]! ^= 0x01;
+    const { outcome, into, atVerification, started } = await attempt(server, previous, next, { reflink: true, rangeBody: lying });
+    assert.equal(outcome, undefined, 'a header that does not match must mean a full download');
+    assert.equal(atVerification, undefined, 'the header check should have failed before verification');
+    assert.ok(started, 'the extraction had not started: it waits for the header check');
     assert.deepEqual(readdirSync(into), []);
   });
 });
